@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import pg from 'pg';
+import { KyselyStore } from './kysely-store.js';
+import type { Tables } from './schema.js';
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing dominates a short transaction.
+ * The kernel issues a small, fixed set of query shapes, so their statements are kept.
+ */
+function withStatementCache(database: Database.Database, limit = 256): SqliteDatabase {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (!statement) {
+        statement = database.prepare(sql);
+        if (cache.size >= limit) cache.delete(cache.keys().next().value!);
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+export type SqliteSynchronous = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+
+/**
+ * Opens (creating if needed) the embedded SQLite store: WAL, `synchronous=FULL` by default so
+ * that a committed decision survives a power cut, busy timeout for a second process.
+ */
+export async function openSqliteStore(
+  file: string,
+  options: { synchronous?: SqliteSynchronous } = {},
+): Promise<KyselyStore> {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const database = new Database(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Tables>({
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+  });
+  const store = new KyselyStore(db, 'sqlite');
+  await store.migrate();
+  return store;
+}
+
+/** Opens the Postgres store at `url` and applies migrations. */
+export async function openPostgresStore(
+  url: string,
+  options: { max?: number } = {},
+): Promise<KyselyStore> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const store = new KyselyStore(db, 'postgres');
+  try {
+    await store.migrate();
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  return store;
+}

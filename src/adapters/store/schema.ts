@@ -1,0 +1,85 @@
+/** Table shapes as stored: JSON as text, booleans as 0/1, times as ISO text (portable). */
+export interface Tables {
+  actors: { tenant_id: string; id: string; name: string; role: string; created_at: string };
+  workflows: {
+    tenant_id: string;
+    id: string;
+    title: string;
+    status: string;
+    idempotency_key: string | null;
+    created_by: string;
+    created_at: string;
+  };
+  proposals: {
+    tenant_id: string;
+    id: string;
+    workflow_id: string;
+    proposer_id: string;
+    tool: string;
+    reason: string;
+    status: string;
+    version: number;
+    required_approvals: number;
+    required_roles: string;
+    approved_version: number | null;
+    approved_hash: string | null;
+    policy_version: string;
+    created_at: string;
+    updated_at: string;
+  };
+  proposal_versions: {
+    tenant_id: string;
+    proposal_id: string;
+    version: number;
+    params: string;
+    hash: string;
+    origin: string;
+    author_id: string;
+    created_at: string;
+  };
+  decisions: {
+    tenant_id: string;
+    id: string;
+    proposal_id: string;
+    version: number;
+    hash: string;
+    reviewer_id: string;
+    decision: string;
+    comment: string | null;
+    edits: string | null;
+    policy_version: string;
+    created_at: string;
+  };
+  executions: {
+    tenant_id: string;
+    id: string;
+    workflow_id: string;
+    proposal_id: string;
+    version: number;
+    tool: string;
+    params: string;
+    hash: string;
+    dry_run: number;
+    status: string;
+    output: string | null;
+    error: string | null;
+    started_at: string;
+    finished_at: string | null;
+    /** `<proposal>#<version>` for live executions, null for dry runs: unique per tenant. */
+    live_key: string | null;
+  };
+  settings: { tenant_id: string; key: string; value: string };
+  id_counters: { tenant_id: string; kind: string; value: number };
+  ledger_events: {
+    tenant_id: string;
+    seq: number;
+    time: string;
+    type: string;
+    actor: string;
+    workflow_id: string | null;
+    data: string;
+    prev_hash: string;
+    hash: string;
+  };
+  ledger_heads: { tenant_id: string; seq: number; hash: string };
+}

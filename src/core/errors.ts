@@ -1,0 +1,78 @@
+/**
+ * Every failure Countersign reports to a caller is a `CountersignError` with a stable string
+ * code. Surfaces map the code (never the message) to HTTP status, MCP `isError` results and
+ * CLI exit codes, each in one place.
+ */
+
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { retryable: false, summary: 'The input does not match the schema.' },
+  NOT_FOUND: { retryable: false, summary: 'No such object in this tenant.' },
+  UNKNOWN_TOOL: { retryable: false, summary: 'The tool is not registered.' },
+  INVALID_STATE: { retryable: false, summary: 'The object is not in a state that allows this.' },
+  SELF_APPROVAL: { retryable: false, summary: 'The proposer of a call cannot review it.' },
+  MISSING_ROLE: { retryable: false, summary: 'The reviewer lacks a role the policy requires.' },
+  DUPLICATE_DECISION: { retryable: false, summary: 'This reviewer already decided this version.' },
+  POLICY_DENIED: { retryable: false, summary: 'Policy denies the action.' },
+  REVIEW_REQUIRED: { retryable: false, summary: 'The call needs an approval it does not have.' },
+  APPROVAL_HASH_MISMATCH: {
+    retryable: false,
+    summary: 'The call no longer matches the hash its approval binds to.',
+  },
+  EXECUTION_IN_DOUBT: {
+    retryable: false,
+    summary: 'A live execution started and never finished; a human must reconcile it.',
+  },
+  TOOL_FAILED: { retryable: false, summary: 'The tool raised an error.' },
+  CONFLICT: { retryable: true, summary: 'A concurrent change won; try again.' },
+  STORE_UNAVAILABLE: { retryable: true, summary: 'The store could not be reached.' },
+  INTERNAL: { retryable: false, summary: 'An unexpected error inside Countersign.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FieldIssue {
+  /** Dotted path of the offending field, e.g. `params.column_type`; empty for the whole input. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface ErrorDetails {
+  readonly issues?: readonly FieldIssue[];
+  readonly [key: string]: unknown;
+}
+
+export class CountersignError extends Error {
+  override readonly name = 'CountersignError';
+  readonly retryable: boolean;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetails = {},
+  ) {
+    super(message);
+    this.retryable = ERROR_CODES[code].retryable;
+  }
+
+  /** The wire form every surface sends: stable code, readable message, typed details. */
+  toJSON(): { code: ErrorCode; message: string; retryable: boolean; details: ErrorDetails } {
+    return {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      details: this.details,
+    };
+  }
+}
+
+export function isCountersignError(e: unknown): e is CountersignError {
+  return e instanceof CountersignError;
+}
+
+/** Wraps anything thrown into a CountersignError, hiding internals behind INTERNAL. */
+export function toCountersignError(e: unknown): CountersignError {
+  if (isCountersignError(e)) return e;
+  return new CountersignError('INTERNAL', 'Unexpected internal error; see the server log.', {
+    cause: e instanceof Error ? e.message : String(e),
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * Domain records. Every row carries its tenant; IDs are `<kind>_<n>` counted per tenant, so a
+ * fresh data directory reproduces the seed's example IDs (`actor_1`, `workflow_1`, …).
+ */
+
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export type IdKind = 'actor' | 'workflow' | 'proposal' | 'decision' | 'execution' | 'parallel';
+
+export type RiskClass = 'read' | 'write' | 'irreversible';
+
+export interface Actor {
+  readonly tenant_id: string;
+  readonly id: string;
+  readonly name: string;
+  readonly role: string;
+  readonly created_at: string;
+}
+
+export type WorkflowStatus = 'open' | 'completed' | 'failed' | 'cancelled';
+
+export interface Workflow {
+  readonly tenant_id: string;
+  readonly id: string;
+  readonly title: string;
+  readonly status: WorkflowStatus;
+  readonly idempotency_key: string | null;
+  readonly created_by: string;
+  readonly created_at: string;
+}
+
+/**
+ * pending → approved → executed | failed
+ *         → rejected
+ *         → needs_info → pending (revised by the proposer)
+ */
+export type ProposalStatus =
+  'pending' | 'approved' | 'rejected' | 'needs_info' | 'executed' | 'failed';
+
+export interface Proposal {
+  readonly tenant_id: string;
+  readonly id: string;
+  readonly workflow_id: string;
+  readonly proposer_id: string;
+  readonly tool: string;
+  readonly reason: string;
+  readonly status: ProposalStatus;
+  /** The newest version; reviews always apply to it. */
+  readonly version: number;
+  readonly required_approvals: number;
+  /** Roles of which a reviewer must hold one for an approval to count; empty means any. */
+  readonly required_roles: readonly string[];
+  readonly approved_version: number | null;
+  readonly approved_hash: string | null;
+  readonly policy_version: string;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+export type VersionOrigin = 'proposed' | 'edited' | 'revised';
+
+/** One immutable version of a proposed call. */
+export interface ProposalVersion {
+  readonly tenant_id: string;
+  readonly proposal_id: string;
+  readonly version: number;
+  readonly params: JsonObject;
+  readonly hash: string;
+  readonly origin: VersionOrigin;
+  readonly author_id: string;
+  readonly created_at: string;
+}
+
+export type DecisionKind = 'approve' | 'reject' | 'edit' | 'request_more_info' | 'policy_allow';
+
+/** An immutable verdict on one version of a proposal. */
+export interface Decision {
+  readonly tenant_id: string;
+  readonly id: string;
+  readonly proposal_id: string;
+  readonly version: number;
+  readonly hash: string;
+  /** `policy` for a call the policy allowed without review. */
+  readonly reviewer_id: string;
+  readonly decision: DecisionKind;
+  readonly comment: string | null;
+  readonly edits: JsonObject | null;
+  readonly policy_version: string;
+  readonly created_at: string;
+}
+
+export type ExecutionStatus = 'started' | 'succeeded' | 'failed' | 'simulated';
+
+export interface Execution {
+  readonly tenant_id: string;
+  readonly id: string;
+  readonly workflow_id: string;
+  readonly proposal_id: string;
+  readonly version: number;
+  readonly tool: string;
+  readonly params: JsonObject;
+  readonly hash: string;
+  readonly dry_run: boolean;
+  readonly status: ExecutionStatus;
+  readonly output: JsonObject | null;
+  readonly error: JsonObject | null;
+  readonly started_at: string;
+  readonly finished_at: string | null;
+}
+
+export interface LedgerEvent {
+  readonly tenant_id: string;
+  readonly seq: number;
+  readonly time: string;
+  readonly type: string;
+  readonly actor: string;
+  readonly workflow_id: string | null;
+  readonly data: JsonObject;
+  readonly prev_hash: string;
+  readonly hash: string;
+}
+
+export interface LedgerHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export interface ProposalFilter {
+  readonly status?: ProposalStatus | undefined;
+  readonly workflow_id?: string | undefined;
+  readonly tool?: string | undefined;
+  /** Only proposals last changed at or before this time (i.e. waiting at least that long). */
+  readonly updated_before?: string | undefined;
+  readonly limit: number;
+}

@@ -1,0 +1,248 @@
+import { z } from 'zod';
+import type { JsonObject } from './model.js';
+
+/**
+ * The schemas of the core operations: seed 002's eight connector tools with their exact
+ * parameter and return names, plus the reads. Every surface (MCP, HTTP, CLI) validates with
+ * these before the core sees the input.
+ */
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const MAX_DEPTH = 32;
+
+function jsonProblem(value: unknown, depth: number): string | undefined {
+  if (depth > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'non-finite number';
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const p = jsonProblem(item, depth + 1);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (FORBIDDEN_KEYS.has(k)) return `forbidden key "${k}"`;
+      const p = jsonProblem(v, depth + 1);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  return `not a JSON value (${typeof value})`;
+}
+
+/**
+ * A plain JSON object: no functions, no non-finite numbers, no prototype-polluting keys.
+ * The raw input is checked and passed through as is: rebuilding it (as `z.record` does) would
+ * turn an own `__proto__` key into a prototype assignment and hide it from the check.
+ */
+export const jsonObject = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      return;
+    }
+    const problem = jsonProblem(value, 0);
+    if (problem) ctx.addIssue({ code: 'custom', message: `must be plain JSON: ${problem}` });
+  })
+  .transform((v) => v as JsonObject)
+  .meta({ type: 'object' });
+
+const id = (kind: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^${kind}_[1-9][0-9]{0,15}$`), `must look like ${kind}_<n>`)
+    .describe(`ID of the ${kind}, e.g. ${kind}_1`);
+
+export const actorId = id('actor');
+export const workflowId = id('workflow');
+export const proposalId = id('proposal');
+export const executionId = id('execution');
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+const toolName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/, 'must be a tool name (letters, digits, _ . : -)');
+
+export const registerActorInput = z.strictObject({
+  name: text(200).describe('Name of the actor'),
+  role: text(100).describe('Role of the actor in the workflow'),
+});
+export const registerActorOutput = z.object({ actor_id: z.string() });
+
+export const startWorkflowInput = z.strictObject({
+  title: text(500).describe('Title of the workflow'),
+  idempotency_key: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Starting twice with the same key returns the same workflow'),
+});
+export const startWorkflowOutput = z.object({ workflow_id: z.string() });
+
+export const proposeActionInput = z.strictObject({
+  workflow_id: workflowId,
+  actor_id: actorId.describe('ID of the actor proposing the action'),
+  tool: toolName.describe('Tool to be executed'),
+  params: jsonObject.describe('Parameters for the tool'),
+  reason: text(2000).describe('Reason for proposing this action'),
+});
+export const proposeActionOutput = z.object({
+  proposal_id: z.string(),
+  status: z.enum(['pending', 'approved']),
+  hash: z.string(),
+  required_approvals: z.number().int(),
+  required_roles: z.array(z.string()),
+});
+
+export const reviewDecision = z.enum(['approve', 'reject', 'edit', 'request_more_info']);
+export const reviewActionInput = z
+  .strictObject({
+    proposal_id: proposalId,
+    reviewer_id: actorId.describe('ID of the reviewer'),
+    decision: reviewDecision,
+    edits: z
+      .strictObject({ params: jsonObject })
+      .optional()
+      .describe('With decision "edit": params deep-merged into a new version of the call'),
+    comment: z.string().max(2000).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.decision === 'edit' && !v.edits)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['edits'],
+        message: 'required when decision is "edit"',
+      });
+    if (v.decision !== 'edit' && v.edits)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['edits'],
+        message: 'only allowed when decision is "edit"',
+      });
+  });
+
+const toolCall = z.object({
+  tool: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  hash: z.string(),
+  version: z.number().int(),
+});
+export const reviewActionOutput = z.object({
+  status: z.string(),
+  final_tool_call: toolCall,
+  approvals: z.object({ received: z.number().int(), required: z.number().int() }),
+});
+
+export const reviseActionInput = z.strictObject({
+  proposal_id: proposalId,
+  actor_id: actorId.describe('The proposer; only they may revise'),
+  params: jsonObject.describe('The complete new parameters'),
+  reason: text(2000).optional(),
+});
+export const reviseActionOutput = z.object({
+  proposal_id: z.string(),
+  status: z.string(),
+  version: z.number().int(),
+  hash: z.string(),
+});
+
+export const executionResult = z.object({
+  status: z.enum(['succeeded', 'failed', 'simulated', 'started']),
+  tool: z.string(),
+  output: z.record(z.string(), z.unknown()).nullable(),
+  error: z.record(z.string(), z.unknown()).nullable(),
+  dry_run: z.boolean(),
+  hash: z.string(),
+});
+
+export const executeActionInput = z.strictObject({
+  proposal_id: proposalId,
+  dry_run: z.boolean().optional().describe("Run the tool's plan() instead of apply()"),
+});
+export const executeActionOutput = z.object({
+  execution_id: z.string(),
+  result: executionResult,
+});
+
+export const executeParallelInput = z.strictObject({
+  calls: z
+    .array(
+      z.strictObject({
+        tool: toolName,
+        params: jsonObject,
+        proposal_id: proposalId.optional(),
+      }),
+    )
+    .min(1, 'needs at least one call')
+    .max(100, 'at most 100 calls at once'),
+  workflow_id: workflowId
+    .optional()
+    .describe('Workflow context for calls that policy allows without review'),
+  actor_id: actorId.optional().describe('Who asks for calls that policy allows without review'),
+  dry_run: z.boolean().optional(),
+  max_concurrency: z.number().int().min(1).max(16).optional(),
+});
+export const parallelCallResult = z.object({
+  index: z.number().int(),
+  tool: z.string(),
+  status: z.enum(['succeeded', 'failed', 'simulated', 'started', 'refused']),
+  proposal_id: z.string().nullable(),
+  execution_id: z.string().nullable(),
+  result: executionResult.nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+export const executeParallelOutput = z.object({
+  parallel_id: z.string(),
+  results: z.array(parallelCallResult),
+});
+
+export const getAuditLogInput = z.strictObject({ workflow_id: workflowId });
+export const ledgerEntry = z.object({
+  seq: z.number().int(),
+  time: z.string(),
+  type: z.string(),
+  actor: z.string(),
+  workflow_id: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+  prev_hash: z.string(),
+  hash: z.string(),
+});
+export const getAuditLogOutput = z.object({ entries: z.array(ledgerEntry) });
+
+export const setPolicyInput = z.strictObject({
+  dry_run: z.boolean().optional().describe('Whether to enable dry-run mode'),
+});
+export const setPolicyOutput = z.object({ dry_run: z.boolean(), policy_version: z.string() });
+
+export const getWorkflowInput = z.strictObject({ workflow_id: workflowId });
+export const getProposalInput = z.strictObject({ proposal_id: proposalId });
+
+export const listPendingReviewsInput = z.strictObject({
+  workflow_id: workflowId.optional(),
+  tool: toolName.optional(),
+  min_age_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Only reviews waiting at least this long'),
+  limit: z.number().int().min(1).max(500).optional(),
+});
+
+export const verifyAuditInput = z.strictObject({});
+
+export type RegisterActorInput = z.input<typeof registerActorInput>;
+export type StartWorkflowInput = z.input<typeof startWorkflowInput>;
+export type ProposeActionInput = z.input<typeof proposeActionInput>;
+export type ReviewActionInput = z.input<typeof reviewActionInput>;
+export type ReviseActionInput = z.input<typeof reviseActionInput>;
+export type ExecuteActionInput = z.input<typeof executeActionInput>;
+export type ExecuteParallelInput = z.input<typeof executeParallelInput>;
+export type GetAuditLogInput = z.input<typeof getAuditLogInput>;
+export type SetPolicyInput = z.input<typeof setPolicyInput>;
+export type ListPendingReviewsInput = z.input<typeof listPendingReviewsInput>;
+export type ExecutionResult = z.output<typeof executionResult>;
+export type ParallelCallResult = z.output<typeof parallelCallResult>;

@@ -1,0 +1,43 @@
+import type { ErrorCode } from '../core/errors.js';
+
+/** CLI exit codes, one table for every command. */
+export const EXIT = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 2,
+  DENIED: 3,
+  NOT_FOUND_OR_STATE: 4,
+  LEDGER_BROKEN: 5,
+} as const;
+
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'VALIDATION_FAILED':
+    case 'UNKNOWN_TOOL':
+      return EXIT.USAGE;
+    case 'POLICY_DENIED':
+    case 'SELF_APPROVAL':
+    case 'MISSING_ROLE':
+    case 'REVIEW_REQUIRED':
+    case 'APPROVAL_HASH_MISMATCH':
+      return EXIT.DENIED;
+    case 'NOT_FOUND':
+    case 'INVALID_STATE':
+    case 'DUPLICATE_DECISION':
+    case 'CONFLICT':
+    case 'EXECUTION_IN_DOUBT':
+      return EXIT.NOT_FOUND_OR_STATE;
+    case 'TOOL_FAILED':
+    case 'STORE_UNAVAILABLE':
+    case 'INTERNAL':
+      return EXIT.FAILURE;
+  }
+}
+
+export const EXIT_HELP = `Exit codes:
+  0  success
+  1  failure (store unavailable, internal error)
+  2  usage or validation error (bad flags, bad JSON, unknown tool)
+  3  denied (policy, self-approval, missing role, review required, hash mismatch)
+  4  not found, wrong state, duplicate or in-doubt execution
+  5  audit verify found a broken ledger`;

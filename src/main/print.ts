@@ -1,0 +1,127 @@
+import type { VerifyReport } from '../core/ledger.js';
+import type { LedgerEvent } from '../core/model.js';
+import type { DemoStep, DemoTranscript } from './demo.js';
+
+type Out = (s: string) => void;
+
+const short = (hash: unknown) => (typeof hash === 'string' ? `${hash.slice(0, 12)}…` : '');
+
+function compact(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+}
+
+export function printResult(out: Out, what: string, result: unknown, json: boolean): void {
+  if (json) {
+    out(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const r = result as Record<string, unknown>;
+  if (what === 'get_audit_log') {
+    printLedger(out, r.entries as LedgerEvent[]);
+    return;
+  }
+  if (what === 'list_pending_reviews') {
+    const reviews = r.reviews as {
+      proposal_id: string;
+      workflow_id: string;
+      tool: string;
+      proposer_id: string;
+      approvals: { received: number; required: number };
+      waiting_since: string;
+    }[];
+    if (reviews.length === 0) out('No calls are waiting for review.\n');
+    for (const p of reviews)
+      out(
+        `${p.proposal_id.padEnd(14)} ${p.workflow_id.padEnd(14)} ${p.tool.padEnd(22)} by ${p.proposer_id.padEnd(10)} ` +
+          `${p.approvals.received}/${p.approvals.required} approvals  waiting since ${p.waiting_since}\n`,
+      );
+    return;
+  }
+  if (what === 'tools') {
+    for (const t of r.tools as { name: string; risk: string; description: string }[])
+      out(`${t.name.padEnd(22)} ${t.risk.padEnd(13)} ${t.description}\n`);
+    return;
+  }
+  for (const [key, value] of Object.entries(r)) {
+    out(
+      `${key}: ${typeof value === 'object' && value !== null ? JSON.stringify(value, null, 2) : String(value)}\n`,
+    );
+  }
+}
+
+export function printLedger(out: Out, entries: readonly LedgerEvent[]): void {
+  for (const e of entries)
+    out(
+      `#${String(e.seq).padStart(4)} ${e.time} ${e.type.padEnd(19)} ${e.actor.padEnd(9)} ${short(e.hash)} ${compact(e.data)}\n`,
+    );
+}
+
+export function printVerify(out: Out, report: VerifyReport, json: boolean): void {
+  if (json) {
+    out(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  if (report.ok) out(`ledger intact: ${report.events} events, head ${short(report.head.hash)}\n`);
+  else out(`LEDGER BROKEN at seq ${report.first_broken_seq}: ${report.problem?.reason}\n`);
+}
+
+function stepLine(s: DemoStep): string {
+  if (s.error) return `   refused ${s.error.code}: ${s.error.message}`;
+  const o = s.output as Record<string, unknown>;
+  switch (s.operation) {
+    case 'propose_action':
+      return o.status === 'approved'
+        ? `   ${String(o.proposal_id)} approved by policy (binds to ${short(o.hash)})`
+        : `   ${String(o.proposal_id)} pending: needs ${String(o.required_approvals)} approval(s) (call hash ${short(o.hash)})`;
+    case 'register_actor':
+      return `   ${String(o.actor_id)} ${compact(s.input)}`;
+    case 'review_action': {
+      const call = o.final_tool_call as { tool: string; params: unknown; hash: string };
+      return `   ${String(o.status)}: ${call.tool} ${compact(call.params)} (binds to ${short(call.hash)})`;
+    }
+    case 'execute_action': {
+      const r = o.result as { status: string; output: unknown };
+      return `   ${String(o.execution_id)} ${r.status}: ${compact(r.output)}`;
+    }
+    case 'execute_parallel':
+      return (
+        o.results as {
+          index: number;
+          tool: string;
+          status: string;
+          execution_id: string | null;
+          error: { code: string; message: string } | null;
+          result: { output: unknown } | null;
+        }[]
+      )
+        .map((r) =>
+          r.error
+            ? `   [${r.index}] ${r.tool}: refused ${r.error.code}: ${r.error.message}`
+            : `   [${r.index}] ${r.tool}: ${r.execution_id} ${r.status}: ${compact(r.result?.output)}`,
+        )
+        .join('\n');
+    case 'get_audit_log':
+      return `   ${(o.entries as unknown[]).length} events`;
+    default:
+      return `   ${compact(o)}`;
+  }
+}
+
+export function printDemo(out: Out, t: DemoTranscript, json: boolean): void {
+  if (json) {
+    out(`${JSON.stringify(t, null, 2)}\n`);
+    return;
+  }
+  out(`Countersign demo: seed 002's complete example in ${t.dataDir}\n\n`);
+  let last = '';
+  for (const s of t.steps) {
+    if (s.step !== last) out(`${s.step} (${s.operation})\n`);
+    last = s.step;
+    out(`${stepLine(s)}\n`);
+  }
+  out('\nLedger of workflow_1:\n');
+  printLedger(out, t.ledger);
+  out('\n');
+  printVerify(out, t.verify, false);
+}
