@@ -620,6 +620,40 @@ describe.each(STORES)('kernel on $name', (factory) => {
     }
   });
 
+  it('counts an approval only from a reviewer holding a role the policy requires', async () => {
+    const policy = CedarPolicyEngine.fromText([
+      {
+        name: 'roles.cedar',
+        text: `@id("all") permit(principal, action, resource) when { action != Action::"proposal.create" };
+               @id("dba-review") @approvals("1") @roles("DevOps Engineer") permit(principal, action == Action::"proposal.create", resource);`,
+      },
+    ]);
+    const k = await kernelOn(factory, { policy });
+    try {
+      await seedActors(k.kernel);
+      const p = await k.kernel.proposeAction(ctx, backup());
+      expect(p).toMatchObject({ status: 'pending', required_roles: ['DevOps Engineer'] });
+      const e = await expectCode(
+        k.kernel.reviewAction(ctx, {
+          proposal_id: 'proposal_1',
+          reviewer_id: 'actor_2',
+          decision: 'approve',
+        }),
+        'MISSING_ROLE',
+      );
+      expect(e.message).toContain('"Senior Developer"');
+      expect(e.message).toContain('DevOps Engineer');
+      const ok = await k.kernel.reviewAction(ctx, {
+        proposal_id: 'proposal_1',
+        reviewer_id: 'actor_3',
+        decision: 'approve',
+      });
+      expect(ok.status).toBe('approved');
+    } finally {
+      await k.cleanup();
+    }
+  });
+
   it('bounds execute_parallel concurrency', async () => {
     for (let i = 0; i < 6; i++) {
       await kernel.proposeAction(ctx, backup({ params: { table: `t_${'abcdef'[i]}` } }));

@@ -3,16 +3,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { steppingClock } from '../src/core/ports/clock.js';
 import { configFromEnv } from '../src/main/config.js';
 import { type DemoTranscript, runDemo } from '../src/main/demo.js';
+import { freshPgDatabase } from './setup/pg.js';
 
 const BIN = path.resolve('bin/countersign.js');
 
-function cli(args: string[], dataDir: string) {
+function cli(args: string[], dataDir: string, env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
-    env: { ...process.env, COUNTERSIGN_DATA_DIR: dataDir },
+    env: { ...process.env, COUNTERSIGN_DATA_DIR: dataDir, ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -216,5 +217,29 @@ describe('the countersign binary', () => {
     const bad = cli(['audit', 'verify'], data);
     expect(bad.code).toBe(5);
     expect(bad.stdout).toContain('LEDGER BROKEN at seq 1');
+  });
+});
+
+describe('the countersign binary on Postgres', () => {
+  it('keeps its state in the database named by COUNTERSIGN_DATABASE_URL, not the data directory', async () => {
+    const db = await freshPgDatabase(inject('pgUrl'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-cli-pg-'));
+    try {
+      const env = { COUNTERSIGN_DATABASE_URL: db.url };
+      expect(
+        cli(['actor', 'register', '--name', 'Alice', '--role', 'Developer'], dir, env).code,
+      ).toBe(0);
+      expect(cli(['workflow', 'start', '--title', 'On Postgres'], dir, env).code).toBe(0);
+      const show = cli(['--json', 'workflow', 'show', 'workflow_1'], dir, env);
+      expect(show.code).toBe(0);
+      expect(JSON.parse(show.stdout)).toMatchObject({ workflow: { title: 'On Postgres' } });
+      expect(cli(['audit', 'verify'], dir, env).stdout).toContain('ledger intact: 2 events');
+      expect(fs.existsSync(path.join(dir, 'countersign.sqlite'))).toBe(false);
+      // The same data directory without the URL is a different, empty store.
+      expect(cli(['workflow', 'show', 'workflow_1'], dir).code).toBe(4);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
   });
 });

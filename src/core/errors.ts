@@ -22,7 +22,6 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'A live execution started and never finished; a human must reconcile it.',
   },
-  TOOL_FAILED: { retryable: false, summary: 'The tool raised an error.' },
   CONFLICT: { retryable: true, summary: 'A concurrent change won; try again.' },
   STORE_UNAVAILABLE: { retryable: true, summary: 'The store could not be reached.' },
   INTERNAL: { retryable: false, summary: 'An unexpected error inside Countersign.' },

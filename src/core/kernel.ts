@@ -64,7 +64,8 @@ const RECORDED_REFUSALS: ReadonlySet<ErrorCode> = new Set([
 const SETTING_DRY_RUN = 'dry_run';
 
 interface Refusal {
-  readonly workflow_id: string | null;
+  /** The workflow the refusal is recorded in; a proposal's is looked up only if it is refused. */
+  readonly workflow_id: string | null | { readonly of_proposal: string };
   readonly actor: string;
   readonly operation: string;
   readonly subject: JsonObject;
@@ -308,14 +309,13 @@ export class Kernel {
   async reviewAction(ctx: CallContext, input: S.ReviewActionInput) {
     assertContext(ctx);
     const args = parseInput(S.reviewActionInput, input, 'review_action input');
-    const proposal = await this.store.transaction((tx) => this.proposal(tx, ctx, args.proposal_id));
     return this.recording(
       ctx,
       {
-        workflow_id: proposal.workflow_id,
+        workflow_id: { of_proposal: args.proposal_id },
         actor: args.reviewer_id,
         operation: 'review_action',
-        subject: { proposal_id: proposal.id, decision: args.decision },
+        subject: { proposal_id: args.proposal_id, decision: args.decision },
       },
       (tx) => this.review(tx, ctx, args),
     );
@@ -485,14 +485,13 @@ export class Kernel {
   async reviseAction(ctx: CallContext, input: S.ReviseActionInput) {
     assertContext(ctx);
     const args = parseInput(S.reviseActionInput, input, 'revise_action input');
-    const proposal = await this.store.transaction((tx) => this.proposal(tx, ctx, args.proposal_id));
     return this.recording(
       ctx,
       {
-        workflow_id: proposal.workflow_id,
+        workflow_id: { of_proposal: args.proposal_id },
         actor: args.actor_id,
         operation: 'revise_action',
-        subject: { proposal_id: proposal.id },
+        subject: { proposal_id: args.proposal_id },
       },
       async (tx) => {
         const p = await this.proposal(tx, ctx, args.proposal_id);
@@ -604,9 +603,8 @@ export class Kernel {
     proposal_id: string,
     requestedDryRun: boolean,
   ): Promise<S.ExecutionResult & { execution_id: string }> {
-    const proposal = await this.store.transaction((tx) => this.proposal(tx, ctx, proposal_id));
     const refusal: Refusal = {
-      workflow_id: proposal.workflow_id,
+      workflow_id: { of_proposal: proposal_id },
       actor: principalIdOf(ctx),
       operation: 'execute_action',
       subject: { proposal_id },
@@ -1202,19 +1200,24 @@ export class Kernel {
   }
 
   private recordRefusal(ctx: CallContext, refusal: Refusal, e: CountersignError): Promise<void> {
-    return this.store.transaction((tx) =>
-      this.append(tx, ctx, {
+    return this.store.transaction(async (tx) => {
+      const w = refusal.workflow_id;
+      const workflow_id =
+        w === null || typeof w === 'string'
+          ? w
+          : ((await tx.getProposal(ctx.tenant_id, w.of_proposal))?.workflow_id ?? null);
+      await this.append(tx, ctx, {
         type: EVENT_TYPES.OPERATION_REFUSED,
         actor: refusal.actor,
-        workflow_id: refusal.workflow_id,
+        workflow_id,
         data: {
           operation: refusal.operation,
           code: e.code,
           message: e.message,
           ...refusal.subject,
         },
-      }),
-    );
+      });
+    });
   }
 
   private async append(tx: StoreTx, ctx: CallContext, event: NewEvent): Promise<void> {

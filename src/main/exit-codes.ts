@@ -27,7 +27,6 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'CONFLICT':
     case 'EXECUTION_IN_DOUBT':
       return EXIT.NOT_FOUND_OR_STATE;
-    case 'TOOL_FAILED':
     case 'STORE_UNAVAILABLE':
     case 'INTERNAL':
       return EXIT.FAILURE;

@@ -112,6 +112,9 @@ function mapStoreError(e: unknown): unknown {
 }
 
 class KyselyTx implements StoreTx {
+  /** Heads this transaction holds the lock on: later appends need not read them again. */
+  private readonly heads = new Map<string, LedgerHead>();
+
   constructor(
     private readonly db: Db,
     private readonly dialect: Dialect,
@@ -350,6 +353,8 @@ class KyselyTx implements StoreTx {
   }
 
   async lockLedgerHead(tenant_id: string): Promise<LedgerHead> {
+    const held = this.heads.get(tenant_id);
+    if (held) return held;
     await this.db
       .insertInto('ledger_heads')
       .values({ tenant_id, seq: 0, hash: GENESIS_HASH })
@@ -361,10 +366,15 @@ class KyselyTx implements StoreTx {
       .where('tenant_id', '=', tenant_id);
     if (this.dialect === 'postgres') q = q.forUpdate();
     const row = await q.executeTakeFirstOrThrow();
-    return { seq: Number(row.seq), hash: row.hash };
+    const head = { seq: Number(row.seq), hash: row.hash };
+    this.heads.set(tenant_id, head);
+    return head;
   }
 
   async appendLedger(e: LedgerEvent): Promise<void> {
+    const held = this.heads.get(e.tenant_id);
+    if (!held || held.seq + 1 !== e.seq || held.hash !== e.prev_hash)
+      throw new Error(`ledger append of seq ${e.seq} does not follow the locked head`);
     await this.db
       .insertInto('ledger_events')
       .values({ ...e, data: json(e.data) })
@@ -374,6 +384,7 @@ class KyselyTx implements StoreTx {
       .set({ seq: e.seq, hash: e.hash })
       .where('tenant_id', '=', e.tenant_id)
       .execute();
+    this.heads.set(e.tenant_id, { seq: e.seq, hash: e.hash });
   }
 
   async listLedger(

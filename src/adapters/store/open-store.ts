@@ -55,6 +55,9 @@ export async function openPostgresStore(
   options: { max?: number } = {},
 ): Promise<KyselyStore> {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  // An idle connection the server closes (restart, failover, admin) is dropped from the pool
+  // and replaced on the next checkout; without this listener it would crash the process.
+  pool.on('error', () => undefined);
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const store = new KyselyStore(db, 'postgres');
   try {
