@@ -77,6 +77,20 @@ export default tseslint.config(
     },
   },
   {
+    // Surfaces parse input and call the core; they never reach into adapters or main.
+    files: ['src/surfaces/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/adapters/**', '**/main/**'], message: 'Surfaces call the core only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/main/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -6,6 +6,11 @@
 
 export const ERROR_CODES = {
   VALIDATION_FAILED: { retryable: false, summary: 'The input does not match the schema.' },
+  UNAUTHENTICATED: { retryable: false, summary: 'No valid API token was presented.' },
+  IDEMPOTENCY_KEY_REUSED: {
+    retryable: false,
+    summary: 'The idempotency key was already used for a different request.',
+  },
   NOT_FOUND: { retryable: false, summary: 'No such object in this tenant.' },
   UNKNOWN_TOOL: { retryable: false, summary: 'The tool is not registered.' },
   INVALID_STATE: { retryable: false, summary: 'The object is not in a state that allows this.' },

@@ -1,4 +1,4 @@
-import { callHash } from './canonical.js';
+import { callHash, sha256Hex } from './canonical.js';
 import {
   type CallContext,
   OPERATOR_ID,
@@ -20,6 +20,8 @@ import {
 import type {
   Actor,
   Decision,
+  IdempotencyRecord,
+  JsonValue,
   DecisionKind,
   Execution,
   JsonObject,
@@ -47,6 +49,14 @@ export interface KernelDeps {
   readonly clock: Clock;
   /** Default bound on concurrent calls in execute_parallel. */
   readonly maxParallel?: number;
+  /** Makes API token secrets (random); without it, tokens cannot be created. */
+  readonly newSecret?: () => string;
+}
+
+export interface Authenticated {
+  readonly tenant_id: string;
+  readonly actor_id: string;
+  readonly token_id: string;
 }
 
 /** Codes that, when an operation on an existing workflow is refused, are written to the ledger. */
@@ -108,6 +118,7 @@ export class Kernel {
   private readonly tools: ToolRegistry;
   private readonly clock: Clock;
   private readonly maxParallel: number;
+  private readonly newSecret: (() => string) | undefined;
   /**
    * Executions of one proposal queue behind each other in this process, so a concurrent retry
    * waits for the first and gets its result. Across processes the store's unique live-execution
@@ -121,6 +132,7 @@ export class Kernel {
     this.tools = deps.tools;
     this.clock = deps.clock;
     this.maxParallel = deps.maxParallel ?? 4;
+    this.newSecret = deps.newSecret;
   }
 
   get policyVersion(): string {
@@ -1177,6 +1189,76 @@ export class Kernel {
       }
       return { reviews };
     });
+  }
+
+  // ---- API tokens ---------------------------------------------------------------------
+
+  /** Creates a token acting as `actor_id`; the secret is returned once and stored hashed. */
+  async createToken(ctx: CallContext, input: S.CreateTokenInput) {
+    assertContext(ctx);
+    const args = parseInput(S.createTokenInput, input, 'create_token input');
+    const newSecret = this.newSecret;
+    if (!newSecret) throw new CountersignError('INTERNAL', 'No secret generator is configured.');
+    return this.store.transaction(async (tx) => {
+      const principal = await this.principalOf(tx, ctx);
+      this.require(ctx, principal, 'token.create', { type: 'Tenant', id: ctx.tenant_id });
+      const actor = await this.actor(tx, ctx, args.actor_id, 'actor_id');
+      const id = await tx.nextId(ctx.tenant_id, 'token');
+      const token = `cs_${newSecret()}`;
+      await tx.insertToken({
+        tenant_id: ctx.tenant_id,
+        id,
+        actor_id: actor.id,
+        name: args.name,
+        token_hash: sha256Hex(token),
+        created_at: this.clock.now(),
+        revoked_at: null,
+      });
+      await this.append(tx, ctx, {
+        type: EVENT_TYPES.TOKEN_CREATED,
+        actor: principal.id,
+        workflow_id: null,
+        data: { token_id: id, actor_id: actor.id, name: args.name },
+      });
+      return { token_id: id, actor_id: actor.id, token };
+    });
+  }
+
+  /** Resolves a bearer token to its tenant and actor, or throws UNAUTHENTICATED. */
+  async authenticate(token: string): Promise<Authenticated> {
+    const refuse = () =>
+      new CountersignError('UNAUTHENTICATED', 'Missing, unknown or revoked API token.');
+    if (typeof token !== 'string' || !/^cs_[A-Za-z0-9_-]{16,128}$/.test(token)) throw refuse();
+    const found = await this.store.transaction((tx) => tx.findTokenByHash(sha256Hex(token)));
+    if (!found || found.revoked_at !== null) throw refuse();
+    return { tenant_id: found.tenant_id, actor_id: found.actor_id, token_id: found.id };
+  }
+
+  async countTokens(tenant_id: string): Promise<number> {
+    return this.store.transaction((tx) => tx.countTokens(tenant_id));
+  }
+
+  // ---- idempotent requests (used by the HTTP surface) ----------------------------------
+
+  async recallResponse(ctx: CallContext, key: string): Promise<IdempotencyRecord | undefined> {
+    return this.store.transaction((tx) =>
+      tx.getIdempotency(ctx.tenant_id, principalIdOf(ctx), key),
+    );
+  }
+
+  /** Stores the first response for `key`; a concurrent first write loses with CONFLICT. */
+  async rememberResponse(
+    ctx: CallContext,
+    r: { key: string; fingerprint: string; status: number; body: JsonValue },
+  ): Promise<void> {
+    await this.store.transaction((tx) =>
+      tx.putIdempotency({
+        tenant_id: ctx.tenant_id,
+        principal: principalIdOf(ctx),
+        ...r,
+        created_at: this.clock.now(),
+      }),
+    );
   }
 
   // ---- helpers --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ export const EVENT_TYPES = {
   AUDIT_LOG_READ: 'AUDIT_LOG_READ',
   POLICY_SET: 'POLICY_SET',
   OPERATION_REFUSED: 'OPERATION_REFUSED',
+  TOKEN_CREATED: 'TOKEN_CREATED',
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 

@@ -7,7 +7,8 @@ export type JsonValue =
   string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-export type IdKind = 'actor' | 'workflow' | 'proposal' | 'decision' | 'execution' | 'parallel';
+export type IdKind =
+  'actor' | 'workflow' | 'proposal' | 'decision' | 'execution' | 'parallel' | 'token';
 
 export type RiskClass = 'read' | 'write' | 'irreversible';
 
@@ -134,4 +135,28 @@ export interface ProposalFilter {
   /** Only proposals last changed at or before this time (i.e. waiting at least that long). */
   readonly updated_before?: string | undefined;
   readonly limit: number;
+}
+
+/** An API token bound to one actor in one tenant. Only the SHA-256 of the secret is stored. */
+export interface ApiToken {
+  readonly tenant_id: string;
+  readonly id: string;
+  readonly actor_id: string;
+  readonly name: string;
+  readonly token_hash: string;
+  readonly created_at: string;
+  readonly revoked_at: string | null;
+}
+
+/** The first response to a write sent with an idempotency key, replayed on retries. */
+export interface IdempotencyRecord {
+  readonly tenant_id: string;
+  /** Who sent it: keys are scoped per principal. */
+  readonly principal: string;
+  readonly key: string;
+  /** Hash of method, path and body: the same key with another request is refused. */
+  readonly fingerprint: string;
+  readonly status: number;
+  readonly body: JsonValue;
+  readonly created_at: string;
 }

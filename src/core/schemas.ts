@@ -246,3 +246,73 @@ export type SetPolicyInput = z.input<typeof setPolicyInput>;
 export type ListPendingReviewsInput = z.input<typeof listPendingReviewsInput>;
 export type ExecutionResult = z.output<typeof executionResult>;
 export type ParallelCallResult = z.output<typeof parallelCallResult>;
+
+export const createTokenInput = z.strictObject({
+  actor_id: actorId.describe('The actor the token acts as'),
+  name: text(100).describe('What the token is for, e.g. "ci" or "claude-desktop"'),
+});
+export const createTokenOutput = z.object({
+  token_id: z.string(),
+  actor_id: z.string(),
+  token: z.string().describe('The secret; shown once, stored only as a hash'),
+});
+export type CreateTokenInput = z.input<typeof createTokenInput>;
+
+// ---- outputs of the reads -----------------------------------------------------------------
+
+const record = z.record(z.string(), z.unknown());
+export const getWorkflowOutput = z.object({
+  workflow: record,
+  proposals: z.array(
+    z.object({
+      proposal_id: z.string(),
+      tool: z.string(),
+      status: z.string(),
+      version: z.number(),
+    }),
+  ),
+});
+export const getProposalOutput = z.object({
+  proposal: record,
+  final_tool_call: toolCall,
+  versions: z.array(record),
+  decisions: z.array(record),
+  executions: z.array(record),
+});
+export const listPendingReviewsOutput = z.object({
+  reviews: z.array(
+    z.object({
+      proposal_id: z.string(),
+      workflow_id: z.string(),
+      tool: z.string(),
+      risk: z.string(),
+      proposer_id: z.string(),
+      reason: z.string(),
+      version: z.number(),
+      params: record,
+      hash: z.string(),
+      approvals: z.object({ received: z.number(), required: z.number() }),
+      required_roles: z.array(z.string()),
+      waiting_since: z.string(),
+    }),
+  ),
+});
+export const verifyAuditOutput = z.object({
+  ok: z.boolean(),
+  events: z.number(),
+  head: z.object({ seq: z.number(), hash: z.string() }),
+  first_broken_seq: z.number().nullable(),
+  problem: z.object({ seq: z.number(), reason: z.string() }).nullable(),
+});
+export const listToolsInput = z.strictObject({});
+export const listToolsOutput = z.object({
+  tools: z.array(
+    z.object({
+      name: z.string(),
+      risk: z.string(),
+      idempotent: z.boolean(),
+      description: z.string(),
+      input_schema: record,
+    }),
+  ),
+});

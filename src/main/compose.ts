@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { CedarPolicyEngine } from '../adapters/policy/cedar-policy-engine.js';
 import type { KyselyStore } from '../adapters/store/kysely-store.js';
@@ -37,6 +38,7 @@ export async function openRuntime(
     policy,
     tools: staticToolRegistry([...demo.tools, ...(options.extraTools ?? [])]),
     clock: options.clock ?? systemClock,
+    newSecret: () => randomBytes(32).toString('base64url'),
   });
   return {
     kernel,

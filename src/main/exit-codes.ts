@@ -15,6 +15,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'VALIDATION_FAILED':
     case 'UNKNOWN_TOOL':
       return EXIT.USAGE;
+    case 'UNAUTHENTICATED':
     case 'POLICY_DENIED':
     case 'SELF_APPROVAL':
     case 'MISSING_ROLE':
@@ -24,6 +25,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'NOT_FOUND':
     case 'INVALID_STATE':
     case 'DUPLICATE_DECISION':
+    case 'IDEMPOTENCY_KEY_REUSED':
     case 'CONFLICT':
     case 'EXECUTION_IN_DOUBT':
       return EXIT.NOT_FOUND_OR_STATE;

@@ -3,6 +3,9 @@ import { CountersignError } from '../../core/errors.js';
 import { GENESIS_HASH } from '../../core/ledger.js';
 import type {
   Actor,
+  ApiToken,
+  IdempotencyRecord,
+  JsonValue,
   Decision,
   Execution,
   IdKind,
@@ -398,6 +401,49 @@ class KyselyTx implements StoreTx {
     if (o.limit !== undefined) q = q.limit(o.limit);
     const rows = await q.execute();
     return rows.map((r) => ({ ...r, seq: Number(r.seq), data: JSON.parse(r.data) as JsonObject }));
+  }
+
+  async insertToken(t: ApiToken): Promise<void> {
+    await this.db.insertInto('api_tokens').values(t).execute();
+  }
+
+  async findTokenByHash(token_hash: string): Promise<ApiToken | undefined> {
+    return this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('token_hash', '=', token_hash)
+      .executeTakeFirst();
+  }
+
+  async countTokens(tenant_id: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('tenant_id', '=', tenant_id)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async getIdempotency(
+    tenant_id: string,
+    principal: string,
+    key: string,
+  ): Promise<IdempotencyRecord | undefined> {
+    const row = await this.db
+      .selectFrom('idempotency_records')
+      .selectAll()
+      .where('tenant_id', '=', tenant_id)
+      .where('principal', '=', principal)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return row && { ...row, status: Number(row.status), body: JSON.parse(row.body) as JsonValue };
+  }
+
+  async putIdempotency(r: IdempotencyRecord): Promise<void> {
+    await this.db
+      .insertInto('idempotency_records')
+      .values({ ...r, body: json(r.body) })
+      .execute();
   }
 
   async readLedgerHead(tenant_id: string): Promise<LedgerHead> {

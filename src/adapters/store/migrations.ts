@@ -201,9 +201,40 @@ function kernelTables(dialect: Dialect): Migration {
   };
 }
 
+const tokensAndIdempotency: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('api_tokens')
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('id', 'text', (c) => c.notNull())
+      .addColumn('actor_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .addPrimaryKeyConstraint('api_tokens_pk', ['tenant_id', 'id'])
+      .execute();
+    await db.schema
+      .createTable('idempotency_records')
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('principal', 'text', (c) => c.notNull())
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('fingerprint', 'text', (c) => c.notNull())
+      .addColumn('status', 'integer', (c) => c.notNull())
+      .addColumn('body', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('idempotency_records_pk', ['tenant_id', 'principal', 'key'])
+      .execute();
+  },
+};
+
 /** One set of migrations for both databases; only the trigger syntax differs. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
-    getMigrations: () => Promise.resolve({ '0001_kernel': kernelTables(dialect) }),
+    getMigrations: () =>
+      Promise.resolve({
+        '0001_kernel': kernelTables(dialect),
+        '0002_tokens_idempotency': tokensAndIdempotency,
+      }),
   };
 }

@@ -82,4 +82,22 @@ export interface Tables {
     hash: string;
   };
   ledger_heads: { tenant_id: string; seq: number; hash: string };
+  api_tokens: {
+    tenant_id: string;
+    id: string;
+    actor_id: string;
+    name: string;
+    token_hash: string;
+    created_at: string;
+    revoked_at: string | null;
+  };
+  idempotency_records: {
+    tenant_id: string;
+    principal: string;
+    key: string;
+    fingerprint: string;
+    status: number;
+    body: string;
+    created_at: string;
+  };
 }

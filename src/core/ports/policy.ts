@@ -10,6 +10,7 @@ export const POLICY_ACTIONS = [
   'proposal.execute',
   'policy.set',
   'audit.read',
+  'token.create',
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 

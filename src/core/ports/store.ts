@@ -1,5 +1,7 @@
 import type {
   Actor,
+  ApiToken,
+  IdempotencyRecord,
   Decision,
   Execution,
   IdKind,
@@ -78,4 +80,17 @@ export interface StoreTx {
   ): Promise<LedgerEvent[]>;
   /** The head as recorded, without locking (for verification). */
   readLedgerHead(tenant_id: string): Promise<LedgerHead>;
+
+  insertToken(token: ApiToken): Promise<void>;
+  /** Looks a token up by the hash of its secret, across tenants. */
+  findTokenByHash(token_hash: string): Promise<ApiToken | undefined>;
+  countTokens(tenant_id: string): Promise<number>;
+
+  getIdempotency(
+    tenant_id: string,
+    principal: string,
+    key: string,
+  ): Promise<IdempotencyRecord | undefined>;
+  /** Inserts; a concurrent insert of the same key is rejected by the store (CONFLICT). */
+  putIdempotency(record: IdempotencyRecord): Promise<void>;
 }
