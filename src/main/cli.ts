@@ -1,17 +1,22 @@
 import { Command, CommanderError, Option } from 'commander';
-import { type CallContext, operatorContext } from '../core/context.js';
+import { operatorContext } from '../core/context.js';
 import { CountersignError, isCountersignError, toCountersignError } from '../core/errors.js';
+import { operation } from '../surfaces/operations.js';
 import { type Config, configFromEnv } from './config.js';
-import { openRuntime, type Runtime } from './compose.js';
+import { openRuntime } from './compose.js';
 import { runDemo } from './demo.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit-codes.js';
 import { printDemo, printResult, printVerify } from './print.js';
+import { callRemote } from './remote.js';
+import type { VerifyReport } from '../core/ledger.js';
 
 interface GlobalOptions {
   dataDir?: string;
   json?: boolean;
   purpose: string;
   tenant?: string;
+  server?: string;
+  token?: string;
 }
 
 function parseJson(flag: string, text: string): Record<string, unknown> {
@@ -45,7 +50,16 @@ function configOf(opts: GlobalOptions): Config {
   };
 }
 
-/** Builds the program; `run` executes it and returns the exit code (never throws). */
+/** Drops undefined values so optional flags do not reach the schema as explicit undefined. */
+function defined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+const LOCAL_OR_REMOTE = `
+Runs against the local data directory as its operator, or with --server and --token
+(env COUNTERSIGN_SERVER, COUNTERSIGN_TOKEN) against a running server as the token's actor.`;
+
+/** Builds the program. Every operation command is a view of one entry of OPERATIONS. */
 export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
   const program = new Command('countersign')
     .description('Governed execution of AI-agent actions: propose, review, execute, audit.')
@@ -54,30 +68,44 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       'data directory (env COUNTERSIGN_DATA_DIR, default ./.countersign)',
     )
     .option('--tenant <id>', 'tenant (env COUNTERSIGN_TENANT, default "default")')
+    .option('--server <url>', 'call a running server instead (env COUNTERSIGN_SERVER)')
+    .option('--token <token>', 'API token for --server (env COUNTERSIGN_TOKEN)')
     .option('--purpose <text>', 'why you are making this call (recorded in the ledger)', 'cli')
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
-      `\n${EXIT_HELP}\n\nConfiguration: COUNTERSIGN_DATA_DIR, COUNTERSIGN_DATABASE_URL (Postgres), COUNTERSIGN_POLICY_DIR, COUNTERSIGN_WEBHOOK_URL.`,
+      `\n${EXIT_HELP}\n\nConfiguration: COUNTERSIGN_DATA_DIR, COUNTERSIGN_DATABASE_URL (Postgres), COUNTERSIGN_POLICY_DIR,\nCOUNTERSIGN_WEBHOOK_URL, COUNTERSIGN_SERVER and COUNTERSIGN_TOKEN (remote mode).`,
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) });
 
   const globals = () => program.opts<GlobalOptions>();
-  const withKernel = async (
-    fn: (rt: Runtime, ctx: CallContext) => Promise<unknown>,
-    what: string,
-  ) => {
+
+  /** Runs one catalogue operation locally or remotely and returns its result. */
+  const invoke = async (name: string, input: Record<string, unknown>): Promise<unknown> => {
     const g = globals();
+    const op = operation(name);
+    const server = g.server ?? process.env.COUNTERSIGN_SERVER;
+    if (server) {
+      const token = g.token ?? process.env.COUNTERSIGN_TOKEN;
+      if (!token)
+        throw new CountersignError(
+          'UNAUTHENTICATED',
+          '--server needs an API token: pass --token or set COUNTERSIGN_TOKEN.',
+        );
+      return callRemote(server, token, g.purpose, op, defined(input));
+    }
     const config = configOf(g);
     const rt = await openRuntime(config);
     try {
-      const result = await fn(rt, operatorContext(g.purpose, config.tenant));
-      printResult(out, what, result, g.json ?? false);
+      return await op.run(rt.kernel, operatorContext(g.purpose, config.tenant), defined(input));
     } finally {
       await rt.close();
     }
+  };
+  const show = async (name: string, input: Record<string, unknown>) => {
+    printResult(out, name, await invoke(name, input), globals().json ?? false);
   };
 
   program
@@ -100,10 +128,11 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description('register an actor')
     .requiredOption('--name <name>', 'name of the actor')
     .requiredOption('--role <role>', 'role of the actor')
-    .addHelpText('after', '\nExample:\n  countersign actor register --name Alice --role Developer')
-    .action((o: { name: string; role: string }) =>
-      withKernel((rt, ctx) => rt.kernel.registerActor(ctx, o), 'register_actor'),
-    );
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign actor register --name Alice --role Developer\n${LOCAL_OR_REMOTE}`,
+    )
+    .action((o: { name: string; role: string }) => show('register_actor', o));
 
   const workflow = program.command('workflow').description('workflows');
   workflow
@@ -113,24 +142,15 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--idempotency-key <key>', 'the same key returns the same workflow')
     .addHelpText(
       'after',
-      '\nExample:\n  countersign workflow start --title "Production Database Migration"',
+      `\nExample:\n  countersign workflow start --title "Production Database Migration"\n${LOCAL_OR_REMOTE}`,
     )
     .action((o: { title: string; idempotencyKey?: string }) =>
-      withKernel(
-        (rt, ctx) =>
-          rt.kernel.startWorkflow(ctx, {
-            title: o.title,
-            ...(o.idempotencyKey ? { idempotency_key: o.idempotencyKey } : {}),
-          }),
-        'start_workflow',
-      ),
+      show('start_workflow', { title: o.title, idempotency_key: o.idempotencyKey }),
     );
   workflow
     .command('show <workflow_id>')
     .description('show a workflow and its proposals')
-    .action((workflow_id: string) =>
-      withKernel((rt, ctx) => rt.kernel.getWorkflow(ctx, { workflow_id }), 'get_workflow'),
-    );
+    .action((workflow_id: string) => show('get_workflow', { workflow_id }));
 
   program
     .command('propose')
@@ -142,21 +162,17 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .requiredOption('--reason <text>', 'why the call is needed')
     .addHelpText(
       'after',
-      `\nExample:\n  countersign propose --workflow workflow_1 --actor actor_1 --tool database_backup \\\n    --params '{"database":"production","backup_type":"full"}' --reason "Backup before migration"`,
+      `\nExample:\n  countersign propose --workflow workflow_1 --actor actor_1 --tool database_backup \\\n    --params '{"database":"production","backup_type":"full"}' --reason "Backup before migration"\n${LOCAL_OR_REMOTE}`,
     )
     .action(
       (o: { workflow: string; actor: string; tool: string; params: string; reason: string }) =>
-        withKernel(
-          (rt, ctx) =>
-            rt.kernel.proposeAction(ctx, {
-              workflow_id: o.workflow,
-              actor_id: o.actor,
-              tool: o.tool,
-              params: parseJson('--params', o.params),
-              reason: o.reason,
-            }),
-          'propose_action',
-        ),
+        show('propose_action', {
+          workflow_id: o.workflow,
+          actor_id: o.actor,
+          tool: o.tool,
+          params: parseJson('--params', o.params),
+          reason: o.reason,
+        }),
     );
 
   program
@@ -172,26 +188,20 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--comment <text>', 'comment recorded with the decision')
     .addHelpText(
       'after',
-      '\nExample:\n  countersign review proposal_1 --reviewer actor_2 --decision approve',
+      `\nExamples:\n  countersign review proposal_1 --reviewer actor_2 --decision approve\n  countersign review proposal_2 --reviewer actor_3 --decision edit --edits '{"params":{"maintenance_window":"2:00-4:00 AM UTC"}}'\n${LOCAL_OR_REMOTE}`,
     )
     .action(
       (
         proposal_id: string,
         o: { reviewer: string; decision: string; edits?: string; comment?: string },
       ) =>
-        withKernel(
-          (rt, ctx) =>
-            rt.kernel.reviewAction(ctx, {
-              proposal_id,
-              reviewer_id: o.reviewer,
-              decision: o.decision as 'approve',
-              ...(o.edits
-                ? { edits: parseJson('--edits', o.edits) as { params: Record<string, never> } }
-                : {}),
-              ...(o.comment ? { comment: o.comment } : {}),
-            }),
-          'review_action',
-        ),
+        show('review_action', {
+          proposal_id,
+          reviewer_id: o.reviewer,
+          decision: o.decision,
+          edits: o.edits === undefined ? undefined : parseJson('--edits', o.edits),
+          comment: o.comment,
+        }),
     );
 
   program
@@ -201,16 +211,12 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .requiredOption('--params <json>', 'the complete new parameters')
     .option('--reason <text>', 'an updated reason')
     .action((proposal_id: string, o: { actor: string; params: string; reason?: string }) =>
-      withKernel(
-        (rt, ctx) =>
-          rt.kernel.reviseAction(ctx, {
-            proposal_id,
-            actor_id: o.actor,
-            params: parseJson('--params', o.params),
-            ...(o.reason ? { reason: o.reason } : {}),
-          }),
-        'revise_action',
-      ),
+      show('revise_action', {
+        proposal_id,
+        actor_id: o.actor,
+        params: parseJson('--params', o.params),
+        reason: o.reason,
+      }),
     );
 
   program
@@ -219,14 +225,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--dry-run', "run the tool's plan() instead of apply()")
     .addHelpText(
       'after',
-      '\nExample:\n  countersign execute proposal_1 --dry-run\n  countersign execute proposal_1',
+      `\nExample:\n  countersign execute proposal_1 --dry-run\n  countersign execute proposal_1\n${LOCAL_OR_REMOTE}`,
     )
     .action((proposal_id: string, o: { dryRun?: boolean }) =>
-      withKernel(
-        (rt, ctx) =>
-          rt.kernel.executeAction(ctx, { proposal_id, ...(o.dryRun ? { dry_run: true } : {}) }),
-        'execute_action',
-      ),
+      show('execute_action', { proposal_id, dry_run: o.dryRun }),
     );
 
   program
@@ -236,25 +238,23 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--workflow <id>', 'workflow context for calls policy allows without review')
     .option('--actor <id>', 'who asks for calls policy allows without review')
     .option('--dry-run', 'simulate every call')
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign execute-parallel --calls '[{"tool":"update_status","params":{"status":"done"}}]'\n${LOCAL_OR_REMOTE}`,
+    )
     .action((o: { calls: string; workflow?: string; actor?: string; dryRun?: boolean }) =>
-      withKernel(
-        (rt, ctx) =>
-          rt.kernel.executeParallel(ctx, {
-            calls: parseJson('--calls', o.calls) as never,
-            ...(o.workflow ? { workflow_id: o.workflow } : {}),
-            ...(o.actor ? { actor_id: o.actor } : {}),
-            ...(o.dryRun ? { dry_run: true } : {}),
-          }),
-        'execute_parallel',
-      ),
+      show('execute_parallel', {
+        calls: parseJson('--calls', o.calls),
+        workflow_id: o.workflow,
+        actor_id: o.actor,
+        dry_run: o.dryRun,
+      }),
     );
 
   program
     .command('proposal <proposal_id>')
     .description('show a proposal: versions, decisions, executions')
-    .action((proposal_id: string) =>
-      withKernel((rt, ctx) => rt.kernel.getProposal(ctx, { proposal_id }), 'get_proposal'),
-    );
+    .action((proposal_id: string) => show('get_proposal', { proposal_id }));
 
   program
     .command('pending')
@@ -270,40 +270,34 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         );
       return n;
     })
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign pending --tool database_migration --min-age 3600\n${LOCAL_OR_REMOTE}`,
+    )
     .action((o: { workflow?: string; tool?: string; minAge?: number }) =>
-      withKernel(
-        (rt, ctx) =>
-          rt.kernel.listPendingReviews(ctx, {
-            ...(o.workflow ? { workflow_id: o.workflow } : {}),
-            ...(o.tool ? { tool: o.tool } : {}),
-            ...(o.minAge !== undefined ? { min_age_seconds: o.minAge } : {}),
-          }),
-        'list_pending_reviews',
-      ),
+      show('list_pending_reviews', {
+        workflow_id: o.workflow,
+        tool: o.tool,
+        min_age_seconds: o.minAge,
+      }),
     );
 
   const audit = program.command('audit').description('the tamper-evident ledger');
   audit
     .command('log <workflow_id>')
     .description("a workflow's ledger events in order")
-    .action((workflow_id: string) =>
-      withKernel((rt, ctx) => rt.kernel.getAuditLog(ctx, { workflow_id }), 'get_audit_log'),
-    );
+    .action((workflow_id: string) => show('get_audit_log', { workflow_id }));
   audit
     .command('verify')
     .description("check the tenant's whole hash chain; exits 5 naming the first broken seq")
-    .addHelpText('after', '\nExample:\n  countersign audit verify && echo "ledger intact"')
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign audit verify && echo "ledger intact"\n${LOCAL_OR_REMOTE}`,
+    )
     .action(async () => {
-      const g = globals();
-      const config = configOf(g);
-      const rt = await openRuntime(config);
-      try {
-        const report = await rt.kernel.verifyAudit(operatorContext(g.purpose, config.tenant));
-        printVerify(out, report, g.json ?? false);
-        if (!report.ok) process.exitCode = EXIT.LEDGER_BROKEN;
-      } finally {
-        await rt.close();
-      }
+      const report = (await invoke('verify_audit', {})) as VerifyReport;
+      printVerify(out, report, globals().json ?? false);
+      if (!report.ok) process.exitCode = EXIT.LEDGER_BROKEN;
     });
 
   const policy = program.command('policy').description('system policy settings');
@@ -315,36 +309,33 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         .choices(['on', 'off'])
         .makeOptionMandatory(),
     )
-    .addHelpText('after', '\nExample:\n  countersign policy set --dry-run on')
-    .action((o: { dryRun: 'on' | 'off' }) =>
-      withKernel(
-        (rt, ctx) => rt.kernel.setPolicy(ctx, { dry_run: o.dryRun === 'on' }),
-        'set_policy',
-      ),
-    );
+    .addHelpText('after', `\nExample:\n  countersign policy set --dry-run on\n${LOCAL_OR_REMOTE}`)
+    .action((o: { dryRun: 'on' | 'off' }) => show('set_policy', { dry_run: o.dryRun === 'on' }));
   policy
     .command('show')
     .description('current settings and policy version')
-    .action(() => withKernel((rt, ctx) => rt.kernel.setPolicy(ctx, {}), 'set_policy'));
+    .action(() => show('set_policy', {}));
+
+  const token = program
+    .command('token')
+    .description('API tokens for the HTTP API and MCP over HTTP');
+  token
+    .command('create')
+    .description('create a token acting as an actor (the secret is printed once)')
+    .requiredOption('--actor <id>', 'the actor the token acts as')
+    .requiredOption('--name <name>', 'what the token is for')
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign token create --actor actor_2 --name "bob's laptop"\n${LOCAL_OR_REMOTE}`,
+    )
+    .action((o: { actor: string; name: string }) =>
+      show('create_token', { actor_id: o.actor, name: o.name }),
+    );
 
   program
     .command('tools')
     .description('list the registered tools with their risk class and parameters')
-    .action(() =>
-      withKernel(
-        (rt) =>
-          Promise.resolve({
-            tools: rt.kernel.listTools().map((t) => ({
-              name: t.name,
-              risk: t.risk,
-              idempotent: t.idempotent,
-              description: t.description,
-              input_schema: t.inputSchema,
-            })),
-          }),
-        'tools',
-      ),
-    );
+    .action(() => show('list_tools', {}));
 
   return program;
 }

@@ -38,7 +38,12 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
       );
     return;
   }
-  if (what === 'tools') {
+  if (what === 'create_token') {
+    out(`token_id: ${String(r.token_id)} (acts as ${String(r.actor_id)})\n`);
+    out(`token (shown once, store it now): ${String(r.token)}\n`);
+    return;
+  }
+  if (what === 'list_tools') {
     for (const t of r.tools as { name: string; risk: string; description: string }[])
       out(`${t.name.padEnd(22)} ${t.risk.padEnd(13)} ${t.description}\n`);
     return;

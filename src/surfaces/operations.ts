@@ -159,6 +159,20 @@ export const OPERATIONS: readonly Operation[] = [
     run: (k, c, i) => k.setPolicy(c, i as S.SetPolicyInput),
   }),
   op({
+    name: 'create_token',
+    title: 'Create an API token',
+    description:
+      'Create a bearer token that acts as actor_id in this tenant. The secret is returned once and stored ' +
+      'only as a hash. Allowed to the local operator and to actors with the "admin" role.',
+    input: S.createTokenInput,
+    output: S.createTokenOutput,
+    write: true,
+    privileged: true,
+    actorFields: [],
+    http: { method: 'POST', path: '/tokens' },
+    run: (k, c, i) => k.createToken(c, i as S.CreateTokenInput),
+  }),
+  op({
     name: 'get_workflow',
     title: 'Get a workflow',
     description: 'A workflow and the status of each of its proposals.',
