@@ -654,6 +654,51 @@ describe.each(STORES)('kernel on $name', (factory) => {
     }
   });
 
+  it('creates API tokens stored only as hashes, and authenticates them', async () => {
+    const t = await kernel.createToken(ctx, { actor_id: 'actor_2', name: 'bob laptop' });
+    expect(t).toMatchObject({ token_id: 'token_1', actor_id: 'actor_2' });
+    expect(t.token).toMatch(/^cs_[A-Za-z0-9_-]{16,}$/);
+    expect(await kernel.authenticate(t.token)).toEqual({
+      tenant_id: 'default',
+      actor_id: 'actor_2',
+      token_id: 'token_1',
+    });
+    await expectCode(kernel.authenticate(`${t.token}x`), 'UNAUTHENTICATED');
+    await expectCode(kernel.authenticate('Bearer nonsense'), 'UNAUTHENTICATED');
+    const rows = await store.kysely.selectFrom('api_tokens').selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain(t.token);
+    const ev = await lastEvent(store);
+    expect(ev.type).toBe('TOKEN_CREATED');
+    expect(ev.data).not.toContain(t.token);
+    // Only the operator mints operator tokens; an actor (even an admin) cannot.
+    const op = await kernel.createToken(ctx, { actor_id: 'operator', name: 'root' });
+    expect((await kernel.authenticate(op.token)).actor_id).toBe('operator');
+    const admin = await kernel.registerActor(ctx, { name: 'Ada', role: 'admin' });
+    const asAdmin: CallContext = {
+      tenant_id: 'default',
+      caller: { kind: 'actor', actor_id: admin.actor_id },
+      purpose: 'p',
+    };
+    await expectCode(
+      kernel.createToken(asAdmin, { actor_id: 'operator', name: 'escalate' }),
+      'POLICY_DENIED',
+    );
+    expect((await kernel.createToken(asAdmin, { actor_id: 'actor_1', name: 'ok' })).actor_id).toBe(
+      'actor_1',
+    );
+    const asAlice: CallContext = {
+      tenant_id: 'default',
+      caller: { kind: 'actor', actor_id: 'actor_1' },
+      purpose: 'p',
+    };
+    await expectCode(
+      kernel.createToken(asAlice, { actor_id: 'actor_1', name: 'self' }),
+      'POLICY_DENIED',
+    );
+    expect(await kernel.countTokens('default')).toBe(3);
+    expect(await kernel.countTokens('acme')).toBe(0);
+  });
+
   it('bounds execute_parallel concurrency', async () => {
     for (let i = 0; i < 6; i++) {
       await kernel.proposeAction(ctx, backup({ params: { table: `t_${'abcdef'[i]}` } }));

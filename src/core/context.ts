@@ -58,3 +58,8 @@ export const operatorPrincipal: PolicyPrincipal = Object.freeze({
   kind: 'operator',
   roles: Object.freeze(['operator']),
 });
+
+/** The caller a token's principal stands for: the tenant's operator, or one actor. */
+export function callerFor(actor_id: string): CallContext['caller'] {
+  return actor_id === OPERATOR_ID ? { kind: 'operator' } : { kind: 'actor', actor_id };
+}

@@ -1202,7 +1202,17 @@ export class Kernel {
     return this.store.transaction(async (tx) => {
       const principal = await this.principalOf(tx, ctx);
       this.require(ctx, principal, 'token.create', { type: 'Tenant', id: ctx.tenant_id });
-      const actor = await this.actor(tx, ctx, args.actor_id, 'actor_id');
+      // An operator token administers the tenant like the local operator: only the operator
+      // may mint one, so no actor can raise itself to it.
+      if (args.actor_id === OPERATOR_ID && ctx.caller.kind !== 'operator')
+        throw new CountersignError(
+          'POLICY_DENIED',
+          'Only the local operator can create an operator token.',
+        );
+      const actor =
+        args.actor_id === OPERATOR_ID
+          ? { id: OPERATOR_ID }
+          : await this.actor(tx, ctx, args.actor_id, 'actor_id');
       const id = await tx.nextId(ctx.tenant_id, 'token');
       const token = `cs_${newSecret()}`;
       await tx.insertToken({

@@ -248,7 +248,9 @@ export type ExecutionResult = z.output<typeof executionResult>;
 export type ParallelCallResult = z.output<typeof parallelCallResult>;
 
 export const createTokenInput = z.strictObject({
-  actor_id: actorId.describe('The actor the token acts as'),
+  actor_id: z
+    .union([actorId, z.literal('operator')])
+    .describe('The actor the token acts as, or "operator" for an administrator token'),
   name: text(100).describe('What the token is for, e.g. "ci" or "claude-desktop"'),
 });
 export const createTokenOutput = z.object({

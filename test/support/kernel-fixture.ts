@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -125,6 +126,7 @@ export async function kernelOn(factory: StoreFactory, options: { policy?: Policy
     policy: options.policy ?? CedarPolicyEngine.fromDirectory(),
     tools: staticToolRegistry(t.tools),
     clock: steppingClock(),
+    newSecret: () => randomBytes(24).toString('base64url'),
   });
   return { kernel, store, tools: t, cleanup };
 }
