@@ -201,6 +201,7 @@ export const executeParallelOutput = z.object({
 
 export const getAuditLogInput = z.strictObject({ workflow_id: workflowId });
 export const ledgerEntry = z.object({
+  tenant_id: z.string(),
   seq: z.number().int(),
   time: z.string(),
   type: z.string(),
