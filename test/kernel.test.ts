@@ -423,6 +423,25 @@ describe.each(STORES)('kernel on $name', (factory) => {
     expect(ev.workflow_id).toBe('workflow_1');
   });
 
+  it('execute_parallel refuses a call naming a missing proposal alone, and still records the batch', async () => {
+    await kernel.proposeAction(ctx, backup());
+    await kernel.reviewAction(ctx, {
+      proposal_id: 'proposal_1',
+      reviewer_id: 'actor_2',
+      decision: 'approve',
+    });
+    const out = await kernel.executeParallel(ctx, {
+      calls: [
+        { tool: 'write_record', params: { table: 'users' } },
+        { tool: 'noop', params: {}, proposal_id: 'proposal_99' },
+      ],
+    });
+    expect(out.results.map((r) => r.error?.code ?? r.status)).toEqual(['succeeded', 'NOT_FOUND']);
+    const ev = await lastEvent(store);
+    expect(ev.type).toBe('PARALLEL_EXECUTED');
+    expect(ev.workflow_id).toBe('workflow_1');
+  });
+
   it('execute_parallel refuses a named proposal whose approved call differs', async () => {
     await kernel.proposeAction(ctx, backup());
     await kernel.reviewAction(ctx, {

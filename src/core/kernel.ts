@@ -860,8 +860,10 @@ export class Kernel {
 
     const workflows = new Set<string>();
     return this.store.transaction(async (tx) => {
+      // A refused call may name a proposal that does not exist: it has no workflow to add.
       for (const r of results) {
-        if (r.proposal_id) workflows.add((await this.proposal(tx, ctx, r.proposal_id)).workflow_id);
+        const p = r.proposal_id ? await tx.getProposal(ctx.tenant_id, r.proposal_id) : undefined;
+        if (p) workflows.add(p.workflow_id);
       }
       const workflow_id = args.workflow_id ?? (workflows.size === 1 ? [...workflows][0]! : null);
       const parallel_id = await tx.nextId(ctx.tenant_id, 'parallel');

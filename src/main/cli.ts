@@ -7,7 +7,9 @@ import { openRuntime } from './compose.js';
 import { runDemo } from './demo.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit-codes.js';
 import { printDemo, printResult, printVerify } from './print.js';
+import { runMcpStdio } from './mcp-stdio.js';
 import { callRemote } from './remote.js';
+import { serveCommandMain } from './serve.js';
 import type { VerifyReport } from '../core/ledger.js';
 
 interface GlobalOptions {
@@ -121,6 +123,27 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       printDemo(out, transcript, g.json ?? false);
       if (!transcript.verify.ok) process.exitCode = EXIT.LEDGER_BROKEN;
     });
+
+  program
+    .command('serve')
+    .description('serve the HTTP API, MCP over Streamable HTTP at /mcp, until interrupted')
+    .option('-p, --port <port>', 'port on 127.0.0.1 (env PORT, default 8787; 0 picks a free one)')
+    .addHelpText(
+      'after',
+      '\nOn the first start it creates an administrator token and prints it once, with the MCP\nclient configuration. Ctrl-C stops it cleanly.\n\nExample:\n  npx countersign serve --port 8787',
+    )
+    .action((o: { port?: string }) => serveCommandMain(configOf(globals()), o.port, { out }));
+
+  program
+    .command('mcp')
+    .description(
+      'serve MCP on stdin/stdout for a local client (Claude Desktop, Claude Code, Cursor)',
+    )
+    .addHelpText(
+      'after',
+      '\nThe client runs it; as the local operator it may name actors in parameters.\n\nClient configuration:\n  {"mcpServers":{"countersign":{"command":"npx","args":["countersign","mcp"]}}}',
+    )
+    .action(() => runMcpStdio(configOf(globals())));
 
   const actor = program.command('actor').description('actors (people, agents, services)');
   actor

@@ -1,0 +1,166 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { operatorContext } from '../core/context.js';
+import { CountersignError } from '../core/errors.js';
+import type { Kernel } from '../core/kernel.js';
+import { buildHttpApp } from '../surfaces/http/app.js';
+import { mcpRoute } from '../surfaces/http/mcp-route.js';
+import { openRuntime } from './compose.js';
+import type { Config } from './config.js';
+
+export const DEFAULT_PORT = 8787;
+
+export interface ServeOptions {
+  /** 0 picks a free port; default `PORT` from the environment, else 8787. */
+  readonly port?: number | string | undefined;
+  readonly host?: string;
+  readonly log?: (line: string) => void;
+  readonly extraRoutes?: (app: FastifyInstance) => void;
+}
+
+export interface RunningServer {
+  /** e.g. `http://127.0.0.1:8787`, with the port actually bound. */
+  readonly url: string;
+  /** The operator token created on the first start (shown once); null when tokens exist. */
+  readonly adminToken: string | null;
+  readonly kernel: Kernel;
+  close(): Promise<void>;
+}
+
+/** A TCP port from an option or the environment; anything else is a clear error. */
+export function parsePort(value: number | string, source = 'port'): number {
+  const text = String(value).trim();
+  const port = /^[0-9]{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CountersignError(
+      'VALIDATION_FAILED',
+      `${source} must be a whole number from 0 to 65535, not ${JSON.stringify(String(value))}.`,
+      { issues: [{ path: source, message: 'must be an integer from 0 to 65535' }] },
+    );
+  return port;
+}
+
+function resolvePort(option: number | string | undefined): number {
+  if (option !== undefined) return parsePort(option, 'port');
+  const env = process.env.PORT;
+  if (env !== undefined && env.trim() !== '') return parsePort(env, 'PORT');
+  return DEFAULT_PORT;
+}
+
+/**
+ * Opens the runtime, bootstraps an administrator token on the first start, and serves the
+ * HTTP API on host:port (127.0.0.1 unless told otherwise).
+ */
+export async function startServer(
+  config: Config,
+  options: ServeOptions = {},
+): Promise<RunningServer> {
+  const port = resolvePort(options.port);
+  const host = options.host ?? '127.0.0.1';
+  const runtime = await openRuntime(config);
+  const { kernel } = runtime;
+  let app: FastifyInstance | undefined;
+  try {
+    let adminToken: string | null = null;
+    if ((await kernel.countTokens(config.tenant)) === 0) {
+      // The first token binds to the tenant's operator (the principal the local CLI is), so
+      // bootstrapping consumes no actor ID; it can register actors and mint their tokens.
+      const created = await kernel.createToken(
+        operatorContext('serve: first start creates the administrator token', config.tenant),
+        { actor_id: 'operator', name: 'admin' },
+      );
+      adminToken = created.token;
+    }
+    const mcp = mcpRoute(kernel);
+    app = buildHttpApp(kernel, {
+      ...(options.log ? { log: options.log } : {}),
+      extraRoutes: (a) => {
+        mcp(a);
+        options.extraRoutes?.(a);
+      },
+    });
+    await app.listen({ port, host });
+    const address = app.server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${shownHost}:${address.port}`;
+    const server = app;
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      adminToken,
+      kernel,
+      close() {
+        closing ??= (async () => {
+          try {
+            await server.close();
+          } finally {
+            await runtime.close();
+          }
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await app?.close().catch(() => undefined);
+    await runtime.close();
+    throw e;
+  }
+}
+
+/** What `countersign serve` prints: where to reach the API and how to connect an MCP client. */
+export function serveBanner(url: string, adminToken: string | null): string {
+  const token = adminToken ?? '<your API token>';
+  const http = {
+    mcpServers: {
+      countersign: {
+        type: 'http',
+        url: `${url}/mcp`,
+        headers: { Authorization: `Bearer ${token}` },
+      },
+    },
+  };
+  const stdio = { mcpServers: { countersign: { command: 'npx', args: ['countersign', 'mcp'] } } };
+  return [
+    `Countersign listening on ${url}`,
+    adminToken
+      ? `Admin token (shown once): ${adminToken}`
+      : 'API tokens already exist; create more with `countersign token create`.',
+    `OpenAPI: ${url}/openapi.json`,
+    '',
+    'MCP over Streamable HTTP (client config):',
+    JSON.stringify(http, null, 2),
+    '',
+    'MCP over stdio (client config, run in this checkout):',
+    JSON.stringify(stdio, null, 2),
+    '',
+  ].join('\n');
+}
+
+/**
+ * `countersign serve`: starts the server, prints the banner, and runs until SIGINT or SIGTERM,
+ * then closes the server and the store and prints "stopped".
+ */
+export async function serveCommandMain(
+  config: Config,
+  port?: number | string,
+  options: Omit<ServeOptions, 'port'> & { out?: (text: string) => void } = {},
+): Promise<void> {
+  const out = options.out ?? ((text: string) => process.stdout.write(text));
+  const server = await startServer(config, {
+    ...options,
+    port,
+    log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+  });
+  out(`${serveBanner(server.url, server.adminToken)}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  out('stopped\n');
+}

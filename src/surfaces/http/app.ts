@@ -1,0 +1,397 @@
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RouteHandlerMethod,
+} from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import { canonicalJson, sha256Hex } from '../../core/canonical.js';
+import { type CallContext, assertActsAs, callerFor } from '../../core/context.js';
+import { CountersignError, type FieldIssue, isCountersignError } from '../../core/errors.js';
+import type { Kernel } from '../../core/kernel.js';
+import type { IdempotencyRecord, JsonValue } from '../../core/model.js';
+import { parseInput } from '../../core/validation.js';
+import { OPERATIONS, type Operation } from '../operations.js';
+import { type HttpError, isRememberable, toHttpError } from './errors.js';
+import { buildOpenApi, jsonSchemaOf, pathParams } from './openapi.js';
+
+export interface HttpAppOptions {
+  /** Fastify's own (pino) request logging; off by default. */
+  readonly logger?: boolean;
+  /** Receives a line for every 5xx answer, with the cause that the client never sees. */
+  readonly log?: (line: string) => void;
+  /** Registers more routes (the lead wires /mcp here); they share the error handling. */
+  readonly extraRoutes?: (app: FastifyInstance) => void;
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+const PURPOSE_MAX = 500;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The HTTP API: one route per operation of the catalogue, each through `governedRoute`
+ * (bearer token → caller, X-Purpose, input from path + query/body validated by the operation's
+ * schema, Idempotency-Key replay), one error handler mapping codes to statuses, and
+ * `GET /openapi.json` generated from the same schemas. The caller listens.
+ */
+export function buildHttpApp(kernel: Kernel, options: HttpAppOptions = {}): FastifyInstance {
+  const log = options.log ?? (() => undefined);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    frameworkErrors: (error, _req, reply) => {
+      sendError(reply, toHttpError(error));
+    },
+    clientErrorHandler: (error, socket) => {
+      if ((error as { code?: string }).code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) {
+        const status = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+        const body = JSON.stringify(
+          toHttpError({ statusCode: status, code: 'FST_ERR_BAD_REQUEST' }).body,
+        );
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nContent-Type: ${JSON_TYPE}\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy();
+    },
+  });
+
+  // Bodies are JSON objects or nothing: no text/plain, and an empty JSON body means {}.
+  app.removeContentTypeParser('text/plain');
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') done(null, undefined);
+    else void parseJson(req, text, done);
+  });
+
+  app.setErrorHandler((error, req, reply) => {
+    const answer = toHttpError(error);
+    if (answer.status >= 500) logInternal(log, req, error);
+    sendError(reply, answer);
+  });
+
+  const routes = OPERATIONS.map((op) => ({
+    method: String(op.http.method),
+    pattern: new RegExp(`^${op.http.path.replace(/\{[A-Za-z_]+\}/g, '[^/]+')}$`),
+  })).concat(
+    { method: 'GET', pattern: /^\/healthz$/ },
+    { method: 'GET', pattern: /^\/openapi\.json$/ },
+  );
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
+      if (allowed.includes('GET')) allowed.push('HEAD');
+      sendError(reply, {
+        ...toHttpError(
+          new CountersignError(
+            'NOT_FOUND',
+            `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}.`,
+            { allowed },
+          ),
+        ),
+        status: 405,
+        headers: { allow: allowed.join(', ') },
+      });
+      return;
+    }
+    sendError(
+      reply,
+      toHttpError(
+        new CountersignError('NOT_FOUND', `No route ${req.method} ${path}; see GET /openapi.json.`),
+      ),
+    );
+  });
+
+  app.get('/healthz', (_req, reply) => {
+    void reply.send({ ok: true });
+  });
+  const openapi = JSON.stringify(buildOpenApi(OPERATIONS));
+  app.get('/openapi.json', (_req, reply) => {
+    void reply.type(JSON_TYPE).send(openapi);
+  });
+
+  const idempotency = new Serializer();
+  for (const op of OPERATIONS) {
+    app.route({
+      method: op.http.method,
+      url: op.http.path.replace(/\{([A-Za-z_]+)\}/g, ':$1'),
+      handler: governedRoute(kernel, op, idempotency, log),
+    });
+  }
+  options.extraRoutes?.(app);
+  return app;
+}
+
+function sendError(reply: FastifyReply, e: HttpError): void {
+  void reply.code(e.status).headers(e.headers).type(JSON_TYPE).send(JSON.stringify(e.body));
+}
+
+function logInternal(log: (line: string) => void, req: FastifyRequest, error: unknown): void {
+  const what =
+    error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : JSON.stringify(error);
+  log(`error ${req.method} ${req.url.split('?')[0]}: ${what}`);
+}
+
+// ---- one wrapper for every operation ----------------------------------------------------
+
+function governedRoute(
+  kernel: Kernel,
+  op: Operation,
+  idempotency: Serializer,
+  log: (line: string) => void,
+): RouteHandlerMethod {
+  const inPath = pathParams(op.http.path);
+  const fieldTypes = queryFieldTypes(op);
+
+  const invoke = async (ctx: CallContext, req: FastifyRequest): Promise<unknown> => {
+    const input = inputOf(op, req, inPath, fieldTypes);
+    parseInput(op.input, input, `${op.name} input`);
+    // Over HTTP a token acts only as its own actor (operations.ts, actorFields). Refused here,
+    // before the kernel runs, such an attempt is not written to the ledger.
+    if (ctx.caller.kind === 'actor')
+      for (const field of op.actorFields) {
+        const named = input[field];
+        if (typeof named === 'string') assertActsAs(ctx, named, field);
+      }
+    return op.run(kernel, ctx, input);
+  };
+
+  return async (req, reply) => {
+    const auth = await authenticate(kernel, req.headers.authorization);
+    const ctx: CallContext = {
+      tenant_id: auth.tenant_id,
+      caller: callerFor(auth.actor_id),
+      purpose: purposeOf(op, req.headers['x-purpose']),
+    };
+    const key = op.write ? idempotencyKey(req.headers['idempotency-key']) : undefined;
+    if (key === undefined) return sendJson(reply, 200, await invoke(ctx, req));
+
+    const fingerprint = fingerprintOf(op, req, inPath);
+    const lock = JSON.stringify([ctx.tenant_id, auth.actor_id, key]);
+    // Requests with one key queue behind each other in this process, so a concurrent retry
+    // waits for the first and replays it; across processes the store's unique key decides.
+    return idempotency.run(lock, async () => {
+      const prior = await kernel.recallResponse(ctx, key);
+      if (prior) return replay(reply, prior, fingerprint);
+      let status = 200;
+      let body: JsonValue;
+      let headers: Record<string, string> = {};
+      try {
+        body = JSON.parse(JSON.stringify((await invoke(ctx, req)) ?? null)) as JsonValue;
+      } catch (e) {
+        const answer = toHttpError(e);
+        if (!isRememberable(answer)) throw e;
+        ({ status, headers } = answer);
+        body = answer.body as unknown as JsonValue;
+      }
+      try {
+        await kernel.rememberResponse(ctx, { key, fingerprint, status, body });
+      } catch (e) {
+        if (isCountersignError(e) && e.code === 'CONFLICT') {
+          const winner = await kernel.recallResponse(ctx, key);
+          if (winner) return replay(reply, winner, fingerprint);
+        }
+        // The operation ran; its answer matters more than the failure to remember it.
+        logInternal(log, req, e);
+      }
+      return sendJson(reply, status, body, headers);
+    });
+  };
+}
+
+function sendJson(
+  reply: FastifyReply,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): FastifyReply {
+  return reply
+    .code(status)
+    .headers(headers)
+    .type(JSON_TYPE)
+    .send(JSON.stringify(body ?? null));
+}
+
+function replay(reply: FastifyReply, prior: IdempotencyRecord, fingerprint: string): FastifyReply {
+  if (prior.fingerprint !== fingerprint)
+    throw new CountersignError(
+      'IDEMPOTENCY_KEY_REUSED',
+      `Idempotency-Key "${prior.key}" was already used for a different request; use a new key.`,
+      { key: prior.key },
+    );
+  return sendJson(reply, prior.status, prior.body, { 'idempotent-replayed': 'true' });
+}
+
+// ---- request parts ----------------------------------------------------------------------
+
+/** Resolves an `Authorization: Bearer <token>` header, or throws UNAUTHENTICATED. */
+export async function authenticate(kernel: Kernel, header: string | undefined) {
+  if (!header)
+    throw new CountersignError(
+      'UNAUTHENTICATED',
+      'Missing Authorization header: send "Authorization: Bearer <token>".',
+    );
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  if (!m)
+    throw new CountersignError(
+      'UNAUTHENTICATED',
+      'The Authorization header must be "Bearer <token>".',
+    );
+  return kernel.authenticate(m[1]!);
+}
+
+function purposeOf(op: Operation, header: string | string[] | undefined): string {
+  const raw = Array.isArray(header) ? header.join(', ') : header;
+  const purpose = raw?.trim() ?? '';
+  if (purpose.length > PURPOSE_MAX)
+    throw invalid(
+      'X-Purpose',
+      `at most ${PURPOSE_MAX} characters`,
+      `The X-Purpose header is longer than ${PURPOSE_MAX} characters.`,
+    );
+  if (purpose !== '') return purpose;
+  if (op.privileged)
+    throw new CountersignError(
+      'POLICY_DENIED',
+      `The X-Purpose header is required for ${op.name}: say why the call is made (it is recorded in the ledger).`,
+      { header: 'X-Purpose', operation: op.name },
+    );
+  return `api:${op.name}`;
+}
+
+function idempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (typeof header !== 'string' || !IDEMPOTENCY_KEY.test(header))
+    throw invalid(
+      'Idempotency-Key',
+      'must be 1 to 200 printable ASCII characters without spaces',
+      'The Idempotency-Key header must be 1 to 200 printable ASCII characters without spaces.',
+    );
+  return header;
+}
+
+function invalid(path: string, message: string, summary: string): CountersignError {
+  const issues: FieldIssue[] = [{ path, message }];
+  return new CountersignError('VALIDATION_FAILED', summary, { issues });
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The operation's input: path parameters plus the query string (GET) or the JSON body. */
+function inputOf(
+  op: Operation,
+  req: FastifyRequest,
+  inPath: readonly string[],
+  fieldTypes: ReadonlyMap<string, ReadonlySet<string>>,
+): Record<string, unknown> {
+  const params = (req.params ?? {}) as Record<string, string>;
+  const query = (req.query ?? {}) as Record<string, unknown>;
+  let source: Record<string, unknown>;
+  if (op.http.method === 'GET') {
+    source = Object.fromEntries(
+      Object.entries(query).map(([k, v]) => [k, coerce(v, fieldTypes.get(k))]),
+    );
+  } else {
+    if (Object.keys(query).length > 0)
+      throw invalid(
+        Object.keys(query)[0]!,
+        'send parameters in the JSON body',
+        `${op.http.method} ${op.http.path} takes its parameters in the JSON body, not the query string.`,
+      );
+    const body = req.body ?? {};
+    if (!isPlainObject(body))
+      throw invalid('', 'must be a JSON object', 'The request body must be a JSON object.');
+    source = body;
+  }
+  for (const name of inPath) {
+    if (Object.hasOwn(source, name) && source[name] !== params[name])
+      throw invalid(
+        name,
+        `the path says ${JSON.stringify(params[name])}`,
+        `${name} differs between the path and the request: the path says ${JSON.stringify(params[name])}.`,
+      );
+  }
+  return { ...source, ...Object.fromEntries(inPath.map((n) => [n, params[n]])) };
+}
+
+/** The JSON types each input field accepts, to read query-string values as numbers or booleans. */
+function queryFieldTypes(op: Operation): Map<string, Set<string>> {
+  const types = new Map<string, Set<string>>();
+  if (op.http.method !== 'GET') return types;
+  const schema = jsonSchemaOf(op.input, 'input');
+  const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const collect = (s: Record<string, unknown>, into: Set<string>) => {
+    if (typeof s.type === 'string') into.add(s.type);
+    if (Array.isArray(s.type)) for (const t of s.type) if (typeof t === 'string') into.add(t);
+    for (const k of ['anyOf', 'oneOf'] as const) {
+      const alts = s[k];
+      if (Array.isArray(alts)) for (const a of alts) if (isPlainObject(a)) collect(a, into);
+    }
+  };
+  for (const [name, s] of Object.entries(props)) {
+    const set = new Set<string>();
+    collect(s, set);
+    types.set(name, set);
+  }
+  return types;
+}
+
+const NUMERIC = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+
+/** A query-string value as the schema wants it; anything unconvertible is left for zod to refuse. */
+function coerce(value: unknown, types: ReadonlySet<string> | undefined): unknown {
+  if (typeof value !== 'string' || !types || types.has('string')) return value;
+  if ((types.has('integer') || types.has('number')) && NUMERIC.test(value)) return Number(value);
+  if (types.has('boolean') && (value === 'true' || value === 'false')) return value === 'true';
+  if (types.has('null') && value === 'null') return null;
+  if ((types.has('object') || types.has('array')) && /^[[{]/.test(value)) {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+/** SHA-256 over method, the route's path and the canonical body (the query for GET). */
+function fingerprintOf(op: Operation, req: FastifyRequest, inPath: readonly string[]): string {
+  const params = (req.params ?? {}) as Record<string, string>;
+  let path = op.http.path;
+  for (const name of inPath)
+    path = path.replace(`{${name}}`, encodeURIComponent(params[name] ?? ''));
+  const payload = op.http.method === 'GET' ? (req.query ?? {}) : (req.body ?? {});
+  let body: string;
+  try {
+    body = canonicalJson(payload);
+  } catch {
+    body = JSON.stringify(payload) ?? 'null';
+  }
+  return sha256Hex(`${op.http.method}\n${path}\n${body}`);
+}
+
+/** Runs tasks with the same key one after another. */
+class Serializer {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const current = previous.then(task);
+    const tail = current.catch(() => undefined);
+    this.tails.set(key, tail);
+    try {
+      return await current;
+    } finally {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}

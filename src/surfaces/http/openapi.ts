@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import { ERROR_CODES } from '../../core/errors.js';
+import type { Operation } from '../operations.js';
+import { HTTP_STATUS } from './errors.js';
+
+type Json = Record<string, unknown>;
+
+/** `{name}` segments of an operation's path, in order. */
+export function pathParams(path: string): string[] {
+  return [...path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!);
+}
+
+/** The JSON Schema of a zod schema, as an OpenAPI 3.1 schema object (no `$schema`). */
+export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' });
+  return rest;
+}
+
+function propertiesOf(schema: Json): Record<string, Json> {
+  const p = schema.properties;
+  return p && typeof p === 'object' ? (p as Record<string, Json>) : {};
+}
+
+function requiredOf(schema: Json): string[] {
+  return Array.isArray(schema.required) ? (schema.required as string[]) : [];
+}
+
+/** The input schema without the fields the path carries: the request body or query. */
+function withoutFields(schema: Json, fields: readonly string[]): Json {
+  const properties = Object.fromEntries(
+    Object.entries(propertiesOf(schema)).filter(([k]) => !fields.includes(k)),
+  );
+  const required = requiredOf(schema).filter((k) => !fields.includes(k));
+  const { required: _all, ...rest } = schema;
+  return required.length > 0 ? { ...rest, properties, required } : { ...rest, properties };
+}
+
+const ERROR_SCHEMA: Json = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message', 'retryable', 'details'],
+      properties: {
+        code: { type: 'string', enum: Object.keys(ERROR_CODES) },
+        message: { type: 'string' },
+        retryable: { type: 'boolean' },
+        details: {
+          type: 'object',
+          description: 'Typed details; `issues` lists each invalid field as { path, message }.',
+          properties: {
+            issues: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['path', 'message'],
+                properties: { path: { type: 'string' }, message: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+function errorResponses(): Json {
+  const byStatus = new Map<number, string[]>();
+  for (const [code, status] of Object.entries(HTTP_STATUS))
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, codes]) => [
+        String(status),
+        {
+          description: codes.join(', '),
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      ]),
+  );
+}
+
+function operationObject(op: Operation): Json {
+  const input = jsonSchemaOf(op.input, 'input');
+  const inPath = pathParams(op.http.path);
+  const props = propertiesOf(input);
+  const required = requiredOf(input);
+  const parameters: Json[] = inPath.map((name) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: props[name] ?? { type: 'string' },
+  }));
+  if (op.http.method === 'GET') {
+    for (const [name, schema] of Object.entries(props)) {
+      if (inPath.includes(name)) continue;
+      parameters.push({ name, in: 'query', required: required.includes(name), schema });
+    }
+  }
+  parameters.push({
+    $ref: op.privileged
+      ? '#/components/parameters/PurposeRequired'
+      : '#/components/parameters/Purpose',
+  });
+  if (op.write) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
+  const body =
+    op.http.method === 'GET'
+      ? {}
+      : {
+          requestBody: {
+            required: false,
+            content: { 'application/json': { schema: withoutFields(input, inPath) } },
+          },
+        };
+  return {
+    operationId: op.name,
+    summary: op.title,
+    description: op.description,
+    tags: [op.write ? 'writes' : 'reads'],
+    security: [{ bearerAuth: [] }],
+    parameters,
+    ...body,
+    responses: {
+      '200': {
+        description: 'Success',
+        content: { 'application/json': { schema: jsonSchemaOf(op.output, 'output') } },
+      },
+      ...errorResponses(),
+    },
+  };
+}
+
+/** The OpenAPI 3.1 document of the HTTP API, generated from the operations' zod schemas. */
+export function buildOpenApi(
+  operations: readonly Operation[],
+  info: { title?: string; version?: string } = {},
+): Json {
+  const paths: Record<string, Json> = {};
+  for (const op of operations) {
+    const item = (paths[op.http.path] ??= {});
+    item[op.http.method.toLowerCase()] = operationObject(op);
+  }
+  paths['/healthz'] = {
+    get: {
+      operationId: 'healthz',
+      summary: 'Liveness check',
+      security: [],
+      responses: {
+        '200': {
+          description: 'The server is up',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['ok'],
+                properties: { ok: { type: 'boolean', const: true } },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+  paths['/openapi.json'] = {
+    get: {
+      operationId: 'openapi',
+      summary: 'This document',
+      security: [],
+      responses: {
+        '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': {} } },
+      },
+    },
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: info.title ?? 'Countersign',
+      version: info.version ?? '0.1.0',
+      description:
+        'Governed execution of AI-agent actions. Every route is one Countersign operation, validated by ' +
+        'the same schema as the MCP tool and the CLI command of the same name (operationId).',
+    },
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API token (cs_…) bound to one actor, or the operator, in one tenant.',
+        },
+      },
+      parameters: {
+        Purpose: {
+          name: 'X-Purpose',
+          in: 'header',
+          required: false,
+          description: 'Why the call is made; recorded in the ledger (default "api:<operation>").',
+          schema: { type: 'string', minLength: 1, maxLength: 500 },
+        },
+        PurposeRequired: {
+          name: 'X-Purpose',
+          in: 'header',
+          required: true,
+          description:
+            'Why the call is made; required on privileged operations and recorded in the ledger.',
+          schema: { type: 'string', minLength: 1, maxLength: 500 },
+        },
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description:
+            'Repeating a request with the same key replays the first response (header Idempotent-Replayed: true); ' +
+            'the same key with a different request answers 422 IDEMPOTENCY_KEY_REUSED.',
+          schema: { type: 'string', pattern: '^[\\x21-\\x7E]{1,200}$' },
+        },
+      },
+      schemas: { Error: ERROR_SCHEMA },
+    },
+  };
+}

@@ -1,0 +1,391 @@
+/**
+ * Every route × every kind of caller × own and foreign-tenant objects, over real HTTP. Each cell
+ * names the statuses it may answer; a 2xx anywhere it is not allowed, or any access to another
+ * tenant's object, counts as a wrong access, and there must be none.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorContext } from '../src/core/context.js';
+import type { Kernel } from '../src/core/kernel.js';
+import { configFromEnv } from '../src/main/config.js';
+import { type RunningServer, startServer } from '../src/main/serve.js';
+import { OPERATIONS } from '../src/surfaces/operations.js';
+
+type Role = 'operator' | 'admin' | 'actor' | 'none' | 'foreign-admin' | 'foreign-operator';
+type Target = 'own' | 'foreign';
+
+interface Ids {
+  /** The actor the caller acts as (or names, for the operator). */
+  self: string;
+  /** Another actor of the object's tenant. */
+  other: string;
+  workflow: string;
+  /** A pending proposal someone else proposed. */
+  pending: string;
+  /** An approved proposal. */
+  approved: string;
+  /** Another approved proposal, for execute_parallel. */
+  approved2: string;
+  /** An actor that is the subject of create_token. */
+  subject: string;
+}
+
+interface Req {
+  method: string;
+  url: string;
+  body?: unknown;
+}
+
+/** One valid request per operation, aimed at the given objects. */
+const REQUESTS: Record<string, (ids: Ids) => Req> = {
+  register_actor: () => ({
+    method: 'POST',
+    url: '/actors',
+    body: { name: 'New', role: 'Developer' },
+  }),
+  start_workflow: () => ({ method: 'POST', url: '/workflows', body: { title: 'Matrix' } }),
+  propose_action: (i) => ({
+    method: 'POST',
+    url: '/proposals',
+    body: {
+      workflow_id: i.workflow,
+      actor_id: i.self,
+      tool: 'update_status',
+      params: { status: 'matrix' },
+      reason: 'matrix',
+    },
+  }),
+  review_action: (i) => ({
+    method: 'POST',
+    url: `/proposals/${i.pending}/review`,
+    body: { reviewer_id: i.self, decision: 'approve' },
+  }),
+  revise_action: (i) => ({
+    method: 'POST',
+    url: `/proposals/${i.pending}/revise`,
+    body: { actor_id: i.self, params: { status: 'revised' } },
+  }),
+  execute_action: (i) => ({ method: 'POST', url: `/proposals/${i.approved}/execute`, body: {} }),
+  execute_parallel: (i) => ({
+    method: 'POST',
+    url: '/executions/parallel',
+    body: {
+      calls: [{ tool: 'update_status', params: { status: 'p' }, proposal_id: i.approved2 }],
+    },
+  }),
+  get_audit_log: (i) => ({ method: 'GET', url: `/workflows/${i.workflow}/audit-log` }),
+  set_policy: () => ({ method: 'PUT', url: '/policy', body: { dry_run: false } }),
+  create_token: (i) => ({
+    method: 'POST',
+    url: '/tokens',
+    body: { actor_id: i.subject, name: 'matrix' },
+  }),
+  get_workflow: (i) => ({ method: 'GET', url: `/workflows/${i.workflow}` }),
+  get_proposal: (i) => ({ method: 'GET', url: `/proposals/${i.pending}` }),
+  list_pending_reviews: (i) => ({
+    method: 'GET',
+    url: `/reviews/pending?workflow_id=${i.workflow}`,
+  }),
+  verify_audit: () => ({ method: 'GET', url: '/audit/verify' }),
+  list_tools: () => ({ method: 'GET', url: '/tools' }),
+};
+
+/** Operations that name no object of the tenant: a "foreign object" does not apply. */
+const OBJECTLESS = new Set([
+  'register_actor',
+  'start_workflow',
+  'set_policy',
+  'verify_audit',
+  'list_tools',
+]);
+
+const OK = [200];
+const OK_OR_STATE = [200, 409];
+const DENIED = [403];
+
+/** What each authenticated role may get on its own tenant's objects. */
+const OWN: Record<string, Partial<Record<Role, number[]>>> = {
+  register_actor: { operator: OK, admin: OK, actor: DENIED },
+  start_workflow: { operator: OK, admin: OK, actor: OK },
+  propose_action: { operator: OK, admin: OK, actor: OK },
+  review_action: { operator: OK_OR_STATE, admin: OK_OR_STATE, actor: OK_OR_STATE },
+  // Only the proposer (bob, who has no token here) revises.
+  revise_action: { operator: DENIED, admin: DENIED, actor: DENIED },
+  execute_action: { operator: OK_OR_STATE, admin: OK_OR_STATE, actor: OK_OR_STATE },
+  execute_parallel: { operator: OK, admin: OK, actor: OK },
+  get_audit_log: { operator: OK, admin: OK, actor: OK },
+  set_policy: { operator: OK, admin: OK, actor: DENIED },
+  create_token: { operator: OK, admin: OK, actor: DENIED },
+  get_workflow: { operator: OK, admin: OK, actor: OK },
+  get_proposal: { operator: OK, admin: OK, actor: OK },
+  list_pending_reviews: { operator: OK, admin: OK, actor: OK },
+  verify_audit: { operator: OK, admin: OK, actor: OK },
+  list_tools: { operator: OK, admin: OK, actor: OK },
+};
+
+let dir: string;
+let server: RunningServer;
+let kernel: Kernel;
+const tokens = {} as Record<Role, string | null>;
+
+/** Objects per role: each role gets its own pending and approved proposals. */
+const own: Partial<Record<Role, Ids>> = {};
+let foreignOfDefault: Ids; // objects in "globex", which no default-tenant ID reaches
+let foreignOfAcme: Ids; // objects in "default", at IDs "acme" never reaches
+
+async function send(role: Role, r: Req) {
+  const headers: Record<string, string> = { 'x-purpose': 'authz matrix' };
+  const token = tokens[role];
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (r.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${server.url}${r.url}`, {
+    method: r.method,
+    headers,
+    body: r.body === undefined ? undefined : JSON.stringify(r.body),
+  });
+  const text = await res.text();
+  return { status: res.status, text, body: JSON.parse(text) as Record<string, unknown> };
+}
+
+/** A pending proposal by `proposer` and two that `approver` approved. */
+async function proposals(tenant: string, workflow_id: string, proposer: string, approver: string) {
+  const op = operatorContext('matrix setup', tenant);
+  const propose = (status: string) =>
+    kernel.proposeAction(op, {
+      workflow_id,
+      actor_id: proposer,
+      tool: 'update_status',
+      params: { status },
+      reason: 'matrix setup',
+    });
+  const pending = (await propose('pending')).proposal_id;
+  const approved: string[] = [];
+  for (const s of ['a', 'b']) {
+    const p = await propose(s);
+    await kernel.reviewAction(op, {
+      proposal_id: p.proposal_id,
+      reviewer_id: approver,
+      decision: 'approve',
+    });
+    approved.push(p.proposal_id);
+  }
+  return { pending, approved: approved[0]!, approved2: approved[1]! };
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-http-authz-'));
+  server = await startServer({ ...configFromEnv({}), dataDir: dir }, { port: 0 });
+  kernel = server.kernel;
+  tokens.operator = server.adminToken;
+  tokens.none = null;
+
+  // Tenant "default": alice (plain), bob (proposer), carol (approver), ada (admin); ten workflows.
+  const op = operatorContext('matrix setup');
+  const reg = async (name: string, role: string, tenant = 'default') =>
+    (await kernel.registerActor(operatorContext('matrix setup', tenant), { name, role })).actor_id;
+  const alice = await reg('Alice', 'Developer');
+  const bob = await reg('Bob', 'Developer');
+  const carol = await reg('Carol', 'Senior Developer');
+  const ada = await reg('Ada', 'admin');
+  tokens.actor = (await kernel.createToken(op, { actor_id: alice, name: 'alice' })).token;
+  tokens.admin = (await kernel.createToken(op, { actor_id: ada, name: 'ada' })).token;
+  const workflows: string[] = [];
+  for (let i = 0; i < 10; i++)
+    workflows.push((await kernel.startWorkflow(op, { title: `W${i}` })).workflow_id);
+  // The operator names carol: she may review bob's calls, and is not their proposer.
+  for (const [role, self] of [
+    ['operator', carol],
+    ['admin', ada],
+    ['actor', alice],
+  ] as const) {
+    const p = await proposals('default', workflows[0]!, bob, carol);
+    own[role] = { self, other: bob, workflow: workflows[0]!, subject: alice, ...p };
+  }
+
+  // Tenant "globex": twenty of everything, so its high IDs exist nowhere else.
+  const g = operatorContext('matrix setup', 'globex');
+  for (let i = 0; i < 30; i++) await reg(`G${i}`, 'Developer', 'globex');
+  let gw = '';
+  for (let i = 0; i < 30; i++) gw = (await kernel.startWorkflow(g, { title: `G${i}` })).workflow_id;
+  let gp = '';
+  for (let i = 0; i < 30; i++)
+    gp = (
+      await kernel.proposeAction(g, {
+        workflow_id: gw,
+        actor_id: 'actor_1',
+        tool: 'update_status',
+        params: { status: `g${i}` },
+        reason: 'r',
+      })
+    ).proposal_id;
+  for (const proposal_id of ['proposal_27', 'proposal_28'])
+    await kernel.reviewAction(g, { proposal_id, reviewer_id: 'actor_2', decision: 'approve' });
+  foreignOfDefault = {
+    self: 'actor_1',
+    other: 'actor_2',
+    workflow: gw,
+    pending: gp,
+    approved: 'proposal_27',
+    approved2: 'proposal_28',
+    subject: 'actor_30',
+  };
+  // Default-tenant IDs stay well below 27 throughout the matrix.
+  expect([gw, gp]).toEqual(['workflow_30', 'proposal_30']);
+
+  // Tenant "acme": an admin actor and an operator token; it targets default's high IDs.
+  const mallory = await reg('Mallory', 'admin', 'acme');
+  const acmeOp = operatorContext('matrix setup', 'acme');
+  tokens['foreign-admin'] = (
+    await kernel.createToken(acmeOp, { actor_id: mallory, name: 'm' })
+  ).token;
+  tokens['foreign-operator'] = (
+    await kernel.createToken(acmeOp, { actor_id: 'operator', name: 'acme-admin' })
+  ).token;
+  const defaults = await proposals('default', workflows[9]!, bob, carol);
+  foreignOfAcme = {
+    self: mallory,
+    other: mallory,
+    workflow: workflows[9]!,
+    subject: ada, // actor_4: acme registers at most three actors
+    ...defaults,
+  };
+});
+
+afterAll(async () => {
+  await server?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface Cell {
+  op: string;
+  role: Role;
+  target: Target | 'impersonate';
+  status: number;
+  expected: number[];
+  text: string;
+}
+
+describe('authorization matrix over HTTP', () => {
+  it('gives every route × role × object its expected status, with zero wrong accesses', async () => {
+    const cells: Cell[] = [];
+    const ledger = async (tenant: string) =>
+      (await kernel.verifyAudit(operatorContext('matrix', tenant))).events;
+
+    // 1. The default tenant's own callers, and no token at all.
+    for (const role of ['operator', 'admin', 'actor', 'none'] as const) {
+      for (const o of OPERATIONS) {
+        const build = REQUESTS[o.name]!;
+        const targets: Target[] = OBJECTLESS.has(o.name) ? ['own'] : ['own', 'foreign'];
+        for (const target of targets) {
+          const ids = target === 'own' ? own[role === 'none' ? 'actor' : role]! : foreignOfDefault;
+          // Against a foreign tenant the caller still names itself.
+          const named =
+            target === 'foreign'
+              ? { ...ids, self: own[role === 'none' ? 'actor' : role]!.self }
+              : ids;
+          const r = await send(role, build(named));
+          // A foreign object is never found; a role denied the operation may be denied first.
+          const mine = role === 'none' ? [] : OWN[o.name]![role]!;
+          const expected =
+            role === 'none'
+              ? [401]
+              : target === 'foreign'
+                ? mine.includes(403)
+                  ? [403, 404]
+                  : [404]
+                : mine;
+          cells.push({ op: o.name, role, target, status: r.status, expected, text: r.text });
+        }
+      }
+    }
+
+    // 2. Actors naming someone else in an actor field.
+    for (const role of ['admin', 'actor'] as const) {
+      for (const o of OPERATIONS.filter((x) => x.actorFields.length > 0)) {
+        const ids = own[role]!;
+        const req =
+          o.name === 'execute_parallel'
+            ? {
+                method: 'POST',
+                url: '/executions/parallel',
+                body: {
+                  calls: [{ tool: 'update_status', params: { status: 'x' } }],
+                  workflow_id: ids.workflow,
+                  actor_id: ids.other,
+                },
+              }
+            : REQUESTS[o.name]!({ ...ids, self: ids.other });
+        const r = await send(role, req);
+        cells.push({
+          op: o.name,
+          role,
+          target: 'impersonate',
+          status: r.status,
+          expected: DENIED,
+          text: r.text,
+        });
+      }
+    }
+    const escalate = await send('admin', {
+      method: 'POST',
+      url: '/tokens',
+      body: { actor_id: 'operator', name: 'escalate' },
+    });
+    cells.push({
+      op: 'create_token',
+      role: 'admin',
+      target: 'impersonate',
+      status: escalate.status,
+      expected: DENIED,
+      text: escalate.text,
+    });
+
+    // 3. Another tenant's administrators against the default tenant's objects: never found,
+    //    and the default tenant's ledger does not move.
+    const defaultBefore = await ledger('default');
+    for (const role of ['foreign-admin', 'foreign-operator'] as const) {
+      for (const o of OPERATIONS.filter((x) => !OBJECTLESS.has(x.name))) {
+        const r = await send(role, REQUESTS[o.name]!(foreignOfAcme));
+        cells.push({
+          op: o.name,
+          role,
+          target: 'foreign',
+          status: r.status,
+          expected: [404],
+          text: r.text,
+        });
+      }
+    }
+    expect(await ledger('default')).toBe(defaultBefore);
+
+    // A 2xx is only right where it is expected; on a foreign object it may only be an answer
+    // that reveals and runs nothing (a filter that matches nothing, a call refused as not found).
+    const leaks = (c: Cell): boolean => {
+      if (c.status < 200 || c.status >= 300) return false;
+      if (c.target !== 'foreign') return !c.expected.includes(c.status);
+      const body = JSON.parse(c.text) as Record<string, unknown>;
+      if (c.op === 'list_pending_reviews') return (body.reviews as unknown[]).length !== 0;
+      if (c.op === 'execute_parallel')
+        return !(body.results as { status: string; error: { code: string } | null }[]).every(
+          (x) => x.status === 'refused' && x.error?.code === 'NOT_FOUND',
+        );
+      return true;
+    };
+    const wrong = cells.filter(leaks);
+    expect(wrong.map((c) => `${c.role} ${c.op} ${c.target}: ${c.status} ${c.text}`)).toEqual([]);
+
+    // The harmless foreign 2xx answers above are the only departures from the table.
+    const tolerated = (c: Cell) =>
+      c.target === 'foreign' &&
+      c.status === 200 &&
+      ['list_pending_reviews', 'execute_parallel'].includes(c.op);
+    const mismatched = cells.filter((c) => !c.expected.includes(c.status) && !tolerated(c));
+    expect(mismatched.map((c) => `${c.role} ${c.op} ${c.target}: ${c.status} ${c.text}`)).toEqual(
+      [],
+    );
+    expect(cells.every((c) => c.status < 500)).toBe(true);
+    expect(cells.length).toBeGreaterThan(100);
+  });
+});

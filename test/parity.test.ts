@@ -1,0 +1,294 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY_DIR } from '../src/adapters/policy/cedar-policy-engine.js';
+import { openSqliteStore } from '../src/adapters/store/open-store.js';
+import { isCountersignError } from '../src/core/errors.js';
+import type { LedgerEvent } from '../src/core/model.js';
+import { configFromEnv } from '../src/main/config.js';
+import { callRemote } from '../src/main/remote.js';
+import { startServer } from '../src/main/serve.js';
+import { operation } from '../src/surfaces/operations.js';
+import { errorCode } from './support/mcp-client.js';
+import {
+  ADMIN_TOKEN_STEP,
+  type Driver,
+  type Outcome,
+  PARITY_STEPS,
+  runParity,
+} from './support/parity-scenario.js';
+
+const BIN = path.resolve('bin/countersign.js');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** The default policies plus the scenario's denial, in a fresh directory. */
+function policyDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-parity-pol-'));
+  dirs.push(dir);
+  for (const f of fs.readdirSync(DEFAULT_POLICY_DIR))
+    fs.copyFileSync(path.join(DEFAULT_POLICY_DIR, f), path.join(dir, `00-${f}`));
+  fs.copyFileSync('test/fixtures/parity-policies/10-deny.cedar', path.join(dir, '10-deny.cedar'));
+  return dir;
+}
+
+function freshEnv() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-parity-'));
+  dirs.push(dataDir);
+  const env = { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_POLICY_DIR: policyDir() };
+  return { dataDir, env, config: configFromEnv({ ...env }) };
+}
+
+/** Tokens minted during the scenario, by the actor they act as. */
+function tokenBook(adminToken: string | null) {
+  const tokens = new Map<string, string>();
+  if (adminToken) tokens.set('operator', adminToken);
+  return {
+    get(as: string) {
+      const t = tokens.get(as);
+      if (!t) throw new Error(`no token for ${as}`);
+      return t;
+    },
+    note(op: string, outcome: Outcome) {
+      if (op === 'create_token' && outcome.ok)
+        tokens.set(String(outcome.result.actor_id), String(outcome.result.token));
+    },
+  };
+}
+
+function mcpOutcome(r: CallToolResult): Outcome {
+  if (r.isError) return { ok: false, code: errorCode(r) ?? 'UNKNOWN' };
+  return { ok: true, result: r.structuredContent as Record<string, unknown> };
+}
+
+/** The CLI on a local data directory: every step is a spawned `countersign … --json`. */
+function cliArgs(op: string, i: Record<string, unknown>): string[] {
+  const s = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  switch (op) {
+    case 'register_actor':
+      return ['actor', 'register', '--name', s(i.name), '--role', s(i.role)];
+    case 'create_token':
+      return ['token', 'create', '--actor', s(i.actor_id), '--name', s(i.name)];
+    case 'start_workflow':
+      return ['workflow', 'start', '--title', s(i.title)];
+    case 'propose_action':
+      return [
+        'propose',
+        '--workflow',
+        s(i.workflow_id),
+        '--actor',
+        s(i.actor_id),
+        '--tool',
+        s(i.tool),
+        '--params',
+        s(i.params),
+        '--reason',
+        s(i.reason),
+      ];
+    case 'review_action':
+      return [
+        'review',
+        s(i.proposal_id),
+        '--reviewer',
+        s(i.reviewer_id),
+        '--decision',
+        s(i.decision),
+        ...(i.edits ? ['--edits', s(i.edits)] : []),
+      ];
+    case 'execute_action':
+      return ['execute', s(i.proposal_id), ...(i.dry_run ? ['--dry-run'] : [])];
+    case 'execute_parallel':
+      return ['execute-parallel', '--calls', s(i.calls)];
+    case 'get_audit_log':
+      return ['audit', 'log', s(i.workflow_id)];
+    case 'verify_audit':
+      return ['audit', 'verify'];
+    default:
+      throw new Error(`no CLI mapping for ${op}`);
+  }
+}
+
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, '--json', '--purpose', 'parity', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function ledgerOf(dataDir: string): Promise<LedgerEvent[]> {
+  const store = await openSqliteStore(path.join(dataDir, 'countersign.sqlite'));
+  try {
+    return await store.transaction((tx) => tx.listLedger('default', {}));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Everything but times (wherever they appear), hashes and the free-text purpose, with paths masked. */
+function comparable(events: LedgerEvent[], dataDir: string) {
+  return events.map((e) => {
+    const { purpose: _purpose, ...data } = e.data;
+    const text = JSON.stringify({
+      seq: e.seq,
+      type: e.type,
+      actor: e.actor,
+      workflow_id: e.workflow_id,
+      data,
+    });
+    const masked = text
+      .split(dataDir)
+      .join('<data>')
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>');
+    return JSON.parse(masked) as unknown;
+  });
+}
+
+const ledgers: Record<string, unknown[]> = {};
+
+describe('one scenario through every front door', () => {
+  it('CLI on the local data directory', async () => {
+    const { dataDir, env } = freshEnv();
+    const driver: Driver = {
+      async call(op, input) {
+        const r = await runCli(cliArgs(op, input), env);
+        if (r.code === 0)
+          return { ok: true, result: JSON.parse(r.stdout) as Record<string, unknown> };
+        const err = JSON.parse(r.stderr.trim().split('\n').pop() ?? '{}') as {
+          error?: { code?: string };
+        };
+        return { ok: false, code: err.error?.code ?? `exit ${r.code}` };
+      },
+    };
+    await runParity(driver, [ADMIN_TOKEN_STEP, ...PARITY_STEPS]);
+    ledgers.cli = comparable(await ledgerOf(dataDir), dataDir);
+  }, 120_000);
+
+  it('MCP over stdio (`countersign mcp`)', async () => {
+    const { dataDir, env } = freshEnv();
+    const client = new Client({ name: 'parity', version: '1' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [BIN, 'mcp'],
+        env: { ...process.env, ...env },
+        stderr: 'ignore',
+      }),
+    );
+    try {
+      const driver: Driver = {
+        async call(op, input) {
+          return mcpOutcome(
+            (await client.callTool({ name: op, arguments: input })) as CallToolResult,
+          );
+        },
+      };
+      await runParity(driver, [ADMIN_TOKEN_STEP, ...PARITY_STEPS]);
+    } finally {
+      await client.close();
+    }
+    ledgers.mcpStdio = comparable(await ledgerOf(dataDir), dataDir);
+  }, 60_000);
+
+  it('MCP over Streamable HTTP (`countersign serve`, /mcp), each step as its token', async () => {
+    const { dataDir, config } = freshEnv();
+    const server = await startServer(config, { port: 0, log: () => undefined });
+    const tokens = tokenBook(server.adminToken);
+    const clients = new Map<string, Client>();
+    try {
+      const driver: Driver = {
+        async call(op, input, as) {
+          let client = clients.get(as);
+          if (!client) {
+            client = new Client({ name: `parity-${as}`, version: '1' });
+            await client.connect(
+              new StreamableHTTPClientTransport(new URL('/mcp', server.url), {
+                requestInit: {
+                  headers: { authorization: `Bearer ${tokens.get(as)}`, 'x-purpose': 'parity' },
+                },
+              }),
+            );
+            clients.set(as, client);
+          }
+          const outcome = mcpOutcome(
+            (await client.callTool({ name: op, arguments: input })) as CallToolResult,
+          );
+          tokens.note(op, outcome);
+          return outcome;
+        },
+      };
+      await runParity(driver, PARITY_STEPS);
+    } finally {
+      for (const c of clients.values()) await c.close();
+      await server.close();
+    }
+    ledgers.mcpHttp = comparable(await ledgerOf(dataDir), dataDir);
+  }, 60_000);
+
+  it('the HTTP API, each step as its token', async () => {
+    const { dataDir, config } = freshEnv();
+    const server = await startServer(config, { port: 0, log: () => undefined });
+    const tokens = tokenBook(server.adminToken);
+    try {
+      const driver: Driver = {
+        async call(op, input, as) {
+          let outcome: Outcome;
+          try {
+            const result = await callRemote(
+              server.url,
+              tokens.get(as),
+              'parity',
+              operation(op),
+              input,
+            );
+            outcome = { ok: true, result: result as Record<string, unknown> };
+          } catch (e) {
+            if (!isCountersignError(e)) throw e;
+            outcome = { ok: false, code: e.code };
+          }
+          tokens.note(op, outcome);
+          return outcome;
+        },
+      };
+      await runParity(driver, PARITY_STEPS);
+    } finally {
+      await server.close();
+    }
+    ledgers.http = comparable(await ledgerOf(dataDir), dataDir);
+  }, 60_000);
+
+  it('leaves identical ledgers, times and hashes aside', () => {
+    expect(Object.keys(ledgers).sort()).toEqual(['cli', 'http', 'mcpHttp', 'mcpStdio']);
+    const types = (ledgers.cli as { type: string }[]).map((e) => e.type);
+    for (const t of [
+      'TOKEN_CREATED',
+      'OPERATION_REFUSED',
+      'APPROVAL_DECISION',
+      'TOOL_INVOKE',
+      'PARALLEL_EXECUTED',
+      'AUDIT_LOG_READ',
+    ])
+      expect(types).toContain(t);
+    expect(ledgers.mcpStdio).toEqual(ledgers.cli);
+    expect(ledgers.mcpHttp).toEqual(ledgers.cli);
+    expect(ledgers.http).toEqual(ledgers.cli);
+  });
+});
