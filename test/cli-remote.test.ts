@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configFromEnv } from '../src/main/config.js';
+import { type RunningServer, startServer } from '../src/main/serve.js';
+
+const BIN = path.resolve('bin/countersign.js');
+/** The CLI's own data directory: remote mode must never touch it. */
+const LOCAL = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-remote-local-'));
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: {
+        ...process.env,
+        COUNTERSIGN_DATA_DIR: LOCAL,
+        COUNTERSIGN_SERVER: '',
+        COUNTERSIGN_TOKEN: '',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the CLI against a running server (--server, --token)', () => {
+  let dir: string;
+  let server: RunningServer;
+  let remote: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-remote-'));
+    server = await startServer(configFromEnv({ COUNTERSIGN_DATA_DIR: dir }), {
+      port: 0,
+      log: () => undefined,
+    });
+    remote = { COUNTERSIGN_SERVER: server.url, COUNTERSIGN_TOKEN: server.adminToken! };
+  });
+  afterAll(async () => {
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(LOCAL, { recursive: true, force: true });
+  });
+
+  it('runs operations through the HTTP API as the token principal', async () => {
+    expect(
+      (await cli(['actor', 'register', '--name', 'Alice', '--role', 'Developer'], remote)).code,
+    ).toBe(0);
+    expect(
+      (await cli(['actor', 'register', '--name', 'Bob', '--role', 'Senior Developer'], remote))
+        .code,
+    ).toBe(0);
+    expect((await cli(['workflow', 'start', '--title', 'Remote'], remote)).code).toBe(0);
+    const p = await cli(
+      [
+        '--json',
+        '--purpose',
+        'ticket 42',
+        'propose',
+        '--workflow',
+        'workflow_1',
+        '--actor',
+        'actor_1',
+        '--tool',
+        'update_status',
+        '--params',
+        '{"status":"in_progress"}',
+        '--reason',
+        'r',
+      ],
+      remote,
+    );
+    expect(p.code).toBe(0);
+    expect(JSON.parse(p.stdout)).toMatchObject({ proposal_id: 'proposal_1', status: 'pending' });
+    const pending = await cli(['pending'], remote);
+    expect(pending.stdout).toMatch(/proposal_1\s+workflow_1\s+update_status/);
+    // Bob's own token may review as Bob, and only as Bob.
+    const bob = await cli(
+      ['--json', 'token', 'create', '--actor', 'actor_2', '--name', 'bob'],
+      remote,
+    );
+    const bobToken = (JSON.parse(bob.stdout) as { token: string }).token;
+    const asBob = { ...remote, COUNTERSIGN_TOKEN: bobToken };
+    const impersonate = await cli(
+      ['review', 'proposal_1', '--reviewer', 'actor_1', '--decision', 'approve'],
+      asBob,
+    );
+    expect(impersonate.code).toBe(3);
+    expect(impersonate.stderr).toContain('error POLICY_DENIED');
+    expect(
+      (await cli(['review', 'proposal_1', '--reviewer', 'actor_2', '--decision', 'approve'], asBob))
+        .code,
+    ).toBe(0);
+    const ex = await cli(['--json', 'execute', 'proposal_1'], remote);
+    expect(JSON.parse(ex.stdout)).toMatchObject({
+      execution_id: 'execution_1',
+      result: { status: 'succeeded' },
+    });
+    // Nothing was written to the local data directory of the CLI process.
+    expect(
+      fs.existsSync(path.join(process.cwd(), '.countersign', 'countersign.sqlite.remote-check')),
+    ).toBe(false);
+    const verify = await cli(['audit', 'verify'], remote);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toContain('ledger intact');
+  });
+
+  it('maps remote errors to the same exit codes, without a stack trace', async () => {
+    const badToken = await cli(['pending'], {
+      ...remote,
+      COUNTERSIGN_TOKEN: 'cs_not_a_real_token_at_all',
+    });
+    expect(badToken.code).toBe(3);
+    expect(badToken.stderr).toContain('error UNAUTHENTICATED');
+    const noToken = await cli(['--server', server.url, 'pending']);
+    expect(noToken.code).toBe(3);
+    expect(noToken.stderr).toContain('needs an API token');
+    expect((await cli(['proposal', 'proposal_99'], remote)).code).toBe(4);
+    const bad = await cli(
+      [
+        'propose',
+        '--workflow',
+        'workflow_1',
+        '--actor',
+        'actor_1',
+        '--tool',
+        'nope',
+        '--params',
+        '{}',
+        '--reason',
+        'r',
+      ],
+      remote,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('error UNKNOWN_TOOL');
+    const down = await cli(['pending'], { ...remote, COUNTERSIGN_SERVER: 'http://127.0.0.1:9' });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain('Cannot reach the Countersign server');
+    for (const r of [badToken, noToken, bad, down]) expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
