@@ -104,10 +104,8 @@ describe('the CLI against a running server (--server, --token)', () => {
       execution_id: 'execution_1',
       result: { status: 'succeeded' },
     });
-    // Nothing was written to the local data directory of the CLI process.
-    expect(
-      fs.existsSync(path.join(process.cwd(), '.countersign', 'countersign.sqlite.remote-check')),
-    ).toBe(false);
+    // Remote mode never opens the CLI's own data directory.
+    expect(fs.readdirSync(LOCAL)).toEqual([]);
     const verify = await cli(['audit', 'verify'], remote);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toContain('ledger intact');
