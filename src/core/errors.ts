@@ -30,6 +30,23 @@ export const ERROR_CODES = {
   CONFLICT: { retryable: true, summary: 'A concurrent change won; try again.' },
   STORE_UNAVAILABLE: { retryable: true, summary: 'The store could not be reached.' },
   INTERNAL: { retryable: false, summary: 'An unexpected error inside Countersign.' },
+  MODEL_NOT_ALLOWED: {
+    retryable: false,
+    summary: "The model is not in the tenant's allow-list.",
+  },
+  MODEL_UNAVAILABLE: {
+    retryable: true,
+    summary: 'The model provider is not configured, not reachable, timed out or overloaded.',
+  },
+  MODEL_REQUEST_REJECTED: {
+    retryable: false,
+    summary: 'The model server rejected the request (bad key, unknown model, bad request).',
+  },
+  MODEL_REFUSED: { retryable: false, summary: 'The model declined to answer.' },
+  MODEL_OUTPUT_INVALID: {
+    retryable: false,
+    summary: 'The model answered with something other than the JSON it was asked for.',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -21,6 +21,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'MISSING_ROLE':
     case 'REVIEW_REQUIRED':
     case 'APPROVAL_HASH_MISMATCH':
+    case 'MODEL_NOT_ALLOWED':
       return EXIT.DENIED;
     case 'NOT_FOUND':
     case 'INVALID_STATE':
@@ -31,6 +32,10 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.NOT_FOUND_OR_STATE;
     case 'STORE_UNAVAILABLE':
     case 'INTERNAL':
+    case 'MODEL_UNAVAILABLE':
+    case 'MODEL_REQUEST_REJECTED':
+    case 'MODEL_REFUSED':
+    case 'MODEL_OUTPUT_INVALID':
       return EXIT.FAILURE;
   }
 }
@@ -41,4 +46,4 @@ export const EXIT_HELP = `Exit codes:
   2  usage or validation error (bad flags, bad JSON, unknown tool)
   3  denied (policy, self-approval, missing role, review required, hash mismatch)
   4  not found, wrong state, duplicate or in-doubt execution
-  5  audit verify found a broken ledger`;
+  5  audit verify found a broken ledger, or trace validate a broken run trace`;

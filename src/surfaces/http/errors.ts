@@ -18,6 +18,11 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   IDEMPOTENCY_KEY_REUSED: 422,
   STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
+  MODEL_NOT_ALLOWED: 403,
+  MODEL_UNAVAILABLE: 503,
+  MODEL_REQUEST_REJECTED: 502,
+  MODEL_REFUSED: 422,
+  MODEL_OUTPUT_INVALID: 502,
 });
 
 export interface ErrorBody {

@@ -1,0 +1,43 @@
+import type { JsonObject, JsonValue } from '../model.js';
+
+/**
+ * A language model (or a deterministic stand-in for one) that turns an agent's instructions and
+ * context into a JSON value shaped by `output_schema`. Providers never see raw secrets or
+ * personal data: the model gateway redacts the request before it reaches `generate`.
+ */
+export interface ModelRequest {
+  readonly tenant_id: string;
+  /** The model the tenant asked for, already checked against its allow-list. */
+  readonly model: string;
+  /** The agent role asking (e.g. `risk_agent`); rule-based providers dispatch on it. */
+  readonly role: string;
+  /** What the agent is for and how it must answer. */
+  readonly instructions: string;
+  /** The structured context the agent works from (already redacted). */
+  readonly input: JsonObject;
+  /** JSON Schema the output must satisfy; providers that support it enforce it. */
+  readonly output_schema: JsonObject;
+  /** A short name for the schema (`[a-zA-Z0-9_-]`, as Chat Completions requires). */
+  readonly schema_name: string;
+  /** Set on the retry after an invalid answer: why the first answer was refused. */
+  readonly previous_error?: string | undefined;
+}
+
+export interface ModelUsage {
+  readonly prompt_tokens: number;
+  readonly completion_tokens: number;
+}
+
+export interface ModelResponse {
+  /** The parsed answer; the caller validates it against its own schema. */
+  readonly output: JsonValue;
+  readonly usage: ModelUsage;
+  /** The model that actually answered, as the provider reports it. */
+  readonly model: string;
+}
+
+export interface ModelProvider {
+  /** `rules`, `openai-compatible`, … */
+  readonly name: string;
+  generate(request: ModelRequest): Promise<ModelResponse>;
+}
