@@ -466,6 +466,111 @@ describe('update_status', () => {
   });
 });
 
+describe('config_set', () => {
+  const pool = { service: 'checkout-api', key: 'db.pool_size' };
+  const configFile = (dir: string, service = 'checkout-api') =>
+    path.join(dir, 'demo-target', 'config', `${service}.json`);
+
+  it('plans without writing, then writes the file and reports the previous value', async () => {
+    await withTools(async ({ dir, tool }) => {
+      const set = tool('config_set');
+      expect(set.risk).toBe('write');
+      expect(set.idempotent).toBe(false);
+      const plan = await run(set, 'plan', { ...pool, value: '20' });
+      expect(plan).toEqual({
+        ...pool,
+        current: null,
+        value: '20',
+        would_change: true,
+        file: configFile(dir),
+        file_exists: false,
+      });
+      expect(fs.existsSync(path.join(dir, 'demo-target'))).toBe(false);
+
+      const out = await run(set, 'apply', { ...pool, value: '20' });
+      expect(out).toEqual({
+        ...pool,
+        previous: null,
+        value: '20',
+        file: configFile(dir),
+        changed_at: ctx.now,
+      });
+      const second = await run(set, 'apply', { ...pool, value: '30', expect_previous: '20' });
+      expect(second.previous).toBe('20');
+      await run(set, 'apply', { service: 'checkout-api', key: 'a.first', value: 'x' });
+      expect(fs.readFileSync(configFile(dir), 'utf8')).toBe(
+        '{\n  "a.first": "x",\n  "db.pool_size": "30"\n}\n',
+      );
+      expect(fs.readdirSync(path.dirname(configFile(dir)))).toEqual(['checkout-api.json']);
+      expect(await run(set, 'plan', { ...pool, value: '30' })).toMatchObject({
+        current: '30',
+        would_change: false,
+        file_exists: true,
+      });
+    });
+  });
+
+  it('refuses a stale expect_previous with a readable message and changes nothing', async () => {
+    await withTools(async ({ dir, tool }) => {
+      const set = tool('config_set');
+      await run(set, 'apply', { ...pool, value: '20' });
+      const before = fs.readFileSync(configFile(dir), 'utf8');
+      const stale = { ...pool, value: '40', expect_previous: '10' };
+      const message =
+        'config checkout-api.db.pool_size: expected previous value "10", actual "20"; nothing was changed';
+      await expect(run(set, 'apply', stale)).rejects.toThrow(message);
+      expect(fs.readFileSync(configFile(dir), 'utf8')).toBe(before);
+      const plan = await run(set, 'plan', stale);
+      expect(plan).toMatchObject({ current: '20', expect_previous: '10', would_fail: message });
+    });
+  });
+
+  it('takes a null expectation as "must be unset"', async () => {
+    await withTools(async ({ tool }) => {
+      const set = tool('config_set');
+      const flag = { service: 'search', key: 'feature.fuzzy', value: 'on', expect_previous: null };
+      expect((await run(set, 'plan', flag)).would_fail).toBeUndefined();
+      expect(await run(set, 'apply', flag)).toMatchObject({ previous: null, value: 'on' });
+      const again = { ...flag, value: 'off' };
+      expect((await run(set, 'plan', again)).would_fail).toMatch(
+        /expected previous value unset, actual "on"/,
+      );
+      await expect(run(set, 'apply', again)).rejects.toThrow(
+        /config search\.feature\.fuzzy: expected previous value unset, actual "on"/,
+      );
+    });
+  });
+
+  it('stores keys such as __proto__ as plain data', async () => {
+    await withTools(async ({ dir, tool }) => {
+      const set = tool('config_set');
+      await run(set, 'apply', { service: 'edge', key: '__proto__', value: 'x' });
+      expect(
+        await run(set, 'plan', { service: 'edge', key: 'constructor', value: 'y' }),
+      ).toMatchObject({
+        current: null,
+      });
+      const stored = JSON.parse(fs.readFileSync(configFile(dir, 'edge'), 'utf8')) as object;
+      expect(Object.getOwnPropertyDescriptor(stored, '__proto__')?.value).toBe('x');
+    });
+  });
+
+  it('reports a corrupt config file in the plan and throws on apply', async () => {
+    await withTools(async ({ dir, tool }) => {
+      fs.mkdirSync(path.dirname(configFile(dir)), { recursive: true });
+      fs.writeFileSync(configFile(dir), '{"db.pool_size": 20}');
+      const set = tool('config_set');
+      expect((await run(set, 'plan', { ...pool, value: '1' })).would_fail).toMatch(
+        /the value of "db\.pool_size" is not a string/,
+      );
+      await expect(run(set, 'apply', { ...pool, value: '1' })).rejects.toThrow(/not a string/);
+      fs.writeFileSync(configFile(dir), '{oops');
+      await expect(run(set, 'apply', { ...pool, value: '1' })).rejects.toThrow(/not valid JSON/);
+      expect(fs.readFileSync(configFile(dir), 'utf8')).toBe('{oops');
+    });
+  });
+});
+
 describe('validate()', () => {
   const tools = createDemoTools({ dataDir: path.join(os.tmpdir(), 'cs-tools-never-created') });
   const tool = (name: string) => tools.tools.find((t) => t.name === name)!;
@@ -517,6 +622,21 @@ describe('validate()', () => {
     ).toEqual(['', 'database']);
     expect(paths('send_notification', { message: 'hi' })).toEqual(['recipient']);
     expect(paths('update_status', { status: '' })).toEqual(['status']);
+    expect(
+      paths('config_set', {
+        service: 'Checkout API',
+        key: 'a/b',
+        value: 'x'.repeat(2001),
+        extra: 1,
+      }).sort(),
+    ).toEqual(['', 'key', 'service', 'value']);
+    expect(paths('config_set', { service: 'api', key: 'k' })).toEqual(['value']);
+    expect(
+      paths('config_set', { service: 'api', key: 'k', value: 'v', expect_previous: 5 }),
+    ).toEqual(['expect_previous']);
+    expect(
+      paths('config_set', { service: 'api', key: 'k', value: '', expect_previous: null }),
+    ).toEqual([]);
   });
 
   it('explains a call that mixes or misses both migration shapes', () => {

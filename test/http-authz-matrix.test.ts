@@ -30,6 +30,11 @@ interface Ids {
   approved2: string;
   /** An actor that is the subject of create_token. */
   subject: string;
+  /** A workflow run waiting at its risk gate, and that gate. */
+  run: string;
+  approval: string;
+  /** Another waiting run, for cancel_workflow_run. */
+  cancellable: string;
 }
 
 interface Req {
@@ -90,6 +95,54 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
   }),
   verify_audit: () => ({ method: 'GET', url: '/audit/verify' }),
   list_tools: () => ({ method: 'GET', url: '/tools' }),
+  list_workflow_definitions: () => ({ method: 'GET', url: '/workflows/definitions' }),
+  start_workflow_run: () => ({
+    method: 'POST',
+    url: '/workflows/start',
+    body: { definition: 'ops_change_control', input: OPS_INPUT, idempotency_key: 'matrix' },
+  }),
+  get_workflow_status: (i) => ({ method: 'GET', url: `/workflows/${i.run}/status` }),
+  list_workflow_runs: () => ({ method: 'GET', url: '/workflows/runs' }),
+  cancel_workflow_run: (i) => ({
+    method: 'POST',
+    url: `/workflows/${i.cancellable}/cancel`,
+    body: { reason: 'matrix' },
+  }),
+  request_approval: (i) => ({
+    method: 'POST',
+    url: '/approvals/request',
+    body: { workflow_id: i.workflow, request_key: 'matrix', title: 'Matrix gate', packet: {} },
+  }),
+  decide_approval: (i) => ({
+    method: 'POST',
+    url: `/approvals/${i.approval}/decision`,
+    body: { reviewer_id: i.self, decision: 'approve' },
+  }),
+  list_pending_approvals: (i) => ({
+    method: 'GET',
+    url: `/approvals/pending?workflow_id=${i.run}`,
+  }),
+  get_approval: (i) => ({ method: 'GET', url: `/approvals/${i.approval}` }),
+  validate_trace: (i) => ({ method: 'GET', url: `/workflows/${i.run}/trace` }),
+  add_document: () => ({
+    method: 'POST',
+    url: '/knowledge/documents',
+    body: { title: 'Matrix runbook', body: 'Restart the matrix service.' },
+  }),
+  search_knowledge: () => ({ method: 'GET', url: '/knowledge/search?query=matrix' }),
+};
+
+const OPS_INPUT = {
+  change_request: {
+    title: 'Matrix change',
+    summary: 'A change for the authorization matrix.',
+    change_type: 'configuration',
+    requested_by: 'matrix',
+  },
+  impacted_systems: [{ name: 'matrix', criticality: 'low', environment: 'staging' }],
+  requirements: { compliance: [] },
+  change_window: { start: '2026-01-01T00:00:00Z', end: '2036-01-01T00:00:00Z' },
+  parameters: { config_changes: [{ service: 'matrix', key: 'k', from: null, to: 'v' }] },
 };
 
 /** Operations that name no object of the tenant: a "foreign object" does not apply. */
@@ -99,6 +152,11 @@ const OBJECTLESS = new Set([
   'set_policy',
   'verify_audit',
   'list_tools',
+  'list_workflow_definitions',
+  'start_workflow_run',
+  'list_workflow_runs',
+  'add_document',
+  'search_knowledge',
 ]);
 
 const OK = [200];
@@ -123,7 +181,31 @@ const OWN: Record<string, Partial<Record<Role, number[]>>> = {
   list_pending_reviews: { operator: OK, admin: OK, actor: OK },
   verify_audit: { operator: OK, admin: OK, actor: OK },
   list_tools: { operator: OK, admin: OK, actor: OK },
+  list_workflow_definitions: { operator: OK, admin: OK, actor: OK },
+  start_workflow_run: { operator: OK, admin: OK, actor: OK },
+  get_workflow_status: { operator: OK, admin: OK, actor: OK },
+  list_workflow_runs: { operator: OK, admin: OK, actor: OK },
+  cancel_workflow_run: { operator: OK, admin: OK, actor: DENIED },
+  request_approval: { operator: OK, admin: OK, actor: OK },
+  decide_approval: { operator: OK, admin: OK, actor: OK },
+  list_pending_approvals: { operator: OK, admin: OK, actor: OK },
+  get_approval: { operator: OK, admin: OK, actor: OK },
+  validate_trace: { operator: OK, admin: OK, actor: OK },
+  add_document: { operator: OK, admin: OK, actor: DENIED },
+  search_knowledge: { operator: OK, admin: OK, actor: OK },
 };
+
+/** A run of ops change control waiting at its risk gate, started by the tenant's operator. */
+async function waitingRun(tenant: string, key: string) {
+  const ctx = operatorContext('matrix setup', tenant);
+  const run = await server.services.engine.start(ctx, {
+    definition: 'ops_change_control',
+    input: OPS_INPUT,
+    idempotency_key: key,
+  });
+  if (run.waiting_on?.kind !== 'approval') throw new Error(`${key} is not at a gate`);
+  return { run: run.workflow_id, approval: run.waiting_on.approval_id as string };
+}
 
 let dir: string;
 let server: RunningServer;
@@ -201,7 +283,17 @@ beforeAll(async () => {
     ['actor', alice],
   ] as const) {
     const p = await proposals('default', workflows[0]!, bob, carol);
-    own[role] = { self, other: bob, workflow: workflows[0]!, subject: alice, ...p };
+    const gate = await waitingRun('default', `own-${role}`);
+    const cancellable = (await waitingRun('default', `cancel-${role}`)).run;
+    own[role] = {
+      self,
+      other: bob,
+      workflow: workflows[0]!,
+      subject: alice,
+      ...p,
+      ...gate,
+      cancellable,
+    };
   }
 
   // Tenant "globex": twenty of everything, so its high IDs exist nowhere else.
@@ -210,7 +302,8 @@ beforeAll(async () => {
   let gw = '';
   for (let i = 0; i < 30; i++) gw = (await kernel.startWorkflow(g, { title: `G${i}` })).workflow_id;
   let gp = '';
-  for (let i = 0; i < 30; i++)
+  // Runs deciding their gates propose plan calls, so default-tenant proposal IDs climb fast.
+  for (let i = 0; i < 80; i++)
     gp = (
       await kernel.proposeAction(g, {
         workflow_id: gw,
@@ -220,19 +313,31 @@ beforeAll(async () => {
         reason: 'r',
       })
     ).proposal_id;
-  for (const proposal_id of ['proposal_27', 'proposal_28'])
+  for (const proposal_id of ['proposal_77', 'proposal_78'])
     await kernel.reviewAction(g, { proposal_id, reviewer_id: 'actor_2', decision: 'approve' });
+  const globexGate = await waitingRun('globex', 'foreign');
+  for (let i = 0; i < 30; i++)
+    await server.services.workflows.requestApproval(g, {
+      workflow_id: gw,
+      request_key: `g${i}`,
+      title: 'globex gate',
+      packet: {},
+    });
   foreignOfDefault = {
     self: 'actor_1',
     other: 'actor_2',
     workflow: gw,
     pending: gp,
-    approved: 'proposal_27',
-    approved2: 'proposal_28',
+    approved: 'proposal_77',
+    approved2: 'proposal_78',
     subject: 'actor_30',
+    run: globexGate.run,
+    // Default-tenant approval IDs stay well below 31 throughout the matrix.
+    approval: 'approval_31',
+    cancellable: (await waitingRun('globex', 'foreign-cancel')).run,
   };
-  // Default-tenant IDs stay well below 27 throughout the matrix.
-  expect([gw, gp]).toEqual(['workflow_30', 'proposal_30']);
+  // Default-tenant IDs stay well below these throughout the matrix.
+  expect([gw, gp]).toEqual(['workflow_30', 'proposal_80']);
 
   // Tenant "acme": an admin actor and an operator token; it targets default's high IDs.
   const mallory = await reg('Mallory', 'admin', 'acme');
@@ -250,6 +355,8 @@ beforeAll(async () => {
     workflow: workflows[9]!,
     subject: ada, // actor_4: acme registers at most three actors
     ...defaults,
+    ...(await waitingRun('default', 'target-of-acme')),
+    cancellable: (await waitingRun('default', 'target-of-acme-cancel')).run,
   };
 });
 
@@ -367,6 +474,7 @@ describe('authorization matrix over HTTP', () => {
       if (c.target !== 'foreign') return !c.expected.includes(c.status);
       const body = JSON.parse(c.text) as Record<string, unknown>;
       if (c.op === 'list_pending_reviews') return (body.reviews as unknown[]).length !== 0;
+      if (c.op === 'list_pending_approvals') return (body.approvals as unknown[]).length !== 0;
       if (c.op === 'execute_parallel')
         return !(body.results as { status: string; error: { code: string } | null }[]).every(
           (x) => x.status === 'refused' && x.error?.code === 'NOT_FOUND',
@@ -380,7 +488,7 @@ describe('authorization matrix over HTTP', () => {
     const tolerated = (c: Cell) =>
       c.target === 'foreign' &&
       c.status === 200 &&
-      ['list_pending_reviews', 'execute_parallel'].includes(c.op);
+      ['list_pending_reviews', 'list_pending_approvals', 'execute_parallel'].includes(c.op);
     const mismatched = cells.filter((c) => !c.expected.includes(c.status) && !tolerated(c));
     expect(mismatched.map((c) => `${c.role} ${c.op} ${c.target}: ${c.status} ${c.text}`)).toEqual(
       [],

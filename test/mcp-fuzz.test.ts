@@ -141,7 +141,7 @@ describe('MCP tools under arbitrary arguments', () => {
       params: { status: 'in_progress' },
       reason: 'fuzz target',
     });
-    const server = createMcpServer(k, () => ctx);
+    const server = createMcpServer(runtime.services, () => ctx);
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);
     client = new Client({ name: 'fuzz', version: '1.0.0' });
@@ -219,7 +219,7 @@ describe('MCP error mapping', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-mcp-errors-'));
     const runtime = await openRuntime({ ...configFromEnv({}), dataDir: dir });
     const logged: [unknown, string][] = [];
-    const server = createMcpServer(runtime.kernel, contextFor, {
+    const server = createMcpServer(runtime.services, contextFor, {
       onInternalError: (e, tool) => logged.push([e, tool]),
     });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

@@ -19,7 +19,7 @@ import { callTool, fails, ok } from './support/mcp-client.js';
  * the JSON body and hands the request to the MCP handler with the token's actor as caller.
  */
 function serve(runtime: Runtime): Promise<http.Server> {
-  const mcp = createMcpHttpHandler(runtime.kernel);
+  const mcp = createMcpHttpHandler(runtime.services);
   const server = http.createServer((req, res) => {
     void (async () => {
       const send = (status: number, body: unknown) =>

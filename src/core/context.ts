@@ -13,6 +13,8 @@ export interface CallContext {
     { readonly kind: 'operator' } | { readonly kind: 'actor'; readonly actor_id: string };
   /** Why the call is made; required, like identity and tenant (policy fails closed). */
   readonly purpose: string;
+  /** Set by a workflow run for calls made under one agent invocation it generated. */
+  readonly agent_invocation_id?: string | undefined;
 }
 
 export const OPERATOR_ID = 'operator';

@@ -53,6 +53,39 @@ export interface KernelDeps {
   readonly newSecret?: () => string;
 }
 
+export interface KernelInternals {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly policy: PolicyEngine;
+  append(tx: StoreTx, ctx: CallContext, event: NewEvent): Promise<void>;
+  principalOf(tx: StoreTx, ctx: CallContext): Promise<PolicyPrincipal>;
+  require(
+    ctx: CallContext,
+    principal: PolicyPrincipal,
+    action: PolicyRequest['action'],
+    resource: PolicyRequest['resource'],
+    workflow_id?: string,
+  ): PolicyDecision;
+  actor(tx: StoreTx, ctx: CallContext, id: string, field: string): Promise<Actor>;
+  propose(
+    tx: StoreTx,
+    ctx: CallContext,
+    input: S.ProposeActionInput,
+  ): Promise<{
+    proposal_id: string;
+    status: 'pending' | 'approved';
+    hash: string;
+    required_approvals: number;
+    required_roles: string[];
+  }>;
+  review(
+    tx: StoreTx,
+    ctx: CallContext,
+    input: S.ReviewActionInput,
+  ): Promise<{ status: Proposal['status'] }>;
+  recording<T>(ctx: CallContext, refusal: Refusal, work: (tx: StoreTx) => Promise<T>): Promise<T>;
+}
+
 export interface Authenticated {
   readonly tenant_id: string;
   readonly actor_id: string;
@@ -73,7 +106,7 @@ const RECORDED_REFUSALS: ReadonlySet<ErrorCode> = new Set([
 
 const SETTING_DRY_RUN = 'dry_run';
 
-interface Refusal {
+export interface Refusal {
   /** The workflow the refusal is recorded in; a proposal's is looked up only if it is refused. */
   readonly workflow_id: string | null | { readonly of_proposal: string };
   readonly actor: string;
@@ -137,6 +170,28 @@ export class Kernel {
 
   get policyVersion(): string {
     return this.policy.version;
+  }
+
+  /**
+   * The kernel's own rules, for the workflow operations (workflow-ops.ts) that must apply them
+   * inside their transactions. Not a public API.
+   */
+  internals(): KernelInternals {
+    return {
+      store: this.store,
+      clock: this.clock,
+      policy: this.policy,
+      append: (tx, ctx, event) => this.append(tx, ctx, event),
+      principalOf: (tx, ctx) => this.principalOf(tx, ctx),
+      require: (ctx, principal, action, resource, workflow_id) =>
+        this.require(ctx, principal, action, resource, workflow_id),
+      actor: (tx, ctx, id, field) => this.actor(tx, ctx, id, field),
+      propose: (tx, ctx, input) =>
+        this.propose(tx, ctx, parseInput(S.proposeActionInput, input, 'propose_action input')),
+      review: (tx, ctx, input) =>
+        this.review(tx, ctx, parseInput(S.reviewActionInput, input, 'review_action input')),
+      recording: (ctx, refusal, work) => this.recording(ctx, refusal, work),
+    };
   }
 
   listTools(): readonly ToolDefinition[] {
@@ -649,11 +704,19 @@ export class Kernel {
   ): Promise<Claim> {
     const proposal = await this.proposal(tx, ctx, proposal_id);
     const tool = this.tool(proposal.tool);
+    const principal = await this.principalOf(tx, ctx);
     this.require(
       ctx,
-      await this.principalOf(tx, ctx),
+      principal,
       'proposal.execute',
       proposalResource(proposal, tool),
+      proposal.workflow_id,
+    );
+    this.require(
+      ctx,
+      principal,
+      'tool.invoke',
+      { type: 'Tool', id: tool.name, risk: tool.risk },
       proposal.workflow_id,
     );
     if (proposal.status === 'pending' || proposal.status === 'needs_info')
@@ -811,6 +874,7 @@ export class Kernel {
         hash: e.hash,
         dry_run: e.dry_run,
         workflow_id: e.workflow_id,
+        agent_invocation_id: ctx.agent_invocation_id ?? null,
         purpose: ctx.purpose,
       },
     });
@@ -1344,6 +1408,7 @@ export class Kernel {
       resource,
       purpose: ctx.purpose,
       workflow_id,
+      agent_invocation_id: ctx.agent_invocation_id,
     });
   }
 

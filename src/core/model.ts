@@ -8,7 +8,15 @@ export type JsonValue =
 export type JsonObject = { [key: string]: JsonValue };
 
 export type IdKind =
-  'actor' | 'workflow' | 'proposal' | 'decision' | 'execution' | 'parallel' | 'token';
+  | 'actor'
+  | 'workflow'
+  | 'proposal'
+  | 'decision'
+  | 'execution'
+  | 'parallel'
+  | 'token'
+  | 'document'
+  | 'approval';
 
 export type RiskClass = 'read' | 'write' | 'irreversible';
 
@@ -159,4 +167,99 @@ export interface IdempotencyRecord {
   readonly status: number;
   readonly body: JsonValue;
   readonly created_at: string;
+}
+
+// ---- durable workflows ------------------------------------------------------------------
+
+export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
+
+/** One run of a workflow definition (seed 000's Run model). Its ID is also a workflow ID. */
+export interface WorkflowRun {
+  readonly tenant_id: string;
+  /** `run_<20 hex>`: derived from tenant + definition + idempotency key. */
+  readonly id: string;
+  readonly definition: string;
+  readonly definition_version: string;
+  readonly status: RunStatus;
+  readonly stage: string;
+  readonly input: JsonObject;
+  /** Seed 001's WorkflowContext. */
+  readonly context: JsonObject;
+  readonly artifacts: JsonObject;
+  /** Ordered tool write-backs and human decisions. */
+  readonly trace: readonly JsonObject[];
+  /** What the run waits for (an approval request, a time), when waiting. */
+  readonly waiting_on: JsonObject | null;
+  /** When a waiting run must be woken even without a decision (gate timeout, change window). */
+  readonly wake_at: string | null;
+  readonly error: JsonObject | null;
+  readonly idempotency_key: string;
+  /** Hash of the canonical input: the same key with another input is refused. */
+  readonly input_hash: string;
+  readonly started_by: string;
+  readonly purpose: string;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+/** The recorded result of one effect of a run: replayed instead of re-run. */
+export interface RunEffect {
+  readonly tenant_id: string;
+  readonly run_id: string;
+  readonly seq: number;
+  readonly kind: string;
+  readonly result: JsonValue;
+  readonly created_at: string;
+}
+
+export type ApprovalStatus =
+  'pending' | 'approved' | 'rejected' | 'needs_info' | 'timed_out' | 'cancelled';
+
+/** Anything waiting on a human that is not a proposal's own review: a workflow gate. */
+export interface ApprovalRequest {
+  readonly tenant_id: string;
+  readonly id: string;
+  readonly workflow_id: string;
+  /** Unique per workflow: the gate's step and attempt, e.g. `plan_approval#2`. */
+  readonly request_key: string;
+  readonly title: string;
+  /** What the reviewer sees: summary, risk, the calls and their hashes. */
+  readonly packet: JsonObject;
+  readonly required_approvals: number;
+  readonly required_roles: readonly string[];
+  /** Proposals the approval applies to (bound by hash). */
+  readonly proposals: readonly { readonly proposal_id: string; readonly hash: string }[];
+  readonly status: ApprovalStatus;
+  /** Who asked (a run's initiator or an agent); never one of its approvers. */
+  readonly requested_by: string;
+  readonly due_at: string | null;
+  /** On timeout: `{ outcome }` or `{ escalate_to: [roles] }`. */
+  readonly on_timeout: JsonObject | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+export type ApprovalDecisionKind = 'approve' | 'reject' | 'request_more_info' | 'timeout';
+
+export interface ApprovalDecision {
+  readonly tenant_id: string;
+  readonly id: string;
+  readonly approval_id: string;
+  readonly reviewer_id: string;
+  readonly decision: ApprovalDecisionKind;
+  readonly comment: string | null;
+  readonly created_at: string;
+}
+
+export interface RunFilter {
+  readonly status?: RunStatus | undefined;
+  readonly definition?: string | undefined;
+  readonly stage?: string | undefined;
+  readonly limit: number;
+}
+
+export interface ApprovalFilter {
+  readonly status?: ApprovalStatus | undefined;
+  readonly workflow_id?: string | undefined;
+  readonly limit: number;
 }

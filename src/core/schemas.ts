@@ -57,7 +57,13 @@ const id = (kind: string) =>
     .describe(`ID of the ${kind}, e.g. ${kind}_1`);
 
 export const actorId = id('actor');
-export const workflowId = id('workflow');
+export const workflowId = z
+  .string()
+  .regex(
+    /^(workflow_[1-9][0-9]{0,15}|run_[0-9a-f]{20})$/,
+    'must look like workflow_<n> or run_<20 hex digits>',
+  )
+  .describe('ID of the workflow (or workflow run), e.g. workflow_1');
 export const proposalId = id('proposal');
 export const executionId = id('execution');
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);

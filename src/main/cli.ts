@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { operatorContext } from '../core/context.js';
 import { CountersignError, isCountersignError, toCountersignError } from '../core/errors.js';
@@ -6,11 +7,12 @@ import { type Config, configFromEnv } from './config.js';
 import { openRuntime } from './compose.js';
 import { runDemo } from './demo.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit-codes.js';
-import { printDemo, printResult, printVerify } from './print.js';
+import { printDemo, printResult, printTrace, printVerify } from './print.js';
 import { runMcpStdio } from './mcp-stdio.js';
 import { callRemote } from './remote.js';
 import { serveCommandMain } from './serve.js';
 import type { VerifyReport } from '../core/ledger.js';
+import type { TraceReport } from '../core/trace.js';
 
 interface GlobalOptions {
   dataDir?: string;
@@ -19,6 +21,21 @@ interface GlobalOptions {
   tenant?: string;
   server?: string;
   token?: string;
+}
+
+/** `@path` reads the value from a file; anything else is the value itself. */
+function readArg(value: string): string {
+  if (!value.startsWith('@')) return value;
+  const file = value.slice(1);
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CountersignError(
+      'VALIDATION_FAILED',
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { issues: [{ path: value, message: 'file cannot be read' }] },
+    );
+  }
 }
 
 function parseJson(flag: string, text: string): Record<string, unknown> {
@@ -101,7 +118,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     const config = configOf(g);
     const rt = await openRuntime(config);
     try {
-      return await op.run(rt.kernel, operatorContext(g.purpose, config.tenant), defined(input));
+      return await op.run(rt.services, operatorContext(g.purpose, config.tenant), defined(input));
     } finally {
       await rt.close();
     }
@@ -359,6 +376,162 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .command('tools')
     .description('list the registered tools with their risk class and parameters')
     .action(() => show('list_tools', {}));
+
+  // ---- durable workflows ----------------------------------------------------------------
+
+  workflow
+    .command('definitions')
+    .description('list the workflow definitions this runtime runs')
+    .action(() => show('list_workflow_definitions', {}));
+  workflow
+    .command('run <definition>')
+    .description('start a durable workflow run (ops_change_control, safe_ai_assisted, …)')
+    .requiredOption('--input <json>', "the definition's input as JSON, or @file.json")
+    .requiredOption('--key <idempotency_key>', 'the same key is the same run')
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign workflow run ops_change_control --input @change.json --key CHG-1042\n\nThe command returns once the run waits (usually at a human gate) or ends.\n${LOCAL_OR_REMOTE}`,
+    )
+    .action((definition: string, o: { input: string; key: string }) =>
+      show('start_workflow_run', {
+        definition,
+        input: parseJson('--input', readArg(o.input)),
+        idempotency_key: o.key,
+      }),
+    );
+  workflow
+    .command('status <workflow_id>')
+    .description("a run's status, stage, artifacts and trace")
+    .action((workflow_id: string) => show('get_workflow_status', { workflow_id }));
+  workflow
+    .command('runs')
+    .description('list runs, newest first')
+    .option('--status <status>', 'running | waiting | completed | failed | cancelled')
+    .option('--definition <name>', 'only runs of this definition')
+    .option('--stage <stage>', 'only runs in this stage')
+    .action((o: { status?: string; definition?: string; stage?: string }) =>
+      show('list_workflow_runs', { status: o.status, definition: o.definition, stage: o.stage }),
+    );
+  workflow
+    .command('cancel <workflow_id>')
+    .description('stop a running or waiting run (its pending gates are cancelled)')
+    .requiredOption('--reason <text>', 'why')
+    .action((workflow_id: string, o: { reason: string }) =>
+      show('cancel_workflow_run', { workflow_id, reason: o.reason }),
+    );
+  workflow
+    .command('report <workflow_id>')
+    .description("print a finished run's audit report (Markdown; --json for the JSON form)")
+    .action(async (workflow_id: string) => {
+      const run = (await invoke('get_workflow_status', { workflow_id })) as {
+        artifacts: Record<string, unknown>;
+        status: string;
+      };
+      const report = run.artifacts.audit_report as { markdown?: string } | undefined;
+      if (!report)
+        throw new CountersignError(
+          'INVALID_STATE',
+          `${workflow_id} has no audit report yet (it is ${run.status}).`,
+        );
+      out(globals().json ? `${JSON.stringify(report, null, 2)}\n` : `${report.markdown ?? ''}\n`);
+    });
+
+  const approvals = program
+    .command('approvals')
+    .description('everything waiting on a human: workflow gates and proposed calls');
+  approvals
+    .command('pending')
+    .description('the inbox, newest first')
+    .option('--workflow <id>', 'only this workflow')
+    .addOption(new Option('--kind <kind>', 'only gates or proposals').choices(['gate', 'proposal']))
+    .action((o: { workflow?: string; kind?: string }) =>
+      show('list_pending_approvals', { workflow_id: o.workflow, kind: o.kind }),
+    );
+  approvals
+    .command('show <approval_id>')
+    .description('an approval request: its review packet and decisions')
+    .action((approval_id: string) => show('get_approval', { approval_id }));
+  approvals
+    .command('decide <approval_id>')
+    .description('approve, reject or send back a workflow gate (the run goes on at once)')
+    .requiredOption('--reviewer <id>', 'reviewing actor ID (never who asked)')
+    .addOption(
+      new Option('--decision <decision>', 'the decision')
+        .choices(['approve', 'reject', 'request_more_info'])
+        .makeOptionMandatory(),
+    )
+    .option('--comment <text>', 'comment recorded with the decision')
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign approvals decide approval_1 --reviewer actor_2 --decision approve --comment "risk tier confirmed"\n${LOCAL_OR_REMOTE}`,
+    )
+    .action((approval_id: string, o: { reviewer: string; decision: string; comment?: string }) =>
+      show('decide_approval', {
+        approval_id,
+        reviewer_id: o.reviewer,
+        decision: o.decision,
+        comment: o.comment,
+      }),
+    );
+  approvals
+    .command('request')
+    .description('ask for a human decision inside an open workflow')
+    .requiredOption('--workflow <id>', 'workflow ID')
+    .requiredOption('--key <request_key>', 'the same key returns the first request')
+    .requiredOption('--title <title>', 'what to decide')
+    .option('--packet <json>', 'review packet as JSON (or @file.json)', '{}')
+    .option('--roles <roles>', 'comma-separated roles a reviewer must hold one of')
+    .action((o: { workflow: string; key: string; title: string; packet: string; roles?: string }) =>
+      show('request_approval', {
+        workflow_id: o.workflow,
+        request_key: o.key,
+        title: o.title,
+        packet: parseJson('--packet', readArg(o.packet)),
+        required_roles: o.roles ? o.roles.split(',').map((r) => r.trim()) : undefined,
+      }),
+    );
+
+  program
+    .command('trace')
+    .description('audit trace checks')
+    .command('validate <workflow_id>')
+    .description("check a run's ledger events tell a complete, governed story; exits 5 if not")
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign trace validate run_3f0c2a9e41b7d6c58a10 && echo "trace valid"\n${LOCAL_OR_REMOTE}`,
+    )
+    .action(async (workflow_id: string) => {
+      const report = (await invoke('validate_trace', { workflow_id })) as TraceReport;
+      printTrace(out, report, globals().json ?? false);
+      if (!report.valid) process.exitCode = EXIT.LEDGER_BROKEN;
+    });
+
+  const knowledge = program.command('knowledge').description("the tenant's knowledge base");
+  knowledge
+    .command('add')
+    .description('add a document (runbook, policy, FAQ) for workflows to retrieve')
+    .requiredOption('--title <title>', 'document title')
+    .requiredOption('--body <text>', 'the text, or @file to read it from a file')
+    .option('--tags <tags>', 'comma-separated tags')
+    .action((o: { title: string; body: string; tags?: string }) =>
+      show('add_document', {
+        title: o.title,
+        body: readArg(o.body),
+        tags: o.tags
+          ? o.tags
+              .split(',')
+              .map((t) => t.trim())
+              .filter(Boolean)
+          : undefined,
+      }),
+    );
+  knowledge
+    .command('search <query>')
+    .description('full-text search, best first')
+    .option('--limit <n>', 'at most n hits', (v) => Number(v))
+    .action((query: string, o: { limit?: number }) =>
+      show('search_knowledge', { query, limit: o.limit }),
+    );
 
   return program;
 }

@@ -5,17 +5,41 @@ import type { KyselyStore } from '../adapters/store/kysely-store.js';
 import { openPostgresStore, openSqliteStore } from '../adapters/store/open-store.js';
 import { createDemoTools } from '../adapters/tools/demo-tools.js';
 import { loadGatewayTools } from '../adapters/tools/mcp-gateway.js';
+import {
+  OpenAiCompatibleProvider,
+  openAiConfigFromEnv,
+} from '../adapters/models/openai-compatible.js';
+import { RulesProvider } from '../adapters/models/rules-provider.js';
 import { Kernel } from '../core/kernel.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
+import type { ModelProvider } from '../core/ports/model.js';
 import { type ToolDefinition, staticToolRegistry } from '../core/ports/tools.js';
+import { WorkflowOps } from '../core/workflow-ops.js';
+import { createActivities } from '../engine/activities.js';
+import type { WorkflowDefinition } from '../engine/definition.js';
+import { EmbeddedRuntime } from '../engine/embedded-runtime.js';
+import { ModelGateway, parseAllowList } from '../engine/model-gateway.js';
+import { opsChangeControl } from '../engine/workflows/ops-change-control.js';
+import { safeAiAssisted } from '../engine/workflows/safe-ai-assisted.js';
+import type { Services } from '../surfaces/services.js';
 import type { Config } from './config.js';
 
 export interface Runtime {
   readonly kernel: Kernel;
   readonly store: KyselyStore;
   readonly config: Config;
+  /** The kernel, the workflow operations and the engine: what the front doors call. */
+  readonly services: Services;
+  readonly engine: EmbeddedRuntime;
   close(): Promise<void>;
 }
+
+/** The workflow definitions every runtime runs. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const DEFINITIONS: readonly WorkflowDefinition<any>[] = [opsChangeControl, safeAiAssisted];
+
+/** The tenant setting holding a JSON array of allowed model IDs. */
+export const MODEL_ALLOW_SETTING = 'models.allow';
 
 export const SQLITE_FILE = 'countersign.sqlite';
 
@@ -30,6 +54,9 @@ export async function openRuntime(
   options: {
     clock?: Clock;
     extraTools?: readonly ToolDefinition[];
+    /** Start the engine's timers and resume interrupted runs (servers do; one-shot CLI calls not). */
+    background?: boolean;
+    env?: NodeJS.ProcessEnv;
     /** Where start-up warnings go (stderr by default: stdout may carry MCP). */
     warn?: (line: string) => void;
   } = {},
@@ -55,14 +82,52 @@ export async function openRuntime(
     clock: options.clock ?? systemClock,
     newSecret: () => randomBytes(32).toString('base64url'),
   });
+  const models = modelGateway(config, store, options.env ?? process.env);
+  const workflows = new WorkflowOps(kernel);
+  const warn = options.warn ?? defaultWarn;
+  const engine = new EmbeddedRuntime({
+    ops: workflows,
+    activities: createActivities({ ops: workflows, kernel, models }),
+    definitions: DEFINITIONS,
+    timers: options.background ?? false,
+    onError: (run_id, e) =>
+      warn(`workflow ${run_id} stopped: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  if (options.background) await engine.resume();
   return {
     kernel,
     store,
     config,
+    engine,
+    services: { kernel, workflows, engine },
     async close() {
+      await engine.close();
       await gateway.close();
       demo.close();
       await store.close();
     },
   };
+}
+
+/**
+ * The model gateway: `rules/v1` always; an OpenAI-compatible server when
+ * COUNTERSIGN_OPENAI_BASE_URL is set. A tenant narrows the list with the `models.allow` setting.
+ */
+function modelGateway(config: Config, store: KyselyStore, env: NodeJS.ProcessEnv): ModelGateway {
+  const providers = new Map<string, ModelProvider>([['rules', new RulesProvider()]]);
+  const fallback = ['rules/v1'];
+  const openai = openAiConfigFromEnv(env);
+  if (openai) {
+    providers.set('openai-compatible', new OpenAiCompatibleProvider(openai));
+    fallback.push(`openai-compatible/${openai.model}`);
+  }
+  return new ModelGateway({
+    providers,
+    defaultModel: config.model ?? 'rules/v1',
+    allowedModels: async (tenant_id) =>
+      parseAllowList(
+        await store.transaction((tx) => tx.getSetting(tenant_id, MODEL_ALLOW_SETTING)),
+        fallback,
+      ),
+  });
 }

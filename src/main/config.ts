@@ -10,6 +10,8 @@ export interface Config {
   /** Where send_notification POSTs, when set. */
   readonly webhookUrl: string | undefined;
   readonly tenant: string;
+  /** The model agents use unless a definition names one: `rules/v1` or `openai-compatible/<model>`. */
+  readonly model: string | undefined;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
@@ -20,5 +22,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     policyDir: blank(env.COUNTERSIGN_POLICY_DIR),
     webhookUrl: blank(env.COUNTERSIGN_WEBHOOK_URL),
     tenant: blank(env.COUNTERSIGN_TENANT) ?? 'default',
+    model: blank(env.COUNTERSIGN_MODEL),
   };
 }

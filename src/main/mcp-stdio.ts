@@ -29,13 +29,13 @@ export async function runMcpStdio(config: Config, options: McpStdioOptions = {})
   const stdout = options.stdout ?? process.stdout;
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
 
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, { background: true });
   const ctx: CallContext = {
     tenant_id: config.tenant,
     caller: { kind: 'operator' },
     purpose: 'mcp-stdio',
   };
-  const server = createMcpServer(runtime.kernel, () => ctx, {
+  const server = createMcpServer(runtime.services, () => ctx, {
     onInternalError: (e, tool) =>
       log(
         `countersign mcp: ${tool} failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,

@@ -1,5 +1,6 @@
 import type { VerifyReport } from '../core/ledger.js';
 import type { LedgerEvent } from '../core/model.js';
+import type { TraceReport } from '../core/trace.js';
 import type { DemoStep, DemoTranscript } from './demo.js';
 
 type Out = (s: string) => void;
@@ -41,6 +42,55 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
   if (what === 'create_token') {
     out(`token_id: ${String(r.token_id)} (acts as ${String(r.actor_id)})\n`);
     out(`token (shown once, store it now): ${String(r.token)}\n`);
+    return;
+  }
+  if (
+    what === 'start_workflow_run' ||
+    what === 'get_workflow_status' ||
+    what === 'cancel_workflow_run'
+  ) {
+    printRun(out, r);
+    return;
+  }
+  if (what === 'decide_approval') {
+    const a = r.approval as Record<string, unknown>;
+    out(
+      `${String(a.id)}: ${String(a.status)} (decision ${String((r.decision as Record<string, unknown>).id)})\n`,
+    );
+    printRun(out, r.run as Record<string, unknown>);
+    return;
+  }
+  if (what === 'list_workflow_runs') {
+    const runs = r.runs as Record<string, unknown>[];
+    if (runs.length === 0) out('No workflow runs.\n');
+    for (const run of runs)
+      out(
+        `${String(run.workflow_id).padEnd(26)} ${String(run.definition).padEnd(20)} ${String(run.status).padEnd(10)} ${String(run.stage).padEnd(14)} ${String(run.updated_at)}\n`,
+      );
+    return;
+  }
+  if (what === 'list_pending_approvals') {
+    const items = r.approvals as {
+      kind: string;
+      id: string;
+      workflow_id: string;
+      title: string;
+      required_roles: string[];
+      approvals: { received: number; required: number };
+      waiting_since: string;
+    }[];
+    if (items.length === 0) out('Nothing is waiting on a human.\n');
+    for (const a of items)
+      out(
+        `${a.id.padEnd(14)} ${a.kind.padEnd(9)} ${a.workflow_id.padEnd(26)} ${a.approvals.received}/${a.approvals.required}` +
+          `${a.required_roles.length ? ` [${a.required_roles.join(', ')}]` : ''}  ${a.title}  (since ${a.waiting_since})\n`,
+      );
+    return;
+  }
+  if (what === 'search_knowledge') {
+    const hits = r.hits as { id: string; title: string; snippet: string; score: number }[];
+    if (hits.length === 0) out('No matching documents.\n');
+    for (const h of hits) out(`${h.id.padEnd(14)} ${h.title}\n    ${h.snippet}\n`);
     return;
   }
   if (what === 'list_tools') {
@@ -129,4 +179,41 @@ export function printDemo(out: Out, t: DemoTranscript, json: boolean): void {
   printLedger(out, t.ledger);
   out('\n');
   printVerify(out, t.verify, false);
+}
+
+function printRun(out: Out, r: Record<string, unknown>): void {
+  out(
+    `run ${String(r.workflow_id)} (${String(r.definition)}): ${String(r.status)}, stage ${String(r.stage)}\n`,
+  );
+  const waiting = r.waiting_on as Record<string, unknown> | null;
+  if (waiting?.kind === 'approval')
+    out(
+      `  waiting on ${String(waiting.approval_id)}` +
+        `${Array.isArray(waiting.roles) && waiting.roles.length ? ` (roles: ${waiting.roles.join(', ')})` : ''}` +
+        `${typeof r.wake_at === 'string' ? `, deadline ${r.wake_at}` : ''}\n`,
+    );
+  else if (waiting?.kind === 'time') out(`  waiting until ${String(waiting.until)}\n`);
+  const artifacts = Object.keys((r.artifacts as Record<string, unknown>) ?? {});
+  if (artifacts.length) out(`  artifacts: ${artifacts.join(', ')}\n`);
+  for (const t of (r.trace as Record<string, unknown>[]) ?? [])
+    out(
+      t.type === 'decision'
+        ? `  - ${String(t.gate)}: ${String(t.decision)} by ${String(t.reviewer_id)}${typeof t.comment === 'string' ? ` ("${t.comment}")` : ''}\n`
+        : `  - ${String(t.type)} ${String(t.step_id)} ${String(t.tool)}: ${String(t.status)} ${short(t.hash)}\n`,
+    );
+  if (r.error) out(`  error: ${JSON.stringify(r.error)}\n`);
+}
+
+export function printTrace(out: Out, report: TraceReport, json: boolean): void {
+  if (json) {
+    out(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  if (report.valid) {
+    out(`trace valid: ${report.workflow_id}, ${report.events} events\n`);
+    return;
+  }
+  out(`trace INVALID: ${report.workflow_id}, ${report.problems.length} problem(s)\n`);
+  for (const p of report.problems)
+    out(`  - [${p.rule}]${p.seq === null ? '' : ` seq ${p.seq}`}: ${p.message}\n`);
 }

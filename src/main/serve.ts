@@ -5,6 +5,7 @@ import { CountersignError } from '../core/errors.js';
 import type { Kernel } from '../core/kernel.js';
 import { buildHttpApp } from '../surfaces/http/app.js';
 import { mcpRoute } from '../surfaces/http/mcp-route.js';
+import type { Services } from '../surfaces/services.js';
 import { openRuntime } from './compose.js';
 import type { Config } from './config.js';
 
@@ -24,6 +25,7 @@ export interface RunningServer {
   /** The operator token created on the first start (shown once); null when tokens exist. */
   readonly adminToken: string | null;
   readonly kernel: Kernel;
+  readonly services: Services;
   close(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const port = resolvePort(options.port);
   const host = options.host ?? '127.0.0.1';
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, { background: true });
   const { kernel } = runtime;
   let app: FastifyInstance | undefined;
   try {
@@ -71,8 +73,8 @@ export async function startServer(
       );
       adminToken = created.token;
     }
-    const mcp = mcpRoute(kernel);
-    app = buildHttpApp(kernel, {
+    const mcp = mcpRoute(runtime.services);
+    app = buildHttpApp(runtime.services, {
       ...(options.log ? { log: options.log } : {}),
       extraRoutes: (a) => {
         mcp(a);
@@ -89,6 +91,7 @@ export async function startServer(
       url,
       adminToken,
       kernel,
+      services: runtime.services,
       close() {
         closing ??= (async () => {
           try {

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import type { CallContext } from '../core/context.js';
-import type { Kernel } from '../core/kernel.js';
 import * as S from '../core/schemas.js';
+import type { Services } from './services.js';
+import { WORKFLOW_OPERATIONS } from './workflow-operations.js';
 
 /**
  * One entry per core operation. The MCP tools, the HTTP routes and the CLI commands are views
@@ -23,7 +24,7 @@ export interface Operation {
   readonly actorFields: readonly string[];
   /** The HTTP route; `{name}` segments are taken from the input of the same name. */
   readonly http: { readonly method: 'GET' | 'POST' | 'PUT'; readonly path: string };
-  run(kernel: Kernel, ctx: CallContext, input: unknown): Promise<unknown>;
+  run(services: Services, ctx: CallContext, input: unknown): Promise<unknown>;
 }
 
 function op(o: Operation): Operation {
@@ -43,7 +44,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'POST', path: '/actors' },
-    run: (k, c, i) => k.registerActor(c, i as S.RegisterActorInput),
+    run: ({ kernel: k }, c, i) => k.registerActor(c, i as S.RegisterActorInput),
   }),
   op({
     name: 'start_workflow',
@@ -57,7 +58,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: true,
     actorFields: [],
     http: { method: 'POST', path: '/workflows' },
-    run: (k, c, i) => k.startWorkflow(c, i as S.StartWorkflowInput),
+    run: ({ kernel: k }, c, i) => k.startWorkflow(c, i as S.StartWorkflowInput),
   }),
   op({
     name: 'propose_action',
@@ -72,7 +73,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: ['actor_id'],
     http: { method: 'POST', path: '/proposals' },
-    run: (k, c, i) => k.proposeAction(c, i as S.ProposeActionInput),
+    run: ({ kernel: k }, c, i) => k.proposeAction(c, i as S.ProposeActionInput),
   }),
   op({
     name: 'review_action',
@@ -87,7 +88,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: true,
     actorFields: ['reviewer_id'],
     http: { method: 'POST', path: '/proposals/{proposal_id}/review' },
-    run: (k, c, i) => k.reviewAction(c, i as S.ReviewActionInput),
+    run: ({ kernel: k }, c, i) => k.reviewAction(c, i as S.ReviewActionInput),
   }),
   op({
     name: 'revise_action',
@@ -100,7 +101,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: ['actor_id'],
     http: { method: 'POST', path: '/proposals/{proposal_id}/revise' },
-    run: (k, c, i) => k.reviseAction(c, i as S.ReviseActionInput),
+    run: ({ kernel: k }, c, i) => k.reviseAction(c, i as S.ReviseActionInput),
   }),
   op({
     name: 'execute_action',
@@ -114,7 +115,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: true,
     actorFields: [],
     http: { method: 'POST', path: '/proposals/{proposal_id}/execute' },
-    run: (k, c, i) => k.executeAction(c, i as S.ExecuteActionInput),
+    run: ({ kernel: k }, c, i) => k.executeAction(c, i as S.ExecuteActionInput),
   }),
   op({
     name: 'execute_parallel',
@@ -129,7 +130,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: true,
     actorFields: ['actor_id'],
     http: { method: 'POST', path: '/executions/parallel' },
-    run: (k, c, i) => k.executeParallel(c, i as S.ExecuteParallelInput),
+    run: ({ kernel: k }, c, i) => k.executeParallel(c, i as S.ExecuteParallelInput),
   }),
   op({
     name: 'get_audit_log',
@@ -142,7 +143,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/workflows/{workflow_id}/audit-log' },
-    run: (k, c, i) => k.getAuditLog(c, i as S.GetAuditLogInput),
+    run: ({ kernel: k }, c, i) => k.getAuditLog(c, i as S.GetAuditLogInput),
   }),
   op({
     name: 'set_policy',
@@ -156,7 +157,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: true,
     actorFields: [],
     http: { method: 'PUT', path: '/policy' },
-    run: (k, c, i) => k.setPolicy(c, i as S.SetPolicyInput),
+    run: ({ kernel: k }, c, i) => k.setPolicy(c, i as S.SetPolicyInput),
   }),
   op({
     name: 'create_token',
@@ -170,7 +171,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: true,
     actorFields: [],
     http: { method: 'POST', path: '/tokens' },
-    run: (k, c, i) => k.createToken(c, i as S.CreateTokenInput),
+    run: ({ kernel: k }, c, i) => k.createToken(c, i as S.CreateTokenInput),
   }),
   op({
     name: 'get_workflow',
@@ -182,7 +183,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/workflows/{workflow_id}' },
-    run: (k, c, i) => k.getWorkflow(c, i as { workflow_id: string }),
+    run: ({ kernel: k }, c, i) => k.getWorkflow(c, i as { workflow_id: string }),
   }),
   op({
     name: 'get_proposal',
@@ -195,7 +196,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/proposals/{proposal_id}' },
-    run: (k, c, i) => k.getProposal(c, i as { proposal_id: string }),
+    run: ({ kernel: k }, c, i) => k.getProposal(c, i as { proposal_id: string }),
   }),
   op({
     name: 'list_pending_reviews',
@@ -208,7 +209,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/reviews/pending' },
-    run: (k, c, i) => k.listPendingReviews(c, i as S.ListPendingReviewsInput),
+    run: ({ kernel: k }, c, i) => k.listPendingReviews(c, i as S.ListPendingReviewsInput),
   }),
   op({
     name: 'verify_audit',
@@ -221,7 +222,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/audit/verify' },
-    run: (k, c) => k.verifyAudit(c),
+    run: ({ kernel: k }, c) => k.verifyAudit(c),
   }),
   op({
     name: 'list_tools',
@@ -234,7 +235,7 @@ export const OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/tools' },
-    run: (k) =>
+    run: ({ kernel: k }) =>
       Promise.resolve({
         tools: k.listTools().map((t) => ({
           name: t.name,
@@ -245,6 +246,7 @@ export const OPERATIONS: readonly Operation[] = [
         })),
       }),
   }),
+  ...WORKFLOW_OPERATIONS,
 ];
 
 export function operation(name: string): Operation {

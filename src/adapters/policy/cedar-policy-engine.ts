@@ -156,11 +156,21 @@ export class CedarPolicyEngine implements PolicyEngine {
         },
         { uid: { type: 'Tool', id: resource.tool }, attrs: { risk: resource.risk }, parents: [] },
       );
+    } else if (resource.type === 'Approval') {
+      entities.push({
+        uid: resourceUid,
+        attrs: {
+          requested_by: { __entity: { type: 'Actor', id: resource.requested_by } },
+          workflow: { __entity: { type: 'Workflow', id: resource.workflow } },
+        },
+        parents: [],
+      });
     } else {
       entities.push({ uid: resourceUid, attrs: {}, parents: [] });
     }
     const context: cedar.Context = { tenant_id: request.tenant_id, purpose: request.purpose };
     if (request.workflow_id) context.workflow_id = request.workflow_id;
+    if (request.agent_invocation_id) context.agent_invocation_id = request.agent_invocation_id;
 
     const answer = cedar.statefulIsAuthorized({
       principal: principalUid,

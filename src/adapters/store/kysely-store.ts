@@ -18,6 +18,8 @@ import type {
   Workflow,
 } from '../../core/model.js';
 import type { Store, StoreTx } from '../../core/ports/store.js';
+import { KyselyRunTx } from './run-tx.js';
+import { KyselyKnowledgeTx } from './knowledge-tx.js';
 import { migrationProvider } from './migrations.js';
 import type { Tables } from './schema.js';
 
@@ -117,11 +119,16 @@ function mapStoreError(e: unknown): unknown {
 class KyselyTx implements StoreTx {
   /** Heads this transaction holds the lock on: later appends need not read them again. */
   private readonly heads = new Map<string, LedgerHead>();
+  readonly knowledge: KyselyKnowledgeTx;
+  readonly runs: KyselyRunTx;
 
   constructor(
     private readonly db: Db,
     private readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.knowledge = new KyselyKnowledgeTx(db, dialect);
+    this.runs = new KyselyRunTx(db);
+  }
 
   async nextId(tenant_id: string, kind: IdKind): Promise<string> {
     const row = await this.db
@@ -152,6 +159,15 @@ class KyselyTx implements StoreTx {
 
   async insertWorkflow(w: Workflow): Promise<void> {
     await this.db.insertInto('workflows').values(w).execute();
+  }
+
+  async setWorkflowStatus(tenant_id: string, id: string, status: Workflow['status']) {
+    await this.db
+      .updateTable('workflows')
+      .set({ status })
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .execute();
   }
 
   async getWorkflow(tenant_id: string, id: string): Promise<Workflow | undefined> {

@@ -1,4 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { engineMigration } from './engine-migration.js';
+import { knowledgeMigration } from './knowledge-migration.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -235,6 +237,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       Promise.resolve({
         '0001_kernel': kernelTables(dialect),
         '0002_tokens_idempotency': tokensAndIdempotency,
+        '0003_engine': engineMigration(appendOnly, dialect),
+        '0004_knowledge': knowledgeMigration(dialect),
       }),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The demo tools of the seed document, made real against a "demo target" kept under
  * `<dataDir>/demo-target/`: named SQLite databases (`<name>.sqlite`), their backups
- * (`backups/`), and `ops.sqlite` holding the notification outbox and workflow status records.
+ * (`backups/`), `ops.sqlite` holding the notification outbox and workflow status records, and
+ * service configuration as flat JSON files (`config/<service>.json`).
  *
  * Every `plan()` reads only: it describes precisely what `apply()` would do (statements,
  * files, rows) and reports a `would_fail` reason instead of throwing. Where a database does not
@@ -139,6 +140,10 @@ class DemoTarget {
 
   get backupDir(): string {
     return path.join(this.root, 'backups');
+  }
+
+  configFile(service: string): string {
+    return path.join(this.root, 'config', `${service}.json`);
   }
 
   /** The connection to `file`; null when the file does not exist and `create` is false. */
@@ -747,6 +752,75 @@ function failureReason(e: unknown, url: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// config_set
+
+const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const CONFIG_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * A service's configuration file as a map (a plain object would let a key such as `__proto__`
+ * reach the prototype); an absent file is an empty configuration.
+ */
+function readConfig(file: string): Map<string, string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw e;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new Error(
+      `config file ${file} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`config file ${file} must hold a JSON object of string values`);
+  const config = new Map<string, string>();
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value !== 'string')
+      throw new Error(`config file ${file}: the value of "${key}" is not a string`);
+    config.set(key, value);
+  }
+  return config;
+}
+
+/** Writes the configuration with sorted keys via a temporary file and a rename. */
+function writeConfig(file: string, config: Map<string, string>, tmpSuffix: string): void {
+  const entries = [...config.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const text = `${JSON.stringify(Object.fromEntries(entries), null, 2)}\n`;
+  const tmp = `${file}.${tmpSuffix}.tmp`;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    fs.writeFileSync(tmp, text, 'utf8');
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+function showValue(value: string | null): string {
+  return value === null ? 'unset' : JSON.stringify(value);
+}
+
+/** Why `expect_previous` does not hold, or null when it does (or was not given). */
+function expectationFailure(
+  p: { service: string; key: string; expect_previous?: string | null | undefined },
+  current: string | null,
+): string | null {
+  if (p.expect_previous === undefined || p.expect_previous === current) return null;
+  return (
+    `config ${p.service}.${p.key}: expected previous value ${showValue(p.expect_previous)}, ` +
+    `actual ${showValue(current)}; nothing was changed`
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The tools
 
 /** The demo tools bound to the demo target under `<dataDir>/demo-target/`. */
@@ -1025,8 +1099,78 @@ export function createDemoTools(options: DemoToolsOptions): DemoTools {
       }),
   });
 
+  const configSet = defineTool({
+    name: 'config_set',
+    description:
+      'Sets one key of a service configuration (demo-target/config/<service>.json, a flat object of strings). ' +
+      'With expect_previous (null: must be unset) it refuses when the current value differs.',
+    risk: 'write',
+    idempotent: false,
+    input: z.strictObject({
+      service: z
+        .string()
+        .regex(SERVICE_NAME, `service must match ${SERVICE_NAME.source}`)
+        .describe('Service name, e.g. "checkout-api".'),
+      key: z
+        .string()
+        .regex(CONFIG_KEY, `key must match ${CONFIG_KEY.source}`)
+        .describe('Configuration key, e.g. "db.pool_size".'),
+      value: z.string().max(2000).describe('The new value, up to 2000 characters.'),
+      expect_previous: z
+        .string()
+        .max(2000)
+        .nullable()
+        .optional()
+        .describe('Refuse unless the current value is this; null: the key must be unset.'),
+    }),
+    plan: (p) =>
+      settle((): JsonObject => {
+        const file = target.configFile(p.service);
+        const out: JsonObject = {
+          service: p.service,
+          key: p.key,
+          current: null,
+          value: p.value,
+          would_change: false,
+          file,
+          file_exists: fs.existsSync(file),
+        };
+        if (p.expect_previous !== undefined) out.expect_previous = p.expect_previous;
+        let current: string | null;
+        try {
+          current = readConfig(file).get(p.key) ?? null;
+        } catch (e) {
+          out.would_fail = e instanceof Error ? e.message : String(e);
+          return out;
+        }
+        out.current = current;
+        out.would_change = current !== p.value;
+        const failure = expectationFailure(p, current);
+        if (failure !== null) out.would_fail = failure;
+        return out;
+      }),
+    apply: (p, ctx) =>
+      settle((): JsonObject => {
+        const file = target.configFile(p.service);
+        const config = readConfig(file);
+        const previous = config.get(p.key) ?? null;
+        const failure = expectationFailure(p, previous);
+        if (failure !== null) throw new Error(failure);
+        config.set(p.key, p.value);
+        writeConfig(file, config, safeFilePart(ctx.execution_id));
+        return {
+          service: p.service,
+          key: p.key,
+          previous,
+          value: p.value,
+          file,
+          changed_at: ctx.now,
+        };
+      }),
+  });
+
   return {
-    tools: [databaseBackup, databaseMigration, sendNotification, updateStatus],
+    tools: [databaseBackup, databaseMigration, sendNotification, updateStatus, configSet],
     close: () => target.close(),
   };
 }

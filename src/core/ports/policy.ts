@@ -1,16 +1,24 @@
 import type { JsonValue, RiskClass } from '../model.js';
 
-/** The actions policy decides. Later issues add more (agent.invoke, tool.invoke, …). */
+/** The actions policy decides. */
 export const POLICY_ACTIONS = [
   'actor.register',
   'workflow.start',
   'workflow.read',
+  'workflow.cancel',
   'proposal.create',
   'proposal.review',
   'proposal.execute',
   'policy.set',
   'audit.read',
   'token.create',
+  'agent.invoke',
+  'tool.invoke',
+  'approval.request',
+  'approval.decide',
+  'approval.read',
+  'knowledge.add',
+  'knowledge.search',
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
@@ -33,6 +41,13 @@ export type PolicyResource =
       readonly workflow: string;
     }
   | { readonly type: 'Workflow'; readonly id: string }
+  | {
+      readonly type: 'Approval';
+      readonly id: string;
+      readonly requested_by: string;
+      readonly workflow: string;
+    }
+  | { readonly type: 'Agent'; readonly id: string }
   | { readonly type: 'Tenant'; readonly id: string };
 
 export interface PolicyRequest {
@@ -42,6 +57,8 @@ export interface PolicyRequest {
   readonly resource: PolicyResource;
   readonly purpose: string;
   readonly workflow_id?: string | undefined;
+  /** Set by a workflow for the agent invocation it generated (seed 001, prompt 11.4). */
+  readonly agent_invocation_id?: string | undefined;
   readonly extra?: Readonly<Record<string, JsonValue>>;
 }
 

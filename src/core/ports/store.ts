@@ -12,6 +12,8 @@ import type {
   ProposalVersion,
   Workflow,
 } from '../model.js';
+import type { KnowledgeTx } from './knowledge.js';
+import type { RunTx } from './runs.js';
 
 /**
  * What the kernel needs from a database. Implemented by the SQLite and Postgres adapters
@@ -27,6 +29,11 @@ export interface Store {
 }
 
 export interface StoreTx {
+  /** The tenant's knowledge base (documents and full-text search). */
+  readonly knowledge: KnowledgeTx;
+  /** Durable workflow runs, their effects and approval requests. */
+  readonly runs: RunTx;
+
   /** Next `<kind>_<n>` for the tenant; never reused, gapless within committed transactions. */
   nextId(tenant_id: string, kind: IdKind): Promise<string>;
 
@@ -35,6 +42,7 @@ export interface StoreTx {
 
   insertWorkflow(workflow: Workflow): Promise<void>;
   getWorkflow(tenant_id: string, id: string): Promise<Workflow | undefined>;
+  setWorkflowStatus(tenant_id: string, id: string, status: Workflow['status']): Promise<void>;
   findWorkflowByKey(tenant_id: string, idempotency_key: string): Promise<Workflow | undefined>;
 
   insertProposal(proposal: Proposal): Promise<void>;

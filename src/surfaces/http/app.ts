@@ -9,6 +9,7 @@ import { canonicalJson, sha256Hex } from '../../core/canonical.js';
 import { type CallContext, assertActsAs, callerFor } from '../../core/context.js';
 import { CountersignError, type FieldIssue, isCountersignError } from '../../core/errors.js';
 import type { Kernel } from '../../core/kernel.js';
+import type { Services } from '../services.js';
 import type { IdempotencyRecord, JsonValue } from '../../core/model.js';
 import { parseInput } from '../../core/validation.js';
 import { OPERATIONS, type Operation } from '../operations.js';
@@ -35,7 +36,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * schema, Idempotency-Key replay), one error handler mapping codes to statuses, and
  * `GET /openapi.json` generated from the same schemas. The caller listens.
  */
-export function buildHttpApp(kernel: Kernel, options: HttpAppOptions = {}): FastifyInstance {
+export function buildHttpApp(services: Services, options: HttpAppOptions = {}): FastifyInstance {
   const log = options.log ?? (() => undefined);
   const app = Fastify({
     logger: options.logger ?? false,
@@ -122,7 +123,7 @@ export function buildHttpApp(kernel: Kernel, options: HttpAppOptions = {}): Fast
     app.route({
       method: op.http.method,
       url: op.http.path.replace(/\{([A-Za-z_]+)\}/g, ':$1'),
-      handler: governedRoute(kernel, op, idempotency, log),
+      handler: governedRoute(services, op, idempotency, log),
     });
   }
   options.extraRoutes?.(app);
@@ -142,7 +143,7 @@ function logInternal(log: (line: string) => void, req: FastifyRequest, error: un
 // ---- one wrapper for every operation ----------------------------------------------------
 
 function governedRoute(
-  kernel: Kernel,
+  services: Services,
   op: Operation,
   idempotency: Serializer,
   log: (line: string) => void,
@@ -160,8 +161,9 @@ function governedRoute(
         const named = input[field];
         if (typeof named === 'string') assertActsAs(ctx, named, field);
       }
-    return op.run(kernel, ctx, input);
+    return op.run(services, ctx, input);
   };
+  const kernel = services.kernel;
 
   return async (req, reply) => {
     const auth = await authenticate(kernel, req.headers.authorization);

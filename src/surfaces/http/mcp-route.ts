@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { callerFor } from '../../core/context.js';
-import type { Kernel } from '../../core/kernel.js';
+import type { Services } from '../services.js';
 import { createMcpHttpHandler } from '../mcp/streamable-http.js';
 import { authenticate } from './app.js';
 
@@ -10,14 +10,14 @@ const PURPOSE_MAX = 500;
  * MCP over Streamable HTTP at /mcp, behind the same bearer tokens as the API: the token's
  * principal is the caller, so an actor token can only act as its own actor.
  */
-export function mcpRoute(kernel: Kernel): (app: FastifyInstance) => void {
-  const mcp = createMcpHttpHandler(kernel);
+export function mcpRoute(services: Services): (app: FastifyInstance) => void {
+  const mcp = createMcpHttpHandler(services);
   return (app) => {
     app.route({
       method: ['POST', 'GET', 'DELETE'],
       url: '/mcp',
       handler: async (request, reply) => {
-        const auth = await authenticate(kernel, request.headers.authorization);
+        const auth = await authenticate(services.kernel, request.headers.authorization);
         const raw = request.headers['x-purpose'];
         const purpose = (Array.isArray(raw) ? raw.join(', ') : (raw ?? ''))
           .trim()

@@ -6,7 +6,7 @@ import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/
 import { z } from 'zod';
 import type { CallContext } from '../../core/context.js';
 import { CountersignError, isCountersignError } from '../../core/errors.js';
-import type { Kernel } from '../../core/kernel.js';
+import type { Services } from '../services.js';
 import { parseInput } from '../../core/validation.js';
 import { OPERATIONS, type Operation } from '../operations.js';
 
@@ -38,11 +38,11 @@ const INSTRUCTIONS =
  * CountersignError is reported as INTERNAL without its details.
  *
  * @example
- * const server = createMcpServer(kernel, () => operatorContext('mcp-stdio'));
+ * const server = createMcpServer(services, () => operatorContext('mcp-stdio'));
  * await server.connect(new StdioServerTransport());
  */
 export function createMcpServer(
-  kernel: Kernel,
+  services: Services,
   contextFor: () => CallContext,
   options: McpServerOptions = {},
 ): McpServer {
@@ -77,7 +77,7 @@ export function createMcpServer(
   async function call(op: Operation, args: unknown): Promise<CallToolResult> {
     try {
       parseInput(op.input, args, `${op.name} arguments`);
-      const result = checkedOutput(op, await op.run(kernel, contextFor(), args));
+      const result = checkedOutput(op, await op.run(services, contextFor(), args));
       return {
         content: [{ type: 'text', text: JSON.stringify(result) }],
         structuredContent: result,

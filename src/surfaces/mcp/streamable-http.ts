@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { CallContext } from '../../core/context.js';
-import type { Kernel } from '../../core/kernel.js';
+import type { Services } from '../services.js';
 import { type McpServerOptions, createMcpServer, logInternalError } from './server.js';
 
 const NOT_POST = 'Method not allowed: this MCP endpoint is stateless and takes POST only.';
@@ -27,14 +27,14 @@ export interface McpHttpHandler {
  * session) have nothing to serve and get 405, which clients take as "no stream offered".
  *
  * @example
- * const mcp = createMcpHttpHandler(kernel);
+ * const mcp = createMcpHttpHandler(services);
  * app.post('/mcp', async (request, reply) => {
  *   reply.hijack();
  *   await mcp.handle(request.raw, reply.raw, request.body, contextOf(request));
  * });
  */
 export function createMcpHttpHandler(
-  kernel: Kernel,
+  services: Services,
   options: McpServerOptions = {},
 ): McpHttpHandler {
   return {
@@ -43,7 +43,7 @@ export function createMcpHttpHandler(
         sendJsonRpcError(res, 405, -32000, NOT_POST, { Allow: 'POST' });
         return;
       }
-      const server = createMcpServer(kernel, () => ctx, options);
+      const server = createMcpServer(services, () => ctx, options);
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
         enableJsonResponse: true,

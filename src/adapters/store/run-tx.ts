@@ -1,0 +1,288 @@
+import type { Kysely, Selectable } from 'kysely';
+import type {
+  ApprovalDecision,
+  ApprovalFilter,
+  ApprovalRequest,
+  JsonObject,
+  JsonValue,
+  RunEffect,
+  RunFilter,
+  WorkflowRun,
+} from '../../core/model.js';
+import type { RunTx } from '../../core/ports/runs.js';
+
+/** Table shapes as stored: JSON as text. */
+export interface RunTables {
+  workflow_runs: {
+    tenant_id: string;
+    id: string;
+    definition: string;
+    definition_version: string;
+    status: string;
+    stage: string;
+    input: string;
+    context: string;
+    artifacts: string;
+    trace: string;
+    waiting_on: string | null;
+    wake_at: string | null;
+    error: string | null;
+    idempotency_key: string;
+    input_hash: string;
+    started_by: string;
+    purpose: string;
+    created_at: string;
+    updated_at: string;
+  };
+  run_effects: {
+    tenant_id: string;
+    run_id: string;
+    seq: number;
+    kind: string;
+    result: string;
+    created_at: string;
+  };
+  approval_requests: {
+    tenant_id: string;
+    id: string;
+    workflow_id: string;
+    request_key: string;
+    title: string;
+    packet: string;
+    required_approvals: number;
+    required_roles: string;
+    proposals: string;
+    status: string;
+    requested_by: string;
+    due_at: string | null;
+    on_timeout: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  approval_decisions: {
+    tenant_id: string;
+    id: string;
+    approval_id: string;
+    reviewer_id: string;
+    decision: string;
+    comment: string | null;
+    created_at: string;
+  };
+}
+
+type Db = Kysely<RunTables>;
+const json = (v: unknown): string => JSON.stringify(v);
+const parse = <T>(s: string): T => JSON.parse(s) as T;
+const parseOrNull = <T>(s: string | null): T | null => (s === null ? null : parse<T>(s));
+
+export class KyselyRunTx implements RunTx {
+  private readonly db: Db;
+
+  /** `db` is the store's transaction handle; these tables are typed here, not in schema.ts. */
+  constructor(db: object) {
+    this.db = db as Db;
+  }
+
+  async insertRun(run: WorkflowRun): Promise<void> {
+    await this.db.insertInto('workflow_runs').values(fromRun(run)).execute();
+  }
+
+  async updateRun(run: WorkflowRun): Promise<void> {
+    const { tenant_id, id, ...rest } = fromRun(run);
+    await this.db
+      .updateTable('workflow_runs')
+      .set(rest)
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async getRun(tenant_id: string, id: string): Promise<WorkflowRun | undefined> {
+    const row = await this.db
+      .selectFrom('workflow_runs')
+      .selectAll()
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toRun(row);
+  }
+
+  async listRuns(tenant_id: string, f: RunFilter): Promise<WorkflowRun[]> {
+    let q = this.db.selectFrom('workflow_runs').selectAll().where('tenant_id', '=', tenant_id);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.definition) q = q.where('definition', '=', f.definition);
+    if (f.stage) q = q.where('stage', '=', f.stage);
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(f.limit)
+      .execute();
+    return rows.map(toRun);
+  }
+
+  async listRunning(limit: number): Promise<{ tenant_id: string; id: string }[]> {
+    return this.db
+      .selectFrom('workflow_runs')
+      .select(['tenant_id', 'id'])
+      .where('status', '=', 'running')
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
+  }
+
+  async listDue(now: string, limit: number): Promise<{ tenant_id: string; id: string }[]> {
+    return this.db
+      .selectFrom('workflow_runs')
+      .select(['tenant_id', 'id'])
+      .where('status', '=', 'waiting')
+      .where('wake_at', 'is not', null)
+      .where('wake_at', '<=', now)
+      .orderBy('wake_at')
+      .limit(limit)
+      .execute();
+  }
+
+  async nextWake(): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('workflow_runs')
+      .select('wake_at')
+      .where('status', '=', 'waiting')
+      .where('wake_at', 'is not', null)
+      .orderBy('wake_at')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.wake_at ?? undefined;
+  }
+
+  async listEffects(tenant_id: string, run_id: string): Promise<RunEffect[]> {
+    const rows = await this.db
+      .selectFrom('run_effects')
+      .selectAll()
+      .where('tenant_id', '=', tenant_id)
+      .where('run_id', '=', run_id)
+      .orderBy('seq')
+      .execute();
+    return rows.map((r) => ({ ...r, seq: Number(r.seq), result: parse<JsonValue>(r.result) }));
+  }
+
+  async insertEffect(e: RunEffect): Promise<void> {
+    await this.db
+      .insertInto('run_effects')
+      .values({ ...e, result: json(e.result) })
+      .execute();
+  }
+
+  async insertApproval(a: ApprovalRequest): Promise<void> {
+    await this.db.insertInto('approval_requests').values(fromApproval(a)).execute();
+  }
+
+  async updateApproval(a: ApprovalRequest): Promise<void> {
+    const { tenant_id, id, ...rest } = fromApproval(a);
+    await this.db
+      .updateTable('approval_requests')
+      .set(rest)
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async getApproval(tenant_id: string, id: string): Promise<ApprovalRequest | undefined> {
+    const row = await this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toApproval(row);
+  }
+
+  async findApprovalByKey(
+    tenant_id: string,
+    workflow_id: string,
+    request_key: string,
+  ): Promise<ApprovalRequest | undefined> {
+    const row = await this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('tenant_id', '=', tenant_id)
+      .where('workflow_id', '=', workflow_id)
+      .where('request_key', '=', request_key)
+      .executeTakeFirst();
+    return row && toApproval(row);
+  }
+
+  async listApprovals(tenant_id: string, f: ApprovalFilter): Promise<ApprovalRequest[]> {
+    let q = this.db.selectFrom('approval_requests').selectAll().where('tenant_id', '=', tenant_id);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.workflow_id) q = q.where('workflow_id', '=', f.workflow_id);
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(f.limit)
+      .execute();
+    return rows.map(toApproval);
+  }
+
+  async insertApprovalDecision(d: ApprovalDecision): Promise<void> {
+    await this.db.insertInto('approval_decisions').values(d).execute();
+  }
+
+  async listApprovalDecisions(tenant_id: string, approval_id: string): Promise<ApprovalDecision[]> {
+    const rows = await this.db
+      .selectFrom('approval_decisions')
+      .selectAll()
+      .where('tenant_id', '=', tenant_id)
+      .where('approval_id', '=', approval_id)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ ...r, decision: r.decision as ApprovalDecision['decision'] }));
+  }
+}
+
+function fromRun(r: WorkflowRun): RunTables['workflow_runs'] {
+  return {
+    ...r,
+    input: json(r.input),
+    context: json(r.context),
+    artifacts: json(r.artifacts),
+    trace: json(r.trace),
+    waiting_on: r.waiting_on === null ? null : json(r.waiting_on),
+    error: r.error === null ? null : json(r.error),
+  };
+}
+
+function toRun(r: Selectable<RunTables['workflow_runs']>): WorkflowRun {
+  return {
+    ...r,
+    status: r.status as WorkflowRun['status'],
+    input: parse<JsonObject>(r.input),
+    context: parse<JsonObject>(r.context),
+    artifacts: parse<JsonObject>(r.artifacts),
+    trace: parse<JsonObject[]>(r.trace),
+    waiting_on: parseOrNull<JsonObject>(r.waiting_on),
+    error: parseOrNull<JsonObject>(r.error),
+  };
+}
+
+function fromApproval(a: ApprovalRequest): RunTables['approval_requests'] {
+  return {
+    ...a,
+    packet: json(a.packet),
+    required_roles: json(a.required_roles),
+    proposals: json(a.proposals),
+    on_timeout: a.on_timeout === null ? null : json(a.on_timeout),
+  };
+}
+
+function toApproval(r: Selectable<RunTables['approval_requests']>): ApprovalRequest {
+  return {
+    ...r,
+    required_approvals: Number(r.required_approvals),
+    status: r.status as ApprovalRequest['status'],
+    packet: parse<JsonObject>(r.packet),
+    required_roles: parse<string[]>(r.required_roles),
+    proposals: parse<{ proposal_id: string; hash: string }[]>(r.proposals),
+    on_timeout: parseOrNull<JsonObject>(r.on_timeout),
+  };
+}

@@ -1,0 +1,41 @@
+import type {
+  ApprovalDecision,
+  ApprovalFilter,
+  ApprovalRequest,
+  RunEffect,
+  RunFilter,
+  WorkflowRun,
+} from '../model.js';
+
+/** Durable workflow state: runs, their recorded effects and approval requests (`tx.runs`). */
+export interface RunTx {
+  insertRun(run: WorkflowRun): Promise<void>;
+  updateRun(run: WorkflowRun): Promise<void>;
+  getRun(tenant_id: string, id: string): Promise<WorkflowRun | undefined>;
+  /** Newest first. */
+  listRuns(tenant_id: string, filter: RunFilter): Promise<WorkflowRun[]>;
+  /** Across tenants: runs left `running` (a crash mid-step) to resume on start. */
+  listRunning(limit: number): Promise<{ tenant_id: string; id: string }[]>;
+  /** Across tenants: waiting runs whose wake time is at or before `now`. */
+  listDue(now: string, limit: number): Promise<{ tenant_id: string; id: string }[]>;
+  /** Across tenants: the earliest wake time of a waiting run. */
+  nextWake(): Promise<string | undefined>;
+
+  /** In seq order. */
+  listEffects(tenant_id: string, run_id: string): Promise<RunEffect[]>;
+  /** A second effect with the same seq is rejected by the store (CONFLICT). */
+  insertEffect(effect: RunEffect): Promise<void>;
+
+  insertApproval(approval: ApprovalRequest): Promise<void>;
+  updateApproval(approval: ApprovalRequest): Promise<void>;
+  getApproval(tenant_id: string, id: string): Promise<ApprovalRequest | undefined>;
+  findApprovalByKey(
+    tenant_id: string,
+    workflow_id: string,
+    request_key: string,
+  ): Promise<ApprovalRequest | undefined>;
+  /** Newest first. */
+  listApprovals(tenant_id: string, filter: ApprovalFilter): Promise<ApprovalRequest[]>;
+  insertApprovalDecision(decision: ApprovalDecision): Promise<void>;
+  listApprovalDecisions(tenant_id: string, approval_id: string): Promise<ApprovalDecision[]>;
+}

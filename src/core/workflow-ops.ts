@@ -1,0 +1,895 @@
+import { canonicalJson, sha256Hex } from './canonical.js';
+import { type CallContext, assertActsAs, assertContext } from './context.js';
+import { CountersignError } from './errors.js';
+import type { Kernel, KernelInternals } from './kernel.js';
+import { EVENT_TYPES, type EventType } from './ledger.js';
+import type {
+  ApprovalDecision,
+  ApprovalRequest,
+  ApprovalStatus,
+  JsonObject,
+  JsonValue,
+  RunFilter,
+  WorkflowRun,
+} from './model.js';
+import type { KnowledgeHit } from './ports/knowledge.js';
+import type { StoreTx } from './ports/store.js';
+import { proposeActionInput } from './schemas.js';
+import { parseInput } from './validation.js';
+import * as W from './workflow-schemas.js';
+
+/** The run's ID: the same tenant, definition and idempotency key always give the same run. */
+export function runIdFor(tenant_id: string, definition: string, idempotency_key: string): string {
+  return `run_${sha256Hex(canonicalJson([tenant_id, definition, idempotency_key])).slice(0, 20)}`;
+}
+
+export interface NewRun {
+  readonly definition: string;
+  readonly definition_version: string;
+  readonly title: string;
+  readonly input: JsonObject;
+  readonly idempotency_key: string;
+  readonly stage: string;
+  readonly allowed_tools: readonly string[];
+  readonly case_id?: string | null | undefined;
+}
+
+/** What a workflow effect may do inside its transaction. */
+export interface EffectScope {
+  readonly tx: StoreTx;
+  readonly ctx: CallContext;
+  /** The run as of the start of this effect; `update` changes it. */
+  run(): WorkflowRun;
+  update(patch: Partial<Omit<WorkflowRun, 'tenant_id' | 'id'>>): Promise<WorkflowRun>;
+  record(type: EventType, data: JsonObject, actor?: string): Promise<void>;
+  /** Proposes a governed call as `actor_id`, under the current agent invocation. */
+  propose(input: {
+    actor_id: string;
+    tool: string;
+    params: JsonObject;
+    reason: string;
+  }): ReturnType<KernelInternals['propose']>;
+  /** Asks for a human decision; returns the existing request when the key was used before. */
+  requestApproval(input: GateRequest): Promise<ApprovalRequest>;
+  /** Policy check for an agent invocation (denied without a workflow context). */
+  authorizeAgent(role: string, agent_invocation_id: string): Promise<void>;
+  /** The tenant's actor for an agent role, registered on first use. */
+  agentActor(role: string): Promise<string>;
+  now(): string;
+}
+
+export interface GateRequest {
+  readonly request_key: string;
+  readonly title: string;
+  readonly packet: JsonObject;
+  readonly required_approvals: number;
+  readonly required_roles: readonly string[];
+  readonly proposals: readonly { proposal_id: string; hash: string }[];
+  readonly due_at: string | null;
+  readonly on_timeout: JsonObject | null;
+}
+
+export interface PendingApproval {
+  readonly kind: 'gate' | 'proposal';
+  readonly id: string;
+  readonly workflow_id: string;
+  readonly title: string;
+  readonly requested_by: string;
+  readonly required_roles: readonly string[];
+  readonly approvals: { readonly received: number; readonly required: number };
+  readonly waiting_since: string;
+  readonly due_at: string | null;
+  readonly tool: string | null;
+  readonly risk: string | null;
+}
+
+/**
+ * The operations behind durable workflows: runs, their recorded effects, workflow gates and
+ * the knowledge base. They use the kernel's rules (policy, identity, ledger) and, like the
+ * kernel, commit every state change with its ledger event.
+ */
+export class WorkflowOps {
+  private readonly k: KernelInternals;
+
+  constructor(readonly kernel: Kernel) {
+    this.k = kernel.internals();
+  }
+
+  get clock() {
+    return this.k.clock;
+  }
+
+  // ---- runs -------------------------------------------------------------------------------
+
+  /** Creates the run (and its workflow) or returns the one the idempotency key started. */
+  async createRun(ctx: CallContext, n: NewRun): Promise<{ run: WorkflowRun; created: boolean }> {
+    assertContext(ctx);
+    const id = runIdFor(ctx.tenant_id, n.definition, n.idempotency_key);
+    const input_hash = sha256Hex(canonicalJson(n.input));
+    return this.k.store.transaction(async (tx) => {
+      const principal = await this.k.principalOf(tx, ctx);
+      this.k.require(ctx, principal, 'workflow.start', { type: 'Tenant', id: ctx.tenant_id });
+      const existing = await tx.runs.getRun(ctx.tenant_id, id);
+      if (existing) {
+        if (existing.input_hash !== input_hash)
+          throw new CountersignError(
+            'IDEMPOTENCY_KEY_REUSED',
+            `Idempotency key "${n.idempotency_key}" already started ${id} with a different input.`,
+            { workflow_id: id },
+          );
+        return { run: existing, created: false };
+      }
+      const now = this.k.clock.now();
+      await tx.insertWorkflow({
+        tenant_id: ctx.tenant_id,
+        id,
+        title: n.title,
+        status: 'open',
+        idempotency_key: null,
+        created_by: principal.id,
+        created_at: now,
+      });
+      const context: W.WorkflowContext = {
+        workflow_id: id,
+        tenant_id: ctx.tenant_id,
+        actor: principal.id,
+        purpose: ctx.purpose,
+        case_id: n.case_id ?? null,
+        current_step: null,
+        allowed_tools: [...n.allowed_tools],
+        approval_required: false,
+      };
+      const run: WorkflowRun = {
+        tenant_id: ctx.tenant_id,
+        id,
+        definition: n.definition,
+        definition_version: n.definition_version,
+        status: 'running',
+        stage: n.stage,
+        input: n.input,
+        context: context,
+        artifacts: {},
+        trace: [],
+        waiting_on: null,
+        wake_at: null,
+        error: null,
+        idempotency_key: n.idempotency_key,
+        input_hash,
+        started_by: principal.id,
+        purpose: ctx.purpose,
+        created_at: now,
+        updated_at: now,
+      };
+      await tx.runs.insertRun(run);
+      await this.k.append(tx, ctx, {
+        type: EVENT_TYPES.WORKFLOW_STARTED,
+        actor: principal.id,
+        workflow_id: id,
+        data: {
+          workflow_id: id,
+          definition: n.definition,
+          definition_version: n.definition_version,
+          title: n.title,
+          idempotency_key: n.idempotency_key,
+          input_hash,
+          purpose: ctx.purpose,
+        },
+      });
+      return { run, created: true };
+    });
+  }
+
+  async getRun(ctx: CallContext, run_id: string): Promise<WorkflowRun> {
+    assertContext(ctx);
+    const id = parseInput(W.runStatusInput, { workflow_id: run_id }, 'workflow status input');
+    return this.k.store.transaction(async (tx) => {
+      const run = await this.run(tx, ctx.tenant_id, id.workflow_id);
+      this.k.require(
+        ctx,
+        await this.k.principalOf(tx, ctx),
+        'workflow.read',
+        { type: 'Workflow', id: run.id },
+        run.id,
+      );
+      return run;
+    });
+  }
+
+  async listRuns(ctx: CallContext, input: unknown): Promise<WorkflowRun[]> {
+    assertContext(ctx);
+    const f = parseInput(W.listRunsInput, input ?? {}, 'list_runs input');
+    return this.k.store.transaction(async (tx) => {
+      this.k.require(ctx, await this.k.principalOf(tx, ctx), 'workflow.read', {
+        type: 'Tenant',
+        id: ctx.tenant_id,
+      });
+      const filter: RunFilter = {
+        status: f.status,
+        definition: f.definition,
+        stage: f.stage,
+        limit: f.limit ?? 50,
+      };
+      return tx.runs.listRuns(ctx.tenant_id, filter);
+    });
+  }
+
+  /** For the runtime: the run and its recorded effects, without a policy check. */
+  async loadRun(tenant_id: string, run_id: string) {
+    return this.k.store.transaction(async (tx) => {
+      const run = await this.run(tx, tenant_id, run_id);
+      return { run, effects: await tx.runs.listEffects(tenant_id, run_id) };
+    });
+  }
+
+  /** For the runtime: runs to resume and wake. */
+  async runnable(now: string, limit: number) {
+    return this.k.store.transaction(async (tx) => ({
+      running: await tx.runs.listRunning(limit),
+      due: await tx.runs.listDue(now, limit),
+      next_wake: await tx.runs.nextWake(),
+    }));
+  }
+
+  /**
+   * Runs `work` as effect `seq` of the run and records its result in the same transaction.
+   * When the effect was recorded before (a retry or a replay), returns the recorded result and
+   * does nothing else: a retried step never repeats an approval request or a proposal.
+   */
+  async effect<T>(
+    ctx: CallContext,
+    run_id: string,
+    seq: number,
+    kind: string,
+    work: (scope: EffectScope) => Promise<T>,
+  ): Promise<{ result: T; replayed: boolean }> {
+    assertContext(ctx);
+    return this.k.store.transaction(async (tx) => {
+      const recorded = (await tx.runs.listEffects(ctx.tenant_id, run_id)).find(
+        (e) => e.seq === seq,
+      );
+      if (recorded) {
+        if (recorded.kind !== kind)
+          throw new CountersignError(
+            'INTERNAL',
+            `${run_id} effect ${seq} was recorded as ${recorded.kind}, replayed as ${kind}: the definition changed under a running workflow.`,
+          );
+        return { result: recorded.result as T, replayed: true };
+      }
+      let run = await this.run(tx, ctx.tenant_id, run_id);
+      const scope: EffectScope = {
+        tx,
+        ctx,
+        run: () => run,
+        update: async (patch) => {
+          run = { ...run, ...patch, updated_at: this.k.clock.now() };
+          await tx.runs.updateRun(run);
+          return run;
+        },
+        record: (type, data, actor) =>
+          this.k.append(tx, ctx, {
+            type,
+            actor: actor ?? principalIdOf(ctx),
+            workflow_id: run_id,
+            data,
+          }),
+        propose: (p) =>
+          this.k.propose(
+            tx,
+            ctx,
+            parseInput(proposeActionInput, { workflow_id: run_id, ...p }, 'propose'),
+          ),
+        requestApproval: (g) => this.insertGate(tx, ctx, run, g),
+        authorizeAgent: async (role, agent_invocation_id) => {
+          this.k.require(
+            { ...ctx, agent_invocation_id },
+            await this.k.principalOf(tx, ctx),
+            'agent.invoke',
+            { type: 'Agent', id: role },
+            run_id,
+          );
+        },
+        agentActor: (role) => this.agentActor(tx, ctx, role),
+        now: () => this.k.clock.now(),
+      };
+      const result = await work(scope);
+      await tx.runs.insertEffect({
+        tenant_id: ctx.tenant_id,
+        run_id,
+        seq,
+        kind,
+        result: result as JsonValue,
+        created_at: this.k.clock.now(),
+      });
+      return { result, replayed: false };
+    });
+  }
+
+  /** The recorded result of effect `seq`, if any (read before doing work outside a transaction). */
+  async recordedEffect(tenant_id: string, run_id: string, seq: number) {
+    return this.k.store.transaction(async (tx) =>
+      (await tx.runs.listEffects(tenant_id, run_id)).find((e) => e.seq === seq),
+    );
+  }
+
+  /** For the runtime: the run stops to wait (or starts again) without an effect of its own. */
+  async setRunWaiting(
+    tenant_id: string,
+    run_id: string,
+    waiting: { waiting_on: JsonObject; wake_at: string | null } | null,
+  ): Promise<void> {
+    await this.k.store.transaction(async (tx) => {
+      const run = await this.run(tx, tenant_id, run_id);
+      if (run.status !== 'running' && run.status !== 'waiting') return;
+      await tx.runs.updateRun({
+        ...run,
+        status: waiting ? 'waiting' : 'running',
+        waiting_on: waiting?.waiting_on ?? null,
+        wake_at: waiting?.wake_at ?? null,
+        updated_at: this.k.clock.now(),
+      });
+    });
+  }
+
+  /** For the runtime: where an approval stands, with its decisions. */
+  async approvalState(tenant_id: string, approval_id: string) {
+    return this.k.store.transaction(async (tx) => ({
+      approval: await this.approval(tx, tenant_id, approval_id),
+      decisions: await tx.runs.listApprovalDecisions(tenant_id, approval_id),
+    }));
+  }
+
+  /** Stops a run that has not ended; its pending gates are cancelled with it. */
+  async cancelRun(ctx: CallContext, input: unknown): Promise<WorkflowRun> {
+    assertContext(ctx);
+    const args = parseInput(W.cancelRunInput, input, 'cancel_workflow input');
+    return this.k.store.transaction(async (tx) => {
+      const run = await this.run(tx, ctx.tenant_id, args.workflow_id);
+      const principal = await this.k.principalOf(tx, ctx);
+      this.k.require(
+        ctx,
+        principal,
+        'workflow.cancel',
+        { type: 'Tenant', id: ctx.tenant_id },
+        run.id,
+      );
+      if (run.status !== 'running' && run.status !== 'waiting')
+        throw new CountersignError(
+          'INVALID_STATE',
+          `${run.id} is ${run.status}; only a running or waiting run can be cancelled.`,
+          { workflow_id: run.id, status: run.status },
+        );
+      const now = this.k.clock.now();
+      const next: WorkflowRun = {
+        ...run,
+        status: 'cancelled',
+        waiting_on: null,
+        wake_at: null,
+        error: { reason: args.reason, cancelled_by: principal.id },
+        updated_at: now,
+      };
+      await tx.runs.updateRun(next);
+      await this.closeWorkflow(tx, ctx.tenant_id, next);
+      const pending = await tx.runs.listApprovals(ctx.tenant_id, {
+        status: 'pending',
+        workflow_id: run.id,
+        limit: 1000,
+      });
+      for (const a of pending)
+        await tx.runs.updateApproval({ ...a, status: 'cancelled', updated_at: now });
+      await this.k.append(tx, ctx, {
+        type: EVENT_TYPES.WORKFLOW_CANCELLED,
+        actor: principal.id,
+        workflow_id: run.id,
+        data: {
+          workflow_id: run.id,
+          stage: run.stage,
+          reason: args.reason,
+          cancelled_approvals: pending.map((a) => a.id),
+        },
+      });
+      return next;
+    });
+  }
+
+  private async agentActor(tx: StoreTx, ctx: CallContext, role: string): Promise<string> {
+    const key = `agent_actor:${role}`;
+    const known = await tx.getSetting(ctx.tenant_id, key);
+    if (known) return known;
+    const id = await tx.nextId(ctx.tenant_id, 'actor');
+    const name = role
+      .split('_')
+      .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+      .join(' ');
+    await tx.insertActor({
+      tenant_id: ctx.tenant_id,
+      id,
+      name,
+      role: 'agent',
+      created_at: this.k.clock.now(),
+    });
+    await tx.putSetting(ctx.tenant_id, key, id);
+    await this.k.append(tx, ctx, {
+      type: EVENT_TYPES.ACTOR_REGISTERED,
+      actor: principalIdOf(ctx),
+      workflow_id: null,
+      data: { actor_id: id, name, role: 'agent', agent_role: role },
+    });
+    return id;
+  }
+
+  /** Closes the run's workflow once the run ends, so nothing more can be proposed in it. */
+  async closeWorkflow(tx: StoreTx, tenant_id: string, run: WorkflowRun): Promise<void> {
+    const status =
+      run.status === 'completed' ? 'completed' : run.status === 'failed' ? 'failed' : 'cancelled';
+    await tx.setWorkflowStatus(tenant_id, run.id, status);
+  }
+
+  /**
+   * Policy check for an agent invocation outside a run's effect (an agent asked to act on its
+   * own, for instance): denied, and the refusal recorded, without a workflow context.
+   */
+  async authorizeAgentInvocation(
+    ctx: CallContext,
+    input: { role: string; workflow_id?: string; agent_invocation_id?: string },
+  ): Promise<void> {
+    assertContext(ctx);
+    await this.k.recording(
+      ctx,
+      {
+        workflow_id: input.workflow_id ?? null,
+        actor: principalIdOf(ctx),
+        operation: 'agent.invoke',
+        subject: { role: input.role },
+      },
+      async (tx) => {
+        if (input.workflow_id) await this.run(tx, ctx.tenant_id, input.workflow_id);
+        this.k.require(
+          { ...ctx, agent_invocation_id: input.agent_invocation_id },
+          await this.k.principalOf(tx, ctx),
+          'agent.invoke',
+          { type: 'Agent', id: input.role },
+          input.workflow_id,
+        );
+      },
+    );
+  }
+
+  // ---- approvals (workflow gates) ----------------------------------------------------------
+
+  /** POST /approvals/request: a gate asked for from outside a definition (or by a script). */
+  async requestApproval(ctx: CallContext, input: W.RequestApprovalInput): Promise<ApprovalRequest> {
+    assertContext(ctx);
+    const args = parseInput(W.requestApprovalInput, input, 'request_approval input');
+    return this.k.store.transaction(async (tx) => {
+      const principal = await this.k.principalOf(tx, ctx);
+      const workflow = await tx.getWorkflow(ctx.tenant_id, args.workflow_id);
+      if (!workflow) throw notFound('workflow', args.workflow_id);
+      this.k.require(
+        ctx,
+        principal,
+        'approval.request',
+        { type: 'Workflow', id: workflow.id },
+        workflow.id,
+      );
+      if (workflow.status !== 'open')
+        throw new CountersignError(
+          'INVALID_STATE',
+          `${workflow.id} is ${workflow.status}; approvals need an open workflow.`,
+          { workflow_id: workflow.id, status: workflow.status },
+        );
+      return this.insertGate(
+        tx,
+        ctx,
+        { id: workflow.id, started_by: principal.id },
+        {
+          request_key: args.request_key,
+          title: args.title,
+          packet: args.packet,
+          required_approvals: args.required_approvals ?? 1,
+          required_roles: args.required_roles ?? [],
+          proposals: [],
+          due_at: args.due_at ?? null,
+          on_timeout: null,
+        },
+      );
+    });
+  }
+
+  private async insertGate(
+    tx: StoreTx,
+    ctx: CallContext,
+    run: { id: string; started_by: string },
+    g: GateRequest,
+  ): Promise<ApprovalRequest> {
+    const existing = await tx.runs.findApprovalByKey(ctx.tenant_id, run.id, g.request_key);
+    if (existing) return existing;
+    const now = this.k.clock.now();
+    const approval: ApprovalRequest = {
+      tenant_id: ctx.tenant_id,
+      id: await tx.nextId(ctx.tenant_id, 'approval'),
+      workflow_id: run.id,
+      request_key: g.request_key,
+      title: g.title,
+      packet: g.packet,
+      required_approvals: g.required_approvals,
+      required_roles: [...g.required_roles],
+      proposals: g.proposals.map((p) => ({ proposal_id: p.proposal_id, hash: p.hash })),
+      status: 'pending',
+      requested_by: run.started_by,
+      due_at: g.due_at,
+      on_timeout: g.on_timeout,
+      created_at: now,
+      updated_at: now,
+    };
+    await tx.runs.insertApproval(approval);
+    await this.k.append(tx, ctx, {
+      type: EVENT_TYPES.APPROVAL_REQUESTED,
+      actor: principalIdOf(ctx),
+      workflow_id: run.id,
+      data: {
+        approval_id: approval.id,
+        request_key: g.request_key,
+        title: g.title,
+        required_approvals: g.required_approvals,
+        required_roles: [...g.required_roles],
+        proposals: approval.proposals.map((p) => ({ ...p })),
+        due_at: g.due_at,
+      },
+    });
+    return approval;
+  }
+
+  /**
+   * Records a human decision on a gate. Approving applies the same decision, by the same
+   * reviewer, to every proposal the gate binds (each by its hash), in the same transaction:
+   * the kernel's separation-of-duties and role rules apply to each.
+   */
+  async decideApproval(
+    ctx: CallContext,
+    input: W.DecideApprovalInput,
+  ): Promise<{ approval: ApprovalRequest; decision: ApprovalDecision; resolved: boolean }> {
+    assertContext(ctx);
+    const args = parseInput(W.decideApprovalInput, input, 'decide_approval input');
+    return this.k.recording(
+      ctx,
+      {
+        workflow_id: null,
+        actor: args.reviewer_id,
+        operation: 'decide_approval',
+        subject: { approval_id: args.approval_id, decision: args.decision },
+      },
+      async (tx) => {
+        const approval = await this.approval(tx, ctx.tenant_id, args.approval_id);
+        const reviewer = await this.k.actor(tx, ctx, args.reviewer_id, 'reviewer_id');
+        assertActsAs(ctx, reviewer.id, 'reviewer_id');
+        if (reviewer.id === approval.requested_by)
+          throw new CountersignError(
+            'SELF_APPROVAL',
+            `${reviewer.id} asked for ${approval.id} and cannot decide it; another reviewer must.`,
+            { approval_id: approval.id, requested_by: approval.requested_by },
+          );
+        if (approval.status !== 'pending')
+          throw new CountersignError(
+            'INVALID_STATE',
+            `${approval.id} is ${approval.status}; only a pending approval can be decided.`,
+            { approval_id: approval.id, status: approval.status },
+          );
+        this.k.require(
+          ctx,
+          { id: reviewer.id, kind: 'actor', roles: [reviewer.role] },
+          'approval.decide',
+          {
+            type: 'Approval',
+            id: approval.id,
+            requested_by: approval.requested_by,
+            workflow: approval.workflow_id,
+          },
+          approval.workflow_id,
+        );
+        if (approval.required_roles.length > 0 && !approval.required_roles.includes(reviewer.role))
+          throw new CountersignError(
+            'MISSING_ROLE',
+            `${reviewer.id} has role "${reviewer.role}"; ${approval.id} needs a reviewer with one of: ${approval.required_roles.join(', ')}.`,
+            {
+              approval_id: approval.id,
+              required_roles: [...approval.required_roles],
+              reviewer_role: reviewer.role,
+            },
+          );
+        const earlier = await tx.runs.listApprovalDecisions(ctx.tenant_id, approval.id);
+        if (earlier.some((d) => d.reviewer_id === reviewer.id))
+          throw new CountersignError(
+            'DUPLICATE_DECISION',
+            `${reviewer.id} already decided ${approval.id}.`,
+            { approval_id: approval.id },
+          );
+        const now = this.k.clock.now();
+        const decision: ApprovalDecision = {
+          tenant_id: ctx.tenant_id,
+          id: await tx.nextId(ctx.tenant_id, 'decision'),
+          approval_id: approval.id,
+          reviewer_id: reviewer.id,
+          decision: args.decision,
+          comment: args.comment ?? null,
+          created_at: now,
+        };
+        await tx.runs.insertApprovalDecision(decision);
+        const received =
+          earlier.filter((d) => d.decision === 'approve').length +
+          (args.decision === 'approve' ? 1 : 0);
+        let status: ApprovalStatus = 'pending';
+        if (args.decision === 'reject') status = 'rejected';
+        else if (args.decision === 'request_more_info') status = 'needs_info';
+        else if (received >= approval.required_approvals) status = 'approved';
+        const next: ApprovalRequest = { ...approval, status, updated_at: now };
+        await tx.runs.updateApproval(next);
+        const applied: JsonObject[] = [];
+        for (const bound of approval.proposals) {
+          const proposal = await tx.getProposal(ctx.tenant_id, bound.proposal_id);
+          if (!proposal || proposal.status !== 'pending') continue;
+          const reviewed = await this.k.review(tx, ctx, {
+            proposal_id: bound.proposal_id,
+            reviewer_id: reviewer.id,
+            decision: args.decision,
+            comment: args.comment ?? `decided at ${approval.id}`,
+          });
+          applied.push({
+            proposal_id: bound.proposal_id,
+            hash: bound.hash,
+            status: reviewed.status,
+          });
+        }
+        await this.k.append(tx, ctx, {
+          type: EVENT_TYPES.APPROVAL_DECISION,
+          actor: reviewer.id,
+          workflow_id: approval.workflow_id,
+          data: {
+            decision_id: decision.id,
+            approval_id: approval.id,
+            decision: args.decision,
+            comment: decision.comment,
+            status,
+            approvals: { received, required: approval.required_approvals },
+            proposals: applied,
+          },
+        });
+        return { approval: next, decision, resolved: status !== 'pending' };
+      },
+    );
+  }
+
+  /**
+   * A gate's timeout fired: escalate it to other roles (it stays pending, with no deadline),
+   * or settle it with its default outcome, recorded as a `timeout` decision by the system.
+   */
+  async expireApproval(
+    ctx: CallContext,
+    approval_id: string,
+  ): Promise<{ approval: ApprovalRequest; escalated: boolean }> {
+    assertContext(ctx);
+    return this.k.store.transaction(async (tx) => {
+      const approval = await this.approval(tx, ctx.tenant_id, approval_id);
+      if (approval.status !== 'pending') return { approval, escalated: false };
+      const now = this.k.clock.now();
+      const rule = approval.on_timeout ?? { outcome: 'reject' };
+      const escalateTo = Array.isArray(rule.escalate_to)
+        ? rule.escalate_to.filter((r): r is string => typeof r === 'string')
+        : null;
+      if (escalateTo) {
+        const next: ApprovalRequest = {
+          ...approval,
+          required_roles: escalateTo,
+          due_at: null,
+          on_timeout: null,
+          updated_at: now,
+        };
+        await tx.runs.updateApproval(next);
+        await this.k.append(tx, ctx, {
+          type: EVENT_TYPES.APPROVAL_REQUESTED,
+          actor: 'system',
+          workflow_id: approval.workflow_id,
+          data: {
+            approval_id: approval.id,
+            request_key: approval.request_key,
+            escalated_from: [...approval.required_roles],
+            required_roles: escalateTo,
+            reason: `no decision by ${approval.due_at ?? 'the deadline'}`,
+          },
+        });
+        return { approval: next, escalated: true };
+      }
+      const outcome =
+        rule.outcome === 'approve' && approval.proposals.length === 0 ? 'approve' : 'reject';
+      const decision: ApprovalDecision = {
+        tenant_id: ctx.tenant_id,
+        id: await tx.nextId(ctx.tenant_id, 'decision'),
+        approval_id: approval.id,
+        reviewer_id: 'system',
+        decision: 'timeout',
+        comment: `no decision by ${approval.due_at ?? 'the deadline'}; default outcome: ${outcome}`,
+        created_at: now,
+      };
+      await tx.runs.insertApprovalDecision(decision);
+      const status: ApprovalStatus = outcome === 'approve' ? 'approved' : 'timed_out';
+      const next: ApprovalRequest = { ...approval, status, updated_at: now };
+      await tx.runs.updateApproval(next);
+      await this.k.append(tx, ctx, {
+        type: EVENT_TYPES.APPROVAL_DECISION,
+        actor: 'system',
+        workflow_id: approval.workflow_id,
+        data: {
+          decision_id: decision.id,
+          approval_id: approval.id,
+          decision: 'timeout',
+          outcome,
+          comment: decision.comment,
+          status,
+        },
+      });
+      return { approval: next, escalated: false };
+    });
+  }
+
+  async getApproval(
+    ctx: CallContext,
+    approval_id: string,
+  ): Promise<{ approval: ApprovalRequest; decisions: ApprovalDecision[] }> {
+    assertContext(ctx);
+    const args = parseInput(W.getApprovalInput, { approval_id }, 'get_approval input');
+    return this.k.store.transaction(async (tx) => {
+      const approval = await this.approval(tx, ctx.tenant_id, args.approval_id);
+      this.k.require(
+        ctx,
+        await this.k.principalOf(tx, ctx),
+        'approval.read',
+        { type: 'Workflow', id: approval.workflow_id },
+        approval.workflow_id,
+      );
+      return {
+        approval,
+        decisions: await tx.runs.listApprovalDecisions(ctx.tenant_id, approval.id),
+      };
+    });
+  }
+
+  /** One inbox: pending workflow gates and proposals waiting for review, newest first. */
+  async listPendingApprovals(ctx: CallContext, input: unknown): Promise<PendingApproval[]> {
+    assertContext(ctx);
+    const f = parseInput(W.listApprovalsInput, input ?? {}, 'list_pending_approvals input');
+    const limit = f.limit ?? 100;
+    const items: PendingApproval[] = [];
+    if (f.kind !== 'proposal') {
+      const gates = await this.k.store.transaction(async (tx) => {
+        this.k.require(ctx, await this.k.principalOf(tx, ctx), 'approval.read', {
+          type: 'Tenant',
+          id: ctx.tenant_id,
+        });
+        const list = await tx.runs.listApprovals(ctx.tenant_id, {
+          status: 'pending',
+          workflow_id: f.workflow_id,
+          limit,
+        });
+        const out: PendingApproval[] = [];
+        for (const a of list) {
+          const received = (await tx.runs.listApprovalDecisions(ctx.tenant_id, a.id)).filter(
+            (d) => d.decision === 'approve',
+          ).length;
+          out.push({
+            kind: 'gate',
+            id: a.id,
+            workflow_id: a.workflow_id,
+            title: a.title,
+            requested_by: a.requested_by,
+            required_roles: a.required_roles,
+            approvals: { received, required: a.required_approvals },
+            waiting_since: a.created_at,
+            due_at: a.due_at,
+            tool: null,
+            risk: typeof a.packet.risk_tier === 'string' ? a.packet.risk_tier : null,
+          });
+        }
+        return out;
+      });
+      items.push(...gates);
+    }
+    if (f.kind !== 'gate') {
+      const reviews = await this.kernel.listPendingReviews(ctx, {
+        ...(f.workflow_id ? { workflow_id: f.workflow_id } : {}),
+        limit,
+      });
+      for (const r of reviews.reviews)
+        items.push({
+          kind: 'proposal',
+          id: r.proposal_id,
+          workflow_id: r.workflow_id,
+          title: `${r.tool}: ${r.reason}`,
+          requested_by: r.proposer_id,
+          required_roles: r.required_roles,
+          approvals: r.approvals,
+          waiting_since: r.waiting_since,
+          due_at: null,
+          tool: r.tool,
+          risk: r.risk,
+        });
+    }
+    return items
+      .sort((a, b) =>
+        a.waiting_since === b.waiting_since
+          ? b.id.localeCompare(a.id)
+          : b.waiting_since.localeCompare(a.waiting_since),
+      )
+      .slice(0, limit);
+  }
+
+  // ---- knowledge --------------------------------------------------------------------------
+
+  async addDocument(ctx: CallContext, input: unknown): Promise<{ document_id: string }> {
+    assertContext(ctx);
+    const args = parseInput(W.addDocumentInput, input, 'add_document input');
+    return this.k.store.transaction(async (tx) => {
+      const principal = await this.k.principalOf(tx, ctx);
+      this.k.require(ctx, principal, 'knowledge.add', { type: 'Tenant', id: ctx.tenant_id });
+      const id = await tx.nextId(ctx.tenant_id, 'document');
+      const now = this.k.clock.now();
+      const tags = [...new Set(args.tags ?? [])];
+      await tx.knowledge.insertDocument({
+        tenant_id: ctx.tenant_id,
+        id,
+        title: args.title,
+        body: args.body,
+        tags,
+        created_by: principal.id,
+        created_at: now,
+      });
+      await this.k.append(tx, ctx, {
+        type: EVENT_TYPES.KNOWLEDGE_ADDED,
+        actor: principal.id,
+        workflow_id: null,
+        data: {
+          document_id: id,
+          title: args.title,
+          tags,
+          body_sha256: sha256Hex(args.body),
+          purpose: ctx.purpose,
+        },
+      });
+      return { document_id: id };
+    });
+  }
+
+  async searchKnowledge(ctx: CallContext, input: unknown): Promise<{ hits: KnowledgeHit[] }> {
+    assertContext(ctx);
+    const args = parseInput(W.searchKnowledgeInput, input, 'search_knowledge input');
+    return this.k.store.transaction(async (tx) => {
+      this.k.require(ctx, await this.k.principalOf(tx, ctx), 'knowledge.search', {
+        type: 'Tenant',
+        id: ctx.tenant_id,
+      });
+      return {
+        hits: await tx.knowledge.searchDocuments(ctx.tenant_id, args.query, args.limit ?? 5),
+      };
+    });
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  private async run(tx: StoreTx, tenant_id: string, id: string): Promise<WorkflowRun> {
+    const run = await tx.runs.getRun(tenant_id, id);
+    if (!run) throw notFound('workflow run', id);
+    return run;
+  }
+
+  private async approval(tx: StoreTx, tenant_id: string, id: string): Promise<ApprovalRequest> {
+    const a = await tx.runs.getApproval(tenant_id, id);
+    if (!a) throw notFound('approval', id);
+    return a;
+  }
+}
+
+function notFound(kind: string, id: string): CountersignError {
+  return new CountersignError('NOT_FOUND', `No ${kind} ${id} in this tenant.`, { kind, id });
+}
+
+function principalIdOf(ctx: CallContext): string {
+  return ctx.caller.kind === 'operator' ? 'operator' : ctx.caller.actor_id;
+}

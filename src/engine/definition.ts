@@ -1,0 +1,212 @@
+import type { z } from 'zod';
+import type { JsonObject, JsonValue } from '../core/model.js';
+
+/**
+ * A workflow is declared once, as data plus pure functions of the run state, and run by one
+ * interpreter on either runtime (embedded or Temporal). Functions in a definition must be
+ * deterministic: no clock, no randomness, no I/O; they see only the run state.
+ */
+
+/** What a definition's functions see. */
+export interface RunState<I = JsonObject> {
+  readonly id: string;
+  readonly tenant_id: string;
+  readonly input: I;
+  readonly started_by: string;
+  readonly stage: string;
+  /** Validated agent outputs and step results, by artifact name. */
+  readonly artifacts: Readonly<Record<string, JsonValue>>;
+  /** Comments of reviewers who asked for more information, per gate, oldest first. */
+  readonly feedback: Readonly<Record<string, readonly string[]>>;
+  /** Calls proposed by each `propose` step (the latest attempt). */
+  readonly proposals: Readonly<Record<string, readonly ProposedCall[]>>;
+  /** Whether any call of the run needs a human decision (seed 001's approval_required). */
+  readonly approval_required: boolean;
+  /** Set once the main steps end: completed, rejected (at a gate) or failed. */
+  readonly outcome: 'completed' | 'rejected' | 'failed' | null;
+  /** Human decisions and tool write-backs so far, in order (the run's trace). */
+  readonly trace: readonly JsonObject[];
+}
+
+export interface PlannedCall {
+  readonly tool: string;
+  readonly params: JsonObject;
+  /** Why the call is made (recorded with the proposal). */
+  readonly reason: string;
+  /** A label the run's trace and report use, e.g. the plan step's ID. */
+  readonly label: string;
+  /** When true, the call only runs to undo earlier ones after a failure. */
+  readonly rollback_for?: string | undefined;
+}
+
+export interface ProposedCall {
+  readonly label: string;
+  readonly tool: string;
+  readonly proposal_id: string;
+  readonly hash: string;
+  /** `approved` when policy allowed the call without review. */
+  readonly status: 'pending' | 'approved';
+  readonly required_approvals: number;
+  readonly required_roles: readonly string[];
+  readonly rollback_for: string | null;
+}
+
+type Fn<I, T> = (run: RunState<I>) => T;
+
+export interface StageStep<I> {
+  readonly kind: 'stage';
+  readonly id: string;
+  readonly stage: string | Fn<I, string>;
+}
+
+export interface AgentStep<I> {
+  readonly kind: 'agent';
+  readonly id: string;
+  /** The agent role, e.g. `risk_agent`; also what the rules provider dispatches on. */
+  readonly role: string;
+  /** Name of the artifact the validated output is stored as. */
+  readonly artifact: string;
+  readonly instructions: string;
+  /** Validates the agent's output; its JSON Schema is sent to the model. */
+  readonly output: z.ZodType;
+  readonly input: Fn<I, JsonObject>;
+}
+
+export interface ProposeStep<I> {
+  readonly kind: 'propose';
+  readonly id: string;
+  /** The agent (role) the calls are proposed as; the proposer never approves them. */
+  readonly as: string;
+  /** The agent step whose invocation the calls belong to. */
+  readonly invocation_of: string;
+  readonly calls: Fn<I, readonly PlannedCall[]>;
+}
+
+export interface GateTimeout {
+  readonly after_ms: number;
+  /** Settle the gate with this outcome (approve only for gates that bind no calls)… */
+  readonly outcome?: 'approve' | 'reject';
+  /** …or hand it to these roles instead (it then waits without a deadline). */
+  readonly escalate_to?: readonly string[];
+}
+
+export interface GateStep<I> {
+  readonly kind: 'gate';
+  readonly id: string;
+  readonly title: Fn<I, string>;
+  readonly packet: Fn<I, JsonObject>;
+  readonly approvals?: Fn<I, number>;
+  readonly roles?: Fn<I, readonly string[]>;
+  /** The `propose` step whose calls this gate approves, each bound by its hash. */
+  readonly binds?: string;
+  /** Ask only when this holds (default: always). */
+  readonly when?: Fn<I, boolean>;
+  readonly timeout?: GateTimeout;
+  /** Stage the run ends in when the gate is rejected or times out. */
+  readonly on_reject: { readonly stage: string };
+  /** Step to go back to when a reviewer asks for more information. */
+  readonly on_more_info?: { readonly goto: string };
+}
+
+export interface WaitStep<I> {
+  readonly kind: 'wait';
+  readonly id: string;
+  /** Wait until this time (no wait when null or past). */
+  readonly until: Fn<I, string | null>;
+  /** Fail the run when this time has already passed on arrival (e.g. a window's end). */
+  readonly fail_after?: Fn<I, string | null>;
+}
+
+export interface ExecuteStep<I> {
+  readonly kind: 'execute';
+  readonly id: string;
+  /** The `propose` step whose approved calls run, in order. */
+  readonly from: string;
+  /** The agent role the executions are attributed to (its invocation is recorded). */
+  readonly as: string;
+  /** No call starts after this time; the rest are abandoned and rolled back. */
+  readonly deadline?: Fn<I, string | null>;
+  /** Stage the run ends in when a call fails (after the rollback calls ran). */
+  readonly on_failure: { readonly stage: string };
+}
+
+export interface RetrieveStep<I> {
+  readonly kind: 'retrieve';
+  readonly id: string;
+  readonly artifact: string;
+  readonly query: Fn<I, string>;
+  readonly limit?: number;
+}
+
+export interface NotifyStep<I> {
+  readonly kind: 'notify';
+  readonly id: string;
+  readonly channel: Fn<I, string>;
+  readonly message: Fn<I, string>;
+}
+
+export interface WhenStep<I> {
+  readonly kind: 'when';
+  readonly id: string;
+  readonly if: Fn<I, boolean>;
+  readonly then: readonly Step<I>[];
+  readonly else?: readonly Step<I>[];
+}
+
+export type Step<I> =
+  | StageStep<I>
+  | AgentStep<I>
+  | ProposeStep<I>
+  | GateStep<I>
+  | WaitStep<I>
+  | ExecuteStep<I>
+  | RetrieveStep<I>
+  | NotifyStep<I>
+  | WhenStep<I>;
+
+export interface WorkflowDefinition<I = JsonObject> {
+  /** `[a-z][a-z0-9_]*`, e.g. `ops_change_control`. */
+  readonly name: string;
+  /** Bump when the steps change: running workflows replay their recorded effects. */
+  readonly version: string;
+  readonly title: (input: I) => string;
+  readonly description: string;
+  readonly input: z.ZodType<I>;
+  readonly initial_stage: string;
+  /** Tools the run may call (seed 001's allowed_tools). */
+  readonly allowed_tools: (input: I) => readonly string[];
+  readonly case_id?: (input: I) => string | null;
+  readonly steps: readonly Step<I>[];
+  /** Steps that run however the main steps end (the audit report, the closing stage). */
+  readonly finally?: readonly Step<I>[];
+  /** The stage a completed run ends in. */
+  readonly final_stage: string;
+}
+
+/** Checks a definition's structure once, when it is registered. */
+export function validateDefinition<I>(def: WorkflowDefinition<I>): void {
+  const ids = new Set<string>();
+  const problems: string[] = [];
+  const visit = (steps: readonly Step<I>[], top: boolean) => {
+    for (const s of steps) {
+      if (ids.has(s.id)) problems.push(`step id "${s.id}" is used twice`);
+      ids.add(s.id);
+      if (s.kind === 'when') {
+        visit(s.then, false);
+        if (s.else) visit(s.else, false);
+      }
+      if (s.kind === 'gate' && s.on_more_info && !top)
+        problems.push(`gate "${s.id}" inside a condition cannot loop back`);
+      if (s.kind === 'gate' && s.binds && s.timeout?.outcome === 'approve')
+        problems.push(`gate "${s.id}" binds calls and cannot approve them on timeout`);
+    }
+  };
+  visit(def.steps, true);
+  if (def.finally) visit(def.finally, false);
+  const top = new Set(def.steps.map((s) => s.id));
+  for (const s of def.steps)
+    if (s.kind === 'gate' && s.on_more_info && !top.has(s.on_more_info.goto))
+      problems.push(`gate "${s.id}" loops back to unknown step "${s.on_more_info.goto}"`);
+  if (!/^[a-z][a-z0-9_]{0,63}$/.test(def.name)) problems.push(`bad definition name "${def.name}"`);
+  if (problems.length) throw new Error(`Invalid workflow ${def.name}: ${problems.join('; ')}`);
+}

@@ -1,0 +1,292 @@
+import type { CallContext } from '../core/context.js';
+import { CountersignError } from '../core/errors.js';
+import type { JsonObject, RunEffect, WorkflowRun } from '../core/model.js';
+import type { WorkflowOps } from '../core/workflow-ops.js';
+import { startRunInput, type StartRunInput } from '../core/workflow-schemas.js';
+import { parseInput } from '../core/validation.js';
+import type { Activities, RunRef } from './activities.js';
+import { validateDefinition, type WorkflowDefinition } from './definition.js';
+import type { ActivityArgs, ActivityName, ActivityResult, Effects, GateWait } from './effects.js';
+import { interpret } from './interpreter.js';
+import { type RunStatusView, type WorkflowEngine, runView } from './port.js';
+
+export interface EmbeddedRuntimeDeps {
+  readonly ops: WorkflowOps;
+  readonly activities: Activities;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly definitions: readonly WorkflowDefinition<any>[];
+  /** Reports a run that stopped on an unexpected error (it is resumed on the next start). */
+  readonly onError?: (run_id: string, error: unknown) => void;
+  /** Use real timers for wake-ups (default). Tests with an injected clock call `tick()`. */
+  readonly timers?: boolean;
+}
+
+const MAX_TIMER_MS = 2_147_000_000;
+
+/**
+ * The embedded runtime: runs live in the store. A run is driven by replaying the interpreter
+ * over its recorded effects until it needs something new; when it must wait for a human or a
+ * time it records why and leaves memory entirely. A decision drives it again at once; timers
+ * (gate deadlines, change windows) are one process timer set to the earliest wake time in the
+ * store. Nothing polls.
+ */
+export class EmbeddedRuntime implements WorkflowEngine {
+  readonly runtime = 'embedded' as const;
+  private readonly ops: WorkflowOps;
+  private readonly activities: Activities;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private readonly defs = new Map<string, WorkflowDefinition<any>>();
+  private readonly drives = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt: string | undefined;
+  private closed = false;
+
+  constructor(private readonly deps: EmbeddedRuntimeDeps) {
+    this.ops = deps.ops;
+    this.activities = deps.activities;
+    for (const d of deps.definitions) {
+      validateDefinition(d);
+      this.defs.set(d.name, d);
+    }
+  }
+
+  definitions() {
+    return [...this.defs.values()].map((d) => ({
+      name: d.name,
+      version: d.version,
+      description: d.description,
+    }));
+  }
+
+  /** Resumes runs a crash left mid-step and arms the timer for waiting ones. */
+  async resume(): Promise<void> {
+    const { running } = await this.ops.runnable(this.ops.clock.now(), 10_000);
+    await Promise.all(running.map((r) => this.drive(r.tenant_id, r.id)));
+    await this.tick();
+  }
+
+  async start(ctx: CallContext, input: StartRunInput): Promise<RunStatusView> {
+    const args = parseInput(startRunInput, input, 'start_workflow_run input');
+    const def = this.definition(args.definition);
+    const checked = def.input.safeParse(args.input);
+    if (!checked.success)
+      throw new CountersignError(
+        'VALIDATION_FAILED',
+        `Invalid input for ${def.name}: ${checked.error.issues
+          .map((i) => `${['input', ...i.path].join('.')}: ${i.message}`)
+          .join('; ')}`,
+        {
+          issues: checked.error.issues.map((i) => ({
+            path: ['input', ...i.path].join('.'),
+            message: i.message,
+          })),
+        },
+      );
+    const { run, created } = await this.ops.createRun(ctx, {
+      definition: def.name,
+      definition_version: def.version,
+      title: def.title(checked.data),
+      input: args.input,
+      idempotency_key: args.idempotency_key,
+      stage: def.initial_stage,
+      allowed_tools: def.allowed_tools(checked.data),
+      case_id: def.case_id?.(checked.data) ?? null,
+    });
+    if (created || run.status === 'running') await this.drive(run.tenant_id, run.id);
+    return this.status(ctx, run.id);
+  }
+
+  async decide(ctx: CallContext, input: Parameters<WorkflowEngine['decide']>[1]) {
+    const r = await this.ops.decideApproval(ctx, input);
+    if (r.resolved) await this.drive(ctx.tenant_id, r.approval.workflow_id);
+    const run = await this.ops.loadRun(ctx.tenant_id, r.approval.workflow_id);
+    return { approval: r.approval, decision: r.decision, run: runView(run.run) };
+  }
+
+  async status(ctx: CallContext, workflow_id: string): Promise<RunStatusView> {
+    return runView(await this.ops.getRun(ctx, workflow_id));
+  }
+
+  async list(ctx: CallContext, filter: unknown): Promise<RunStatusView[]> {
+    return (await this.ops.listRuns(ctx, filter)).map(runView);
+  }
+
+  async cancel(ctx: CallContext, input: unknown): Promise<RunStatusView> {
+    const run = await this.ops.cancelRun(ctx, input);
+    return runView(run);
+  }
+
+  /** Drives every waiting run whose wake time has come, then re-arms the timer. */
+  async tick(): Promise<void> {
+    const now = this.ops.clock.now();
+    const { due } = await this.ops.runnable(now, 1000);
+    await Promise.all(due.map((r) => this.drive(r.tenant_id, r.id)));
+    await this.arm();
+  }
+
+  /** Waits for every drive in flight (tests, shutdown). */
+  async settle(): Promise<void> {
+    while (this.drives.size > 0) await Promise.allSettled([...this.drives.values()]);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.settle();
+  }
+
+  // ---- driving ----------------------------------------------------------------------------
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private definition(name: string): WorkflowDefinition<any> {
+    const def = this.defs.get(name);
+    if (!def)
+      throw new CountersignError(
+        'NOT_FOUND',
+        `No workflow definition "${name}". Known: ${[...this.defs.keys()].join(', ')}.`,
+        { kind: 'definition', id: name, known: [...this.defs.keys()] },
+      );
+    return def;
+  }
+
+  /** Drives one run; concurrent calls for the same run queue behind each other. */
+  private drive(tenant_id: string, run_id: string): Promise<void> {
+    const key = `${tenant_id}/${run_id}`;
+    const previous = this.drives.get(key) ?? Promise.resolve();
+    const current = previous
+      .then(() => this.driveNow(tenant_id, run_id))
+      .catch((e: unknown) => this.deps.onError?.(run_id, e));
+    this.drives.set(key, current);
+    void current.then(() => {
+      if (this.drives.get(key) === current) this.drives.delete(key);
+    });
+    return current;
+  }
+
+  private async driveNow(tenant_id: string, run_id: string): Promise<void> {
+    if (this.closed) return;
+    const { run, effects } = await this.ops.loadRun(tenant_id, run_id);
+    if (run.status !== 'running' && run.status !== 'waiting') return;
+    const def = this.definition(run.definition);
+    if (def.version !== run.definition_version)
+      throw new CountersignError(
+        'INVALID_STATE',
+        `${run.id} was started with ${def.name} ${run.definition_version}; this process has ${def.version}.`,
+      );
+    let suspend!: (w: { waiting_on: JsonObject; wake_at: string | null }) => void;
+    const suspended = new Promise<{ waiting_on: JsonObject; wake_at: string | null }>(
+      (resolve) => (suspend = resolve),
+    );
+    const fx = this.effects(run, effects, suspend);
+    const outcome = await Promise.race([interpret(def, run, fx).then(() => null), suspended]);
+    if (outcome) {
+      await this.ops.setRunWaiting(tenant_id, run_id, outcome);
+      if (outcome.wake_at) await this.arm(outcome.wake_at);
+    }
+  }
+
+  private effects(
+    run: WorkflowRun,
+    recorded: readonly RunEffect[],
+    suspend: (w: { waiting_on: JsonObject; wake_at: string | null }) => void,
+  ): Effects & { started_by: string } {
+    const bySeq = new Map(recorded.map((e) => [e.seq, e]));
+    const ref: RunRef = { tenant_id: run.tenant_id, run_id: run.id, purpose: run.purpose };
+    const never = new Promise<never>(() => undefined);
+    let woke = run.status !== 'waiting';
+    const wake = async () => {
+      if (woke) return;
+      woke = true;
+      await this.ops.setRunWaiting(run.tenant_id, run.id, null);
+    };
+    const record = async <T>(seq: number, kind: string, value: T) =>
+      (await this.ops.effect(operatorCtx(ref), run.id, seq, kind, () => Promise.resolve(value)))
+        .result;
+    return {
+      started_by: run.started_by,
+      activity: async <N extends ActivityName>(
+        seq: number,
+        name: N,
+        args: ActivityArgs<N>,
+      ): Promise<ActivityResult<N>> => {
+        const known = bySeq.get(seq);
+        if (known) return known.result as unknown as ActivityResult<N>;
+        await wake();
+        const fn = this.activities[name] as unknown as (
+          ref: RunRef,
+          seq: number,
+          args: ActivityArgs<N>,
+        ) => Promise<ActivityResult<N>>;
+        return fn(ref, seq, args);
+      },
+      now: async (seq) => {
+        const known = bySeq.get(seq);
+        if (known) return known.result as string;
+        return record(seq, 'now', this.ops.clock.now());
+      },
+      sleepUntil: async (seq, until) => {
+        if (bySeq.has(seq)) return;
+        const now = this.ops.clock.now();
+        if (now >= until) {
+          await wake();
+          await record(seq, 'sleep', { until, woke_at: now });
+          return;
+        }
+        suspend({ waiting_on: { kind: 'time', until }, wake_at: until });
+        return never;
+      },
+      waitForApproval: async (seq, approval_id, due_at): Promise<GateWait> => {
+        const known = bySeq.get(seq);
+        if (known) return known.result as GateWait;
+        const { approval, decisions } = await this.ops.approvalState(run.tenant_id, approval_id);
+        const now = this.ops.clock.now();
+        let result: GateWait | null = null;
+        if (approval.status !== 'pending' && approval.status !== 'cancelled')
+          result = {
+            kind: 'decided',
+            status: approval.status,
+            decisions: decisions.map((d) => ({
+              reviewer_id: d.reviewer_id,
+              decision: d.decision,
+              comment: d.comment,
+            })),
+          };
+        else if (due_at !== null && now >= due_at) result = { kind: 'timeout' };
+        if (result === null) {
+          suspend({
+            waiting_on: { kind: 'approval', approval_id, roles: [...approval.required_roles] },
+            wake_at: due_at,
+          });
+          return never;
+        }
+        await wake();
+        return record(seq, 'wait', result);
+      },
+    };
+  }
+
+  /** Sets the process timer to the earliest wake time (or `hint` when earlier). */
+  private async arm(hint?: string): Promise<void> {
+    if (this.closed || this.deps.timers === false) return;
+    const next = hint ?? (await this.ops.runnable(this.ops.clock.now(), 1)).next_wake;
+    if (!next) return;
+    if (this.timer && this.timerAt !== undefined && this.timerAt <= next) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delay = Math.min(
+      Math.max(0, Date.parse(next) - Date.parse(this.ops.clock.now())),
+      MAX_TIMER_MS,
+    );
+    this.timerAt = next;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = undefined;
+      this.tick().catch((e: unknown) => this.deps.onError?.('timer', e));
+    }, delay);
+    this.timer.unref();
+  }
+}
+
+function operatorCtx(ref: RunRef): CallContext {
+  return { tenant_id: ref.tenant_id, caller: { kind: 'operator' }, purpose: ref.purpose };
+}
