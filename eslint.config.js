@@ -91,6 +91,33 @@ export default tseslint.config(
     },
   },
   {
+    // The engine (definitions, interpreter, runtimes) builds on the core's operations and
+    // ports: no adapter, surface, composition root, I/O module or vendor SDK (the Temporal
+    // runtime, later, is the one place that may import @temporalio).
+    files: ['src/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/**', '**/main/**', '**/surfaces/**'],
+              message: 'The engine calls the core only.',
+            },
+            {
+              group: ['kysely', 'better-sqlite3', 'pg', '@cedar-policy/*', 'fastify', 'commander'],
+              message: 'No store, policy or surface library in the engine.',
+            },
+            {
+              group: ['node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:child_process'],
+              message: 'No I/O in the engine.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/main/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -17,6 +17,10 @@ import { type StoreFactory, testTools } from './kernel-fixture.js';
 
 /** The default policies, except that reads run without review (for runs that need none). */
 export function enginePolicies(): CedarPolicyEngine {
+  return CedarPolicyEngine.fromText([{ name: 'policies.cedar', text: enginePolicyText() }]);
+}
+
+export function enginePolicyText(): string {
   const text = fs
     .readFileSync(path.resolve('policies/default/policies.cedar'), 'utf8')
     .replace(
@@ -25,8 +29,8 @@ export function enginePolicies(): CedarPolicyEngine {
         '@id("reads-run-at-once")\n@approvals("0")\npermit (principal, action == Action::"proposal.create", resource)\nwhen { resource.risk == "read" };',
     );
   if (!text.includes('reads-run-at-once'))
-    throw new Error('default policies changed: update enginePolicies()');
-  return CedarPolicyEngine.fromText([{ name: 'policies.cedar', text }]);
+    throw new Error('default policies changed: update enginePolicyText()');
+  return text;
 }
 
 /** A model stand-in: answers per role with a function of the input; records every request. */

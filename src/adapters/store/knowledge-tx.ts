@@ -36,11 +36,25 @@ const HEADLINE_OPTIONS =
 function searchTerms(query: string): string[] {
   const terms = new Set<string>();
   for (const [word] of query.matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
-    terms.add(word.toLowerCase());
+    const w = word.toLowerCase();
+    if (STOP_WORDS.has(w)) continue;
+    terms.add(w);
     if (terms.size === MAX_TERMS) break;
   }
   return [...terms];
 }
+
+/**
+ * English function words, dropped from queries on both databases (Postgres's english
+ * configuration ignores them anyway): OR-ing "the" or "how" would match nearly every document.
+ */
+const STOP_WORDS = new Set(
+  (
+    'a an and are as at be but by can could did do does for from had has have how i if in into ' +
+    'is it its me my no not of on or our so than that the their them then there these they ' +
+    'this to was we were what when where which who why will with would you your'
+  ).split(' '),
+);
 
 /** FTS5: each word as a quoted string (quotes doubled), joined with OR. */
 function fts5Match(terms: readonly string[]): string {
