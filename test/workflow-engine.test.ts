@@ -2,8 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallContext } from '../src/core/context.js';
 import type { LedgerEvent } from '../src/core/model.js';
 import { runIdFor } from '../src/core/workflow-ops.js';
-import type { scriptedModels } from './support/engine-fixture.js';
-import { ctx, engineOn } from './support/engine-fixture.js';
+import { ctx, engineOn, scriptedModels } from './support/engine-fixture.js';
 import { STORES, expectCode } from './support/kernel-fixture.js';
 
 type Env = Awaited<ReturnType<typeof engineOn>>;
@@ -33,6 +32,51 @@ const pendingGate = async (env: Env, workflow_id: string) => {
   expect(items).toHaveLength(1);
   return items[0]!.id;
 };
+
+describe('agent output validation', () => {
+  it('retries an invalid answer once with the reason, then accepts a valid one', async () => {
+    let calls = 0;
+    const models = scriptedModels({
+      drafter: (input, request) => {
+        calls += 1;
+        if (calls === 1) return { tables: 'not a list', note: 1 };
+        expect(request.previous_error).toMatch(/tables/);
+        return { tables: input.tables as string[], note: 'fixed' };
+      },
+    });
+    const env = await engineOn(STORES[0]!, { models });
+    try {
+      const run = await start(env, { tables: ['users'], read_only: true });
+      expect(run.status).toBe('completed');
+      const agent = (await ledger(env, run.workflow_id)).find((e) => e.type === 'AGENT_INVOKE')!;
+      expect(agent.data).toMatchObject({ ok: true, attempts: 2 });
+    } finally {
+      await env.runtime.close();
+      await env.cleanup();
+    }
+  });
+
+  it('fails the step with a clear reason when the second answer is invalid too', async () => {
+    const models = scriptedModels({ drafter: () => ({ tables: 'still wrong' }) });
+    const env = await engineOn(STORES[0]!, { models });
+    try {
+      const run = await start(env, { tables: ['users'] });
+      expect(run).toMatchObject({ status: 'failed', stage: 'failed' });
+      expect(run.error).toMatchObject({ step_id: 'draft' });
+      expect(String((run.error as { reason: string }).reason)).toMatch(
+        /invalid output after 2 attempt\(s\).*tables/,
+      );
+      expect(models.requests).toHaveLength(2);
+      const events = await ledger(env, run.workflow_id);
+      expect(events.find((e) => e.type === 'AGENT_INVOKE')!.data).toMatchObject({ ok: false });
+      expect(events.filter((e) => e.type === 'ACTION_PROPOSED')).toEqual([]);
+      expect(events.at(-1)!.type).toBe('WORKFLOW_FAILED');
+    } finally {
+      await env.runtime.close();
+      await env.cleanup();
+    }
+  });
+});
 
 for (const factory of STORES) {
   describe(`embedded runtime on ${factory.name}`, () => {
