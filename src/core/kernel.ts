@@ -288,7 +288,42 @@ export class Kernel {
       operation: 'propose_action',
       subject: { tool: args.tool, params_hash: callHash(args.tool, args.params) },
     };
-    return this.recording(ctx, refusal, (tx) => this.propose(tx, ctx, args));
+    return this.recording(ctx, refusal, async (tx) => {
+      await this.assertOutsideRun(tx, ctx, args.workflow_id, 'propose_action');
+      return this.propose(tx, ctx, args);
+    });
+  }
+
+  /**
+   * A workflow run governs its own calls: they are proposed by its steps, decided at its gates
+   * and executed by the run. Direct proposals, reviews, revisions and executions are refused,
+   * so no one approves a call around the gate that binds it, nor runs it outside its window.
+   */
+  private async assertOutsideRun(
+    tx: StoreTx,
+    ctx: CallContext,
+    workflow_id: string,
+    operation: string,
+    proposal_id?: string,
+  ): Promise<void> {
+    const run = await tx.runs.getRun(ctx.tenant_id, workflow_id);
+    if (!run) return;
+    let where = 'its steps';
+    if (proposal_id) {
+      const gates = await tx.runs.listApprovals(ctx.tenant_id, {
+        status: 'pending',
+        workflow_id,
+        limit: 100,
+      });
+      const gate = gates.find((g) => g.proposals.some((p) => p.proposal_id === proposal_id));
+      where = gate ? `its gate ${gate.id}` : 'its gates';
+    }
+    throw new CountersignError(
+      'INVALID_STATE',
+      `${proposal_id ?? workflow_id} belongs to workflow run ${workflow_id}, which governs its calls: ` +
+        `${operation} is refused here; decide at ${where} (decide_approval).`,
+      { workflow_id, operation, ...(proposal_id ? { proposal_id } : {}) },
+    );
   }
 
   private async propose(
@@ -384,7 +419,12 @@ export class Kernel {
         operation: 'review_action',
         subject: { proposal_id: args.proposal_id, decision: args.decision },
       },
-      (tx) => this.review(tx, ctx, args),
+      async (tx) => {
+        const p = await this.proposal(tx, ctx, args.proposal_id);
+        await this.assertOutsideRun(tx, ctx, p.workflow_id, 'revise_action', p.id);
+        await this.assertOutsideRun(tx, ctx, p.workflow_id, 'review_action', p.id);
+        return this.review(tx, ctx, args);
+      },
     );
   }
 
@@ -703,6 +743,9 @@ export class Kernel {
     requestedDryRun: boolean,
   ): Promise<Claim> {
     const proposal = await this.proposal(tx, ctx, proposal_id);
+    // A run's calls run only as steps of that run (under an invocation it generated).
+    if (!ctx.agent_invocation_id?.startsWith(`${proposal.workflow_id}.`))
+      await this.assertOutsideRun(tx, ctx, proposal.workflow_id, 'execute_action', proposal.id);
     const tool = this.tool(proposal.tool);
     const principal = await this.principalOf(tx, ctx);
     this.require(
@@ -1229,6 +1272,7 @@ export class Kernel {
         workflow_id: args.workflow_id,
         tool: args.tool,
         updated_before,
+        outside_runs: true,
         limit: args.limit ?? 100,
       });
       const reviews: PendingReview[] = [];

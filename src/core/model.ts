@@ -142,6 +142,8 @@ export interface ProposalFilter {
   readonly tool?: string | undefined;
   /** Only proposals last changed at or before this time (i.e. waiting at least that long). */
   readonly updated_before?: string | undefined;
+  /** Leave out proposals of workflow runs (their review happens at the run's gates). */
+  readonly outside_runs?: boolean | undefined;
   readonly limit: number;
 }
 

@@ -391,6 +391,18 @@ export class WorkflowOps {
     });
   }
 
+  private async markRunnable(tx: StoreTx, tenant_id: string, run_id: string, now: string) {
+    const run = await tx.runs.getRun(tenant_id, run_id);
+    if (run?.status === 'waiting')
+      await tx.runs.updateRun({
+        ...run,
+        status: 'running',
+        waiting_on: null,
+        wake_at: null,
+        updated_at: now,
+      });
+  }
+
   private async agentActor(tx: StoreTx, ctx: CallContext, role: string): Promise<string> {
     const key = `agent_actor:${role}`;
     const known = await tx.getSetting(ctx.tenant_id, key);
@@ -623,6 +635,10 @@ export class WorkflowOps {
         else if (received >= approval.required_approvals) status = 'approved';
         const next: ApprovalRequest = { ...approval, status, updated_at: now };
         await tx.runs.updateApproval(next);
+        // The waiting run is due to go on: marked running with the decision, so a crash before
+        // it is driven leaves it for the next start to resume, not waiting on a settled gate.
+        if (status !== 'pending')
+          await this.markRunnable(tx, ctx.tenant_id, approval.workflow_id, now);
         const applied: JsonObject[] = [];
         for (const bound of approval.proposals) {
           const proposal = await tx.getProposal(ctx.tenant_id, bound.proposal_id);

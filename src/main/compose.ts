@@ -93,7 +93,13 @@ export async function openRuntime(
     onError: (run_id, e) =>
       warn(`workflow ${run_id} stopped: ${e instanceof Error ? e.message : String(e)}`),
   });
-  if (options.background) await engine.resume();
+  // Runs a crash left mid-step resume in the background: a server listens meanwhile.
+  if (options.background)
+    engine
+      .resume()
+      .catch((e: unknown) =>
+        warn(`resuming workflow runs failed: ${e instanceof Error ? e.message : String(e)}`),
+      );
   return {
     kernel,
     store,

@@ -216,7 +216,8 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
       "Check a run's ledger events: WORKFLOW_STARTED first, steps in order, every agent and tool invocation inside the workflow, every tool invocation preceded by a decision or policy allowance bound to its hash, and a final WORKFLOW_COMPLETED or FAILED.",
     input: W.runStatusInput,
     output: traceReportOutput,
-    write: false,
+    // Reading a run's ledger is itself recorded (AUDIT_LOG_READ), as get_audit_log is.
+    write: true,
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/workflows/{workflow_id}/trace' },

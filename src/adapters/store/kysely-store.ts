@@ -233,6 +233,12 @@ class KyselyTx implements StoreTx {
     if (f.workflow_id) q = q.where('workflow_id', '=', f.workflow_id);
     if (f.tool) q = q.where('tool', '=', f.tool);
     if (f.updated_before) q = q.where('updated_at', '<=', f.updated_before);
+    if (f.outside_runs)
+      q = q.where(
+        'workflow_id',
+        'not in',
+        sql<string>`(select id from workflow_runs where tenant_id = ${tenant_id})`,
+      );
     const rows = await q
       .orderBy('updated_at', 'desc')
       .orderBy('id', 'desc')
