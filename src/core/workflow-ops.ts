@@ -23,6 +23,13 @@ export function runIdFor(tenant_id: string, definition: string, idempotency_key:
   return `run_${sha256Hex(canonicalJson([tenant_id, definition, idempotency_key])).slice(0, 20)}`;
 }
 
+/** A result a run observed (not an action) waiting to be recorded with its next effect. */
+export interface PendingEffect {
+  readonly seq: number;
+  readonly kind: string;
+  readonly result: JsonValue;
+}
+
 export interface NewRun {
   readonly definition: string;
   readonly definition_version: string;
@@ -241,12 +248,14 @@ export class WorkflowOps {
     seq: number,
     kind: string,
     work: (scope: EffectScope) => Promise<T>,
+    preface: readonly PendingEffect[] = [],
   ): Promise<{ result: T; replayed: boolean }> {
     assertContext(ctx);
     return this.k.store.transaction(async (tx) => {
-      const recorded = (await tx.runs.listEffects(ctx.tenant_id, run_id)).find(
-        (e) => e.seq === seq,
-      );
+      // Results the run observed since its last effect (a wait's outcome, a clock reading),
+      // recorded with this one: one commit instead of one each.
+      await this.insertPending(tx, ctx.tenant_id, run_id, preface);
+      const recorded = await tx.runs.getEffect(ctx.tenant_id, run_id, seq);
       if (recorded) {
         if (recorded.kind !== kind)
           throw new CountersignError(
@@ -306,9 +315,31 @@ export class WorkflowOps {
 
   /** The recorded result of effect `seq`, if any (read before doing work outside a transaction). */
   async recordedEffect(tenant_id: string, run_id: string, seq: number) {
-    return this.k.store.transaction(async (tx) =>
-      (await tx.runs.listEffects(tenant_id, run_id)).find((e) => e.seq === seq),
-    );
+    return this.k.store.transaction((tx) => tx.runs.getEffect(tenant_id, run_id, seq));
+  }
+
+  /** Records observed results on their own (before a run stops to wait). */
+  async recordPending(tenant_id: string, run_id: string, pending: readonly PendingEffect[]) {
+    if (pending.length === 0) return;
+    await this.k.store.transaction((tx) => this.insertPending(tx, tenant_id, run_id, pending));
+  }
+
+  private async insertPending(
+    tx: StoreTx,
+    tenant_id: string,
+    run_id: string,
+    pending: readonly PendingEffect[],
+  ): Promise<void> {
+    for (const p of pending)
+      if (!(await tx.runs.getEffect(tenant_id, run_id, p.seq)))
+        await tx.runs.insertEffect({
+          tenant_id,
+          run_id,
+          seq: p.seq,
+          kind: p.kind,
+          result: p.result,
+          created_at: this.k.clock.now(),
+        });
   }
 
   /** For the runtime: the run stops to wait (or starts again) without an effect of its own. */

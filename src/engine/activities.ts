@@ -6,7 +6,7 @@ import type { Kernel } from '../core/kernel.js';
 import { EVENT_TYPES } from '../core/ledger.js';
 import { canonicalJson, sha256Hex } from '../core/canonical.js';
 import type { JsonObject, JsonValue } from '../core/model.js';
-import type { WorkflowOps } from '../core/workflow-ops.js';
+import type { PendingEffect, WorkflowOps } from '../core/workflow-ops.js';
 import type { ProposedCall } from './definition.js';
 import type { ActivityArgs, ActivityName, ActivityResult } from './effects.js';
 import type { ModelRequest, ModelResponse } from '../core/ports/model.js';
@@ -16,6 +16,8 @@ export interface RunRef {
   readonly tenant_id: string;
   readonly run_id: string;
   readonly purpose: string;
+  /** Observed results to record in the same transaction as this activity's effect. */
+  readonly preface?: readonly PendingEffect[];
 }
 
 export type Activities = {
@@ -82,7 +84,14 @@ export function createActivities(deps: ActivityDeps): Activities {
     const result = await work();
     try {
       return (
-        await ops.effect(contextOf(ref), ref.run_id, seq, kind, () => Promise.resolve(result))
+        await ops.effect(
+          contextOf(ref),
+          ref.run_id,
+          seq,
+          kind,
+          () => Promise.resolve(result),
+          ref.preface,
+        )
       ).result;
     } catch (e) {
       // A concurrent driver recorded it first: its result is the one that counts.
@@ -97,30 +106,37 @@ export function createActivities(deps: ActivityDeps): Activities {
   const activities: Activities = {
     async step(ref, seq, a) {
       return (
-        await ops.effect(contextOf(ref), ref.run_id, seq, 'step', async (s) => {
-          const run = s.run();
-          const stage = a.stage ?? run.stage;
-          await s.update({
-            stage,
-            context: {
-              ...run.context,
-              current_step: a.step_id,
-              approval_required: a.approval_required ?? run.context.approval_required ?? false,
-            },
-            trace: a.trace ? [...run.trace, ...a.trace] : run.trace,
-            artifacts: a.artifacts ? { ...run.artifacts, ...a.artifacts } : run.artifacts,
-          });
-          await s.record(EVENT_TYPES.WORKFLOW_STEP, {
-            workflow_id: ref.run_id,
-            step_id: a.step_id,
-            kind: a.kind,
-            status: a.status,
-            stage,
-            agent_invocation_id: a.agent_invocation_id ?? null,
-            detail: a.detail,
-          });
-          return { stage };
-        })
+        await ops.effect(
+          contextOf(ref),
+          ref.run_id,
+          seq,
+          'step',
+          async (s) => {
+            const run = s.run();
+            const stage = a.stage ?? run.stage;
+            await s.update({
+              stage,
+              context: {
+                ...run.context,
+                current_step: a.step_id,
+                approval_required: a.approval_required ?? run.context.approval_required ?? false,
+              },
+              trace: a.trace ? [...run.trace, ...a.trace] : run.trace,
+              artifacts: a.artifacts ? { ...run.artifacts, ...a.artifacts } : run.artifacts,
+            });
+            await s.record(EVENT_TYPES.WORKFLOW_STEP, {
+              workflow_id: ref.run_id,
+              step_id: a.step_id,
+              kind: a.kind,
+              status: a.status,
+              stage,
+              agent_invocation_id: a.agent_invocation_id ?? null,
+              detail: a.detail,
+            });
+            return { stage };
+          },
+          ref.preface,
+        )
       ).result;
     },
 
@@ -178,28 +194,35 @@ export function createActivities(deps: ActivityDeps): Activities {
       }
       const result: R = error === null ? { ok: true, output, model } : { ok: false, error };
       return (
-        await ops.effect(ctx, ref.run_id, seq, 'agent', async (s) => {
-          const actor = await s.agentActor(a.role);
-          await s.record(
-            EVENT_TYPES.AGENT_INVOKE,
-            {
-              workflow_id: ref.run_id,
-              agent_invocation_id: a.agent_invocation_id,
-              step_id: a.step_id,
-              role: a.role,
-              purpose: ref.purpose,
-              model,
-              attempts,
-              usage,
-              redactions,
-              ok: result.ok,
-              output_sha256: result.ok ? sha256Hex(canonicalJson(output)) : null,
-              error,
-            },
-            actor,
-          );
-          return result;
-        })
+        await ops.effect(
+          ctx,
+          ref.run_id,
+          seq,
+          'agent',
+          async (s) => {
+            const actor = await s.agentActor(a.role);
+            await s.record(
+              EVENT_TYPES.AGENT_INVOKE,
+              {
+                workflow_id: ref.run_id,
+                agent_invocation_id: a.agent_invocation_id,
+                step_id: a.step_id,
+                role: a.role,
+                purpose: ref.purpose,
+                model,
+                attempts,
+                usage,
+                redactions,
+                ok: result.ok,
+                output_sha256: result.ok ? sha256Hex(canonicalJson(output)) : null,
+                error,
+              },
+              actor,
+            );
+            return result;
+          },
+          ref.preface,
+        )
       ).result;
     },
 
@@ -208,29 +231,36 @@ export function createActivities(deps: ActivityDeps): Activities {
       const ctx = contextOf(ref, a.agent_invocation_id);
       try {
         return (
-          await ops.effect(ctx, ref.run_id, seq, 'propose', async (s): Promise<R> => {
-            const actor_id = await s.agentActor(a.as);
-            const proposed: ProposedCall[] = [];
-            for (const call of a.calls) {
-              const r = await s.propose({
-                actor_id,
-                tool: call.tool,
-                params: call.params,
-                reason: `${call.reason} [${a.agent_invocation_id}]`,
-              });
-              proposed.push({
-                label: call.label,
-                tool: call.tool,
-                proposal_id: r.proposal_id,
-                hash: r.hash,
-                status: r.status,
-                required_approvals: r.required_approvals,
-                required_roles: r.required_roles,
-                rollback_for: call.rollback_for ?? null,
-              });
-            }
-            return { ok: true, proposed };
-          })
+          await ops.effect(
+            ctx,
+            ref.run_id,
+            seq,
+            'propose',
+            async (s): Promise<R> => {
+              const actor_id = await s.agentActor(a.as);
+              const proposed: ProposedCall[] = [];
+              for (const call of a.calls) {
+                const r = await s.propose({
+                  actor_id,
+                  tool: call.tool,
+                  params: call.params,
+                  reason: `${call.reason} [${a.agent_invocation_id}]`,
+                });
+                proposed.push({
+                  label: call.label,
+                  tool: call.tool,
+                  proposal_id: r.proposal_id,
+                  hash: r.hash,
+                  status: r.status,
+                  required_approvals: r.required_approvals,
+                  required_roles: r.required_roles,
+                  rollback_for: call.rollback_for ?? null,
+                });
+              }
+              return { ok: true, proposed };
+            },
+            ref.preface,
+          )
         ).result;
       } catch (e) {
         if (!(e instanceof CountersignError) || e.code === 'CONFLICT' || e.code === 'INTERNAL')
@@ -242,10 +272,17 @@ export function createActivities(deps: ActivityDeps): Activities {
 
     async request_approval(ref, seq, a) {
       return (
-        await ops.effect(contextOf(ref), ref.run_id, seq, 'request_approval', async (s) => {
-          const approval = await s.requestApproval(a);
-          return { approval_id: approval.id };
-        })
+        await ops.effect(
+          contextOf(ref),
+          ref.run_id,
+          seq,
+          'request_approval',
+          async (s) => {
+            const approval = await s.requestApproval(a);
+            return { approval_id: approval.id };
+          },
+          ref.preface,
+        )
       ).result;
     },
 
@@ -294,42 +331,58 @@ export function createActivities(deps: ActivityDeps): Activities {
 
     async notify(ref, seq, a) {
       return (
-        await ops.effect(contextOf(ref), ref.run_id, seq, 'notify', async (s) => {
-          await s.record(EVENT_TYPES.NOTIFICATION_SENT, {
-            workflow_id: ref.run_id,
-            step_id: a.step_id,
-            channel: a.channel,
-            message: a.message,
-          });
-          return { delivered: true, detail: `recorded in the ledger for channel ${a.channel}` };
-        })
+        await ops.effect(
+          contextOf(ref),
+          ref.run_id,
+          seq,
+          'notify',
+          async (s) => {
+            await s.record(EVENT_TYPES.NOTIFICATION_SENT, {
+              workflow_id: ref.run_id,
+              step_id: a.step_id,
+              channel: a.channel,
+              message: a.message,
+            });
+            return { delivered: true, detail: `recorded in the ledger for channel ${a.channel}` };
+          },
+          ref.preface,
+        )
       ).result;
     },
 
     async finish(ref, seq, a) {
       return (
-        await ops.effect(contextOf(ref), ref.run_id, seq, 'finish', async (s) => {
-          const run = await s.update({
-            status: a.status,
-            stage: a.stage,
-            error: a.error,
-            waiting_on: null,
-            wake_at: null,
-          });
-          await ops.closeWorkflow(s.tx, ref.tenant_id, run);
-          await s.record(
-            a.status === 'completed' ? EVENT_TYPES.WORKFLOW_COMPLETED : EVENT_TYPES.WORKFLOW_FAILED,
-            {
-              workflow_id: ref.run_id,
-              definition: run.definition,
+        await ops.effect(
+          contextOf(ref),
+          ref.run_id,
+          seq,
+          'finish',
+          async (s) => {
+            const run = await s.update({
+              status: a.status,
               stage: a.stage,
               error: a.error,
-              artifacts: Object.keys(run.artifacts).sort(),
-              trace_entries: run.trace.length,
-            },
-          );
-          return { status: a.status };
-        })
+              waiting_on: null,
+              wake_at: null,
+            });
+            await ops.closeWorkflow(s.tx, ref.tenant_id, run);
+            await s.record(
+              a.status === 'completed'
+                ? EVENT_TYPES.WORKFLOW_COMPLETED
+                : EVENT_TYPES.WORKFLOW_FAILED,
+              {
+                workflow_id: ref.run_id,
+                definition: run.definition,
+                stage: a.stage,
+                error: a.error,
+                artifacts: Object.keys(run.artifacts).sort(),
+                trace_entries: run.trace.length,
+              },
+            );
+            return { status: a.status };
+          },
+          ref.preface,
+        )
       ).result;
     },
   };

@@ -1,7 +1,7 @@
 import type { CallContext } from '../core/context.js';
 import { CountersignError } from '../core/errors.js';
-import type { JsonObject, RunEffect, WorkflowRun } from '../core/model.js';
-import type { WorkflowOps } from '../core/workflow-ops.js';
+import type { JsonObject, JsonValue, RunEffect, WorkflowRun } from '../core/model.js';
+import type { PendingEffect, WorkflowOps } from '../core/workflow-ops.js';
 import { startRunInput, type StartRunInput } from '../core/workflow-schemas.js';
 import { parseInput } from '../core/validation.js';
 import type { Activities, RunRef } from './activities.js';
@@ -200,9 +200,17 @@ export class EmbeddedRuntime implements WorkflowEngine {
       woke = true;
       await this.ops.setRunWaiting(run.tenant_id, run.id, null);
     };
-    const record = async <T>(seq: number, kind: string, value: T) =>
-      (await this.ops.effect(operatorCtx(ref), run.id, seq, kind, () => Promise.resolve(value)))
-        .result;
+    // What the run observes (a clock reading, a wait's outcome) is recorded with its next
+    // effect, in one commit; and on its own before the run stops to wait.
+    const pending: PendingEffect[] = [];
+    const record = <T>(seq: number, kind: string, value: T): T => {
+      pending.push({ seq, kind, result: value as JsonValue });
+      return value;
+    };
+    const stop = async (w: { waiting_on: JsonObject; wake_at: string | null }) => {
+      await this.ops.recordPending(run.tenant_id, run.id, pending.splice(0));
+      suspend(w);
+    };
     return {
       started_by: run.started_by,
       activity: async <N extends ActivityName>(
@@ -218,22 +226,23 @@ export class EmbeddedRuntime implements WorkflowEngine {
           seq: number,
           args: ActivityArgs<N>,
         ) => Promise<ActivityResult<N>>;
-        return fn(ref, seq, args);
+        return fn({ ...ref, preface: pending.splice(0) }, seq, args);
       },
-      now: async (seq) => {
+      now: (seq) => {
         const known = bySeq.get(seq);
-        if (known) return known.result as string;
-        return record(seq, 'now', this.ops.clock.now());
+        return Promise.resolve(
+          known ? (known.result as string) : record(seq, 'now', this.ops.clock.now()),
+        );
       },
       sleepUntil: async (seq, until) => {
         if (bySeq.has(seq)) return;
         const now = this.ops.clock.now();
         if (now >= until) {
           await wake();
-          await record(seq, 'sleep', { until, woke_at: now });
+          record(seq, 'sleep', { until, woke_at: now });
           return;
         }
-        suspend({ waiting_on: { kind: 'time', until }, wake_at: until });
+        await stop({ waiting_on: { kind: 'time', until }, wake_at: until });
         return never;
       },
       waitForApproval: async (seq, approval_id, due_at): Promise<GateWait> => {
@@ -254,7 +263,7 @@ export class EmbeddedRuntime implements WorkflowEngine {
           };
         else if (due_at !== null && now >= due_at) result = { kind: 'timeout' };
         if (result === null) {
-          suspend({
+          await stop({
             waiting_on: { kind: 'approval', approval_id, roles: [...approval.required_roles] },
             wake_at: due_at,
           });
@@ -285,8 +294,4 @@ export class EmbeddedRuntime implements WorkflowEngine {
     }, delay);
     this.timer.unref();
   }
-}
-
-function operatorCtx(ref: RunRef): CallContext {
-  return { tenant_id: ref.tenant_id, caller: { kind: 'operator' }, purpose: ref.purpose };
 }

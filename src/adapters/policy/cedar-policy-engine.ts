@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+
+// Node 20's V8 aborts the process ("unreachable code") when it deoptimizes a function that
+// inlined a call into this WebAssembly module (seen in bench/workflow-bench.ts after ~1,000
+// policy decisions and a GC, every time). Set before any call can be optimized.
+v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 import { canonicalJson, sha256Hex } from '../../core/canonical.js';
 import { CountersignError } from '../../core/errors.js';
 import type { PolicyDecision, PolicyEngine, PolicyRequest } from '../../core/ports/policy.js';

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -101,3 +101,20 @@ export function engineMigration(
     },
   };
 }
+
+/**
+ * The review inbox leaves out the calls of workflow runs (their gates are the inbox items).
+ * Run IDs start with `run_`: a partial index over the other pending proposals keeps that page
+ * from reading every call that 10,000 waiting runs proposed.
+ */
+export const OUTSIDE_RUNS = `substr(workflow_id, 1, 4) <> 'run_'`;
+
+export const proposalsOutsideRunsIndex: Migration = {
+  async up(db) {
+    await sql
+      .raw(
+        `CREATE INDEX proposals_outside_runs ON proposals (tenant_id, status, updated_at) WHERE ${OUTSIDE_RUNS}`,
+      )
+      .execute(db);
+  },
+};

@@ -18,6 +18,7 @@ import type {
   Workflow,
 } from '../../core/model.js';
 import type { Store, StoreTx } from '../../core/ports/store.js';
+import { OUTSIDE_RUNS } from './engine-migration.js';
 import { KyselyRunTx } from './run-tx.js';
 import { KyselyKnowledgeTx } from './knowledge-tx.js';
 import { migrationProvider } from './migrations.js';
@@ -233,12 +234,7 @@ class KyselyTx implements StoreTx {
     if (f.workflow_id) q = q.where('workflow_id', '=', f.workflow_id);
     if (f.tool) q = q.where('tool', '=', f.tool);
     if (f.updated_before) q = q.where('updated_at', '<=', f.updated_before);
-    if (f.outside_runs)
-      q = q.where(
-        'workflow_id',
-        'not in',
-        sql<string>`(select id from workflow_runs where tenant_id = ${tenant_id})`,
-      );
+    if (f.outside_runs) q = q.where(sql.raw<boolean>(OUTSIDE_RUNS));
     const rows = await q
       .orderBy('updated_at', 'desc')
       .orderBy('id', 'desc')

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
-import { engineMigration } from './engine-migration.js';
+import { engineMigration, proposalsOutsideRunsIndex } from './engine-migration.js';
 import { knowledgeMigration } from './knowledge-migration.js';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -239,6 +239,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0002_tokens_idempotency': tokensAndIdempotency,
         '0003_engine': engineMigration(appendOnly, dialect),
         '0004_knowledge': knowledgeMigration(dialect),
+        '0005_proposals_outside_runs': proposalsOutsideRunsIndex,
       }),
   };
 }

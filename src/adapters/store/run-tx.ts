@@ -165,6 +165,17 @@ export class KyselyRunTx implements RunTx {
     return rows.map((r) => ({ ...r, seq: Number(r.seq), result: parse<JsonValue>(r.result) }));
   }
 
+  async getEffect(tenant_id: string, run_id: string, seq: number): Promise<RunEffect | undefined> {
+    const r = await this.db
+      .selectFrom('run_effects')
+      .selectAll()
+      .where('tenant_id', '=', tenant_id)
+      .where('run_id', '=', run_id)
+      .where('seq', '=', seq)
+      .executeTakeFirst();
+    return r && { ...r, seq: Number(r.seq), result: parse<JsonValue>(r.result) };
+  }
+
   async insertEffect(e: RunEffect): Promise<void> {
     await this.db
       .insertInto('run_effects')

@@ -23,6 +23,7 @@ export interface RunTx {
 
   /** In seq order. */
   listEffects(tenant_id: string, run_id: string): Promise<RunEffect[]>;
+  getEffect(tenant_id: string, run_id: string, seq: number): Promise<RunEffect | undefined>;
   /** A second effect with the same seq is rejected by the store (CONFLICT). */
   insertEffect(effect: RunEffect): Promise<void>;
 
