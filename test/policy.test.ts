@@ -37,6 +37,35 @@ describe('the default Cedar policies', () => {
     });
   });
 
+  it('deny agent and tool invocations outside a workflow context (seed 001, 11.4)', () => {
+    const ask = (
+      action: 'agent.invoke' | 'tool.invoke',
+      context: { workflow_id?: string; agent_invocation_id?: string },
+    ) =>
+      engine.decide({
+        tenant_id: 'default',
+        principal: { id: 'operator', kind: 'operator', roles: ['operator'] },
+        action,
+        resource:
+          action === 'tool.invoke'
+            ? { type: 'Tool', id: 'config_set', risk: 'write' }
+            : { type: 'Agent', id: 'risk_agent' },
+        purpose: 'test',
+        ...context,
+      }).effect;
+    expect(ask('tool.invoke', {})).toBe('deny');
+    expect(ask('tool.invoke', { workflow_id: 'run_0123456789abcdef0123' })).toBe('allow');
+    expect(ask('agent.invoke', {})).toBe('deny');
+    expect(ask('agent.invoke', { workflow_id: 'run_0123456789abcdef0123' })).toBe('deny');
+    expect(ask('agent.invoke', { agent_invocation_id: 'x' })).toBe('deny');
+    expect(
+      ask('agent.invoke', {
+        workflow_id: 'run_0123456789abcdef0123',
+        agent_invocation_id: 'run_0123456789abcdef0123.risk.3',
+      }),
+    ).toBe('allow');
+  });
+
   it('deny reviewing your own proposal, whatever else permits it', () => {
     const d = engine.decide({
       tenant_id: 'default',
