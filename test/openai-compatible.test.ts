@@ -5,7 +5,10 @@ import {
   OpenAiCompatibleProvider,
   type OpenAiCompatibleConfig,
   openAiConfigFromEnv,
+  strictCompatible,
 } from '../src/adapters/models/openai-compatible.js';
+import { opsChangeInput } from '../src/engine/workflows/ops-schemas.js';
+import { z } from 'zod';
 import { CountersignError } from '../src/core/errors.js';
 import type { ModelRequest } from '../src/core/ports/model.js';
 
@@ -382,5 +385,35 @@ describe('openAiConfigFromEnv', () => {
       COUNTERSIGN_OPENAI_TIMEOUT_MS: '10s',
     });
     expect(e.message).toContain('COUNTERSIGN_OPENAI_TIMEOUT_MS');
+  });
+});
+
+describe('strict structured output', () => {
+  it('is asked for only when every object requires all its properties and forbids others', () => {
+    const strict = {
+      type: 'object',
+      properties: {
+        a: { type: 'string' },
+        b: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { c: { type: 'number' } },
+            required: ['c'],
+            additionalProperties: false,
+          },
+        },
+      },
+      required: ['a', 'b'],
+      additionalProperties: false,
+    };
+    expect(strictCompatible(strict)).toBe(true);
+    expect(strictCompatible({ ...strict, required: ['a'] })).toBe(false);
+    expect(strictCompatible({ ...strict, additionalProperties: true })).toBe(false);
+    const nested = structuredClone(strict);
+    delete (nested.properties.b.items as { additionalProperties?: boolean }).additionalProperties;
+    expect(strictCompatible(nested)).toBe(false);
+    // The ops planner's schema has optional parts: it goes best-effort, and is validated after.
+    expect(strictCompatible(z.toJSONSchema(opsChangeInput, { io: 'input' }))).toBe(false);
   });
 });

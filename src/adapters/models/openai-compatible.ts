@@ -172,7 +172,11 @@ export class OpenAiCompatibleProvider implements ModelProvider {
       ],
       response_format: {
         type: 'json_schema',
-        json_schema: { name: request.schema_name, schema: request.output_schema, strict: true },
+        json_schema: {
+          name: request.schema_name,
+          schema: request.output_schema,
+          strict: strictCompatible(request.output_schema),
+        },
       },
       temperature: 0,
     };
@@ -323,4 +327,22 @@ export class OpenAiCompatibleProvider implements ModelProvider {
       model: typeof body.model === 'string' && body.model !== '' ? body.model : model,
     };
   }
+}
+
+/**
+ * OpenAI's strict structured output accepts only schemas whose every object lists all its
+ * properties as required and forbids others; such schemas are sent strict, any other
+ * best-effort (the answer is validated against the step's schema either way).
+ */
+export function strictCompatible(schema: unknown): boolean {
+  if (Array.isArray(schema)) return schema.every(strictCompatible);
+  if (typeof schema !== 'object' || schema === null) return true;
+  const s = schema as Record<string, unknown>;
+  if (s.type === 'object' || s.properties !== undefined) {
+    const props = Object.keys((s.properties as Record<string, unknown> | undefined) ?? {});
+    const required = Array.isArray(s.required) ? (s.required as unknown[]) : [];
+    if (s.additionalProperties !== false) return false;
+    if (!props.every((p) => required.includes(p))) return false;
+  }
+  return Object.values(s).every(strictCompatible);
 }
