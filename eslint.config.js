@@ -1,4 +1,5 @@
 // @ts-check
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -111,6 +112,61 @@ export default tseslint.config(
             {
               group: ['node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:child_process'],
               message: 'No I/O in the engine.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Workflow code (what the Temporal worker bundles and replays) must be deterministic: no
+    // Node built-ins, no client or worker SDK, activities as types only.
+    files: [
+      'src/engine/temporal/workflows.ts',
+      'src/engine/temporal/run-workflow.ts',
+      'src/engine/temporal/contract.ts',
+      'src/engine/interpreter.ts',
+      'src/engine/definition.ts',
+      'src/engine/catalogue.ts',
+      'src/engine/effects.ts',
+      'src/engine/workflows/**/*.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/**', '**/main/**', '**/surfaces/**'],
+              message: 'The engine calls the core only.',
+            },
+            {
+              group: ['node:*', ...builtinModules],
+              message: 'No Node built-ins in workflow code: it runs in a deterministic sandbox.',
+            },
+            {
+              group: [
+                '@temporalio/worker',
+                '@temporalio/client',
+                '@temporalio/activity',
+                'kysely',
+                'better-sqlite3',
+                'pg',
+                '@cedar-policy/*',
+                'fastify',
+                'commander',
+              ],
+              message: 'Workflow code cannot use I/O libraries.',
+            },
+            {
+              group: [
+                '**/activities.js',
+                '**/embedded-runtime.js',
+                '**/temporal-runtime.js',
+                '**/model-gateway.js',
+              ],
+              allowTypeImports: true,
+              message: 'Workflow code imports activities and runtimes as types only.',
             },
           ],
         },

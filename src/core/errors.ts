@@ -29,6 +29,10 @@ export const ERROR_CODES = {
   },
   CONFLICT: { retryable: true, summary: 'A concurrent change won; try again.' },
   STORE_UNAVAILABLE: { retryable: true, summary: 'The store could not be reached.' },
+  ENGINE_UNAVAILABLE: {
+    retryable: true,
+    summary: 'The workflow engine (Temporal) could not be reached or did not answer.',
+  },
   INTERNAL: { retryable: false, summary: 'An unexpected error inside Countersign.' },
   MODEL_NOT_ALLOWED: {
     retryable: false,

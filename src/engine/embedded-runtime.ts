@@ -1,11 +1,9 @@
 import type { CallContext } from '../core/context.js';
-import { CountersignError } from '../core/errors.js';
 import type { JsonObject, JsonValue, RunEffect, WorkflowRun } from '../core/model.js';
 import type { PendingEffect, WorkflowOps } from '../core/workflow-ops.js';
-import { startRunInput, type StartRunInput } from '../core/workflow-schemas.js';
-import { parseInput } from '../core/validation.js';
+import type { StartRunInput } from '../core/workflow-schemas.js';
 import type { Activities, RunRef } from './activities.js';
-import { validateDefinition, type WorkflowDefinition } from './definition.js';
+import { type AnyDefinition, DefinitionCatalogue } from './catalogue.js';
 import type { ActivityArgs, ActivityName, ActivityResult, Effects, GateWait } from './effects.js';
 import { interpret } from './interpreter.js';
 import { type RunStatusView, type WorkflowEngine, runView } from './port.js';
@@ -13,8 +11,7 @@ import { type RunStatusView, type WorkflowEngine, runView } from './port.js';
 export interface EmbeddedRuntimeDeps {
   readonly ops: WorkflowOps;
   readonly activities: Activities;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly definitions: readonly WorkflowDefinition<any>[];
+  readonly definitions: readonly AnyDefinition[];
   /** Reports a run that stopped on an unexpected error (it is resumed on the next start). */
   readonly onError?: (run_id: string, error: unknown) => void;
   /** Use real timers for wake-ups (default). Tests with an injected clock call `tick()`. */
@@ -34,8 +31,7 @@ export class EmbeddedRuntime implements WorkflowEngine {
   readonly runtime = 'embedded' as const;
   private readonly ops: WorkflowOps;
   private readonly activities: Activities;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private readonly defs = new Map<string, WorkflowDefinition<any>>();
+  private readonly defs: DefinitionCatalogue;
   private readonly drives = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt: string | undefined;
@@ -44,18 +40,11 @@ export class EmbeddedRuntime implements WorkflowEngine {
   constructor(private readonly deps: EmbeddedRuntimeDeps) {
     this.ops = deps.ops;
     this.activities = deps.activities;
-    for (const d of deps.definitions) {
-      validateDefinition(d);
-      this.defs.set(d.name, d);
-    }
+    this.defs = new DefinitionCatalogue(deps.definitions);
   }
 
   definitions() {
-    return [...this.defs.values()].map((d) => ({
-      name: d.name,
-      version: d.version,
-      description: d.description,
-    }));
+    return this.defs.list();
   }
 
   /** Resumes runs a crash left mid-step and arms the timer for waiting ones. */
@@ -66,32 +55,7 @@ export class EmbeddedRuntime implements WorkflowEngine {
   }
 
   async start(ctx: CallContext, input: StartRunInput): Promise<RunStatusView> {
-    const args = parseInput(startRunInput, input, 'start_workflow_run input');
-    const def = this.definition(args.definition);
-    const checked = def.input.safeParse(args.input);
-    if (!checked.success)
-      throw new CountersignError(
-        'VALIDATION_FAILED',
-        `Invalid input for ${def.name}: ${checked.error.issues
-          .map((i) => `${['input', ...i.path].join('.')}: ${i.message}`)
-          .join('; ')}`,
-        {
-          issues: checked.error.issues.map((i) => ({
-            path: ['input', ...i.path].join('.'),
-            message: i.message,
-          })),
-        },
-      );
-    const { run, created } = await this.ops.createRun(ctx, {
-      definition: def.name,
-      definition_version: def.version,
-      title: def.title(checked.data),
-      input: args.input,
-      idempotency_key: args.idempotency_key,
-      stage: def.initial_stage,
-      allowed_tools: def.allowed_tools(checked.data),
-      case_id: def.case_id?.(checked.data) ?? null,
-    });
+    const { run, created } = await this.defs.createRun(this.ops, ctx, input);
     if (created || run.status === 'running') await this.drive(run.tenant_id, run.id);
     return this.status(ctx, run.id);
   }
@@ -138,18 +102,6 @@ export class EmbeddedRuntime implements WorkflowEngine {
 
   // ---- driving ----------------------------------------------------------------------------
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private definition(name: string): WorkflowDefinition<any> {
-    const def = this.defs.get(name);
-    if (!def)
-      throw new CountersignError(
-        'NOT_FOUND',
-        `No workflow definition "${name}". Known: ${[...this.defs.keys()].join(', ')}.`,
-        { kind: 'definition', id: name, known: [...this.defs.keys()] },
-      );
-    return def;
-  }
-
   /** Drives one run; concurrent calls for the same run queue behind each other. */
   private drive(tenant_id: string, run_id: string): Promise<void> {
     const key = `${tenant_id}/${run_id}`;
@@ -168,12 +120,7 @@ export class EmbeddedRuntime implements WorkflowEngine {
     if (this.closed) return;
     const { run, effects } = await this.ops.loadRun(tenant_id, run_id);
     if (run.status !== 'running' && run.status !== 'waiting') return;
-    const def = this.definition(run.definition);
-    if (def.version !== run.definition_version)
-      throw new CountersignError(
-        'INVALID_STATE',
-        `${run.id} was started with ${def.name} ${run.definition_version}; this process has ${def.version}.`,
-      );
+    const def = this.defs.forRun(run);
     let suspend!: (w: { waiting_on: JsonObject; wake_at: string | null }) => void;
     const suspended = new Promise<{ waiting_on: JsonObject; wake_at: string | null }>(
       (resolve) => (suspend = resolve),

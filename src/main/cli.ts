@@ -11,6 +11,7 @@ import { printDemo, printResult, printTrace, printVerify } from './print.js';
 import { runMcpStdio } from './mcp-stdio.js';
 import { callRemote } from './remote.js';
 import { serveCommandMain } from './serve.js';
+import { workerCommandMain } from './worker.js';
 import type { VerifyReport } from '../core/ledger.js';
 import type { TraceReport } from '../core/trace.js';
 
@@ -93,7 +94,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
-      `\n${EXIT_HELP}\n\nConfiguration: COUNTERSIGN_DATA_DIR, COUNTERSIGN_DATABASE_URL (Postgres), COUNTERSIGN_POLICY_DIR,\nCOUNTERSIGN_WEBHOOK_URL, COUNTERSIGN_SERVER and COUNTERSIGN_TOKEN (remote mode).`,
+      `\n${EXIT_HELP}\n\nConfiguration: COUNTERSIGN_DATA_DIR, COUNTERSIGN_DATABASE_URL (Postgres), COUNTERSIGN_POLICY_DIR,\nCOUNTERSIGN_WEBHOOK_URL, COUNTERSIGN_SERVER and COUNTERSIGN_TOKEN (remote mode),\nCOUNTERSIGN_TEMPORAL_ADDRESS (run workflows on Temporal; see countersign worker --help).`,
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -161,6 +162,17 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       '\nThe client runs it; as the local operator it may name actors in parameters.\n\nClient configuration:\n  {"mcpServers":{"countersign":{"command":"npx","args":["countersign","mcp"]}}}',
     )
     .action(() => runMcpStdio(configOf(globals())));
+
+  program
+    .command('worker')
+    .description(
+      'run a Temporal worker: executes workflow runs started with COUNTERSIGN_TEMPORAL_ADDRESS set',
+    )
+    .addHelpText(
+      'after',
+      '\nNeeds COUNTERSIGN_TEMPORAL_ADDRESS (host:port of a Temporal frontend) and the same store as the\nserver (COUNTERSIGN_DATABASE_URL). Optional: COUNTERSIGN_TEMPORAL_NAMESPACE (default "default"),\nCOUNTERSIGN_TEMPORAL_TASK_QUEUE (default "countersign"). Ctrl-C or SIGTERM stops it cleanly.\n\nExample:\n  temporal server start-dev &\n  COUNTERSIGN_TEMPORAL_ADDRESS=127.0.0.1:7233 COUNTERSIGN_DATABASE_URL=postgres://localhost/countersign \\\n    npx countersign worker',
+    )
+    .action(() => workerCommandMain(configOf(globals())));
 
   const actor = program.command('actor').description('actors (people, agents, services)');
   actor

@@ -15,28 +15,35 @@ import { type Clock, systemClock } from '../core/ports/clock.js';
 import type { ModelProvider } from '../core/ports/model.js';
 import { type ToolDefinition, staticToolRegistry } from '../core/ports/tools.js';
 import { WorkflowOps } from '../core/workflow-ops.js';
-import { createActivities } from '../engine/activities.js';
-import type { WorkflowDefinition } from '../engine/definition.js';
+import { type Activities, createActivities } from '../engine/activities.js';
 import { EmbeddedRuntime } from '../engine/embedded-runtime.js';
 import { ModelGateway, parseAllowList } from '../engine/model-gateway.js';
-import { opsChangeControl } from '../engine/workflows/ops-change-control.js';
-import { safeAiAssisted } from '../engine/workflows/safe-ai-assisted.js';
+import type { WorkflowEngine } from '../engine/port.js';
+import { DEFINITIONS } from '../engine/workflows/index.js';
 import type { Services } from '../surfaces/services.js';
 import type { Config } from './config.js';
+import { openTemporalRuntime } from './temporal.js';
 
-export interface Runtime {
+/** What every process builds on: the store, the kernel, workflow operations and activities. */
+export interface Core {
   readonly kernel: Kernel;
   readonly store: KyselyStore;
   readonly config: Config;
-  /** The kernel, the workflow operations and the engine: what the front doors call. */
-  readonly services: Services;
-  readonly engine: EmbeddedRuntime;
+  readonly workflows: WorkflowOps;
+  /** The side effects of workflow steps, for the embedded runtime or a Temporal worker. */
+  readonly activities: Activities;
   close(): Promise<void>;
 }
 
-/** The workflow definitions every runtime runs. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const DEFINITIONS: readonly WorkflowDefinition<any>[] = [opsChangeControl, safeAiAssisted];
+export interface Runtime extends Core {
+  /** The kernel, the workflow operations and the engine: what the front doors call. */
+  readonly services: Services;
+  readonly engine: WorkflowEngine;
+  /** The embedded runtime, when it is the engine (tests drive its timers). */
+  readonly embedded: EmbeddedRuntime | undefined;
+}
+
+export { DEFINITIONS };
 
 /** The tenant setting holding a JSON array of allowed model IDs. */
 export const MODEL_ALLOW_SETTING = 'models.allow';
@@ -45,22 +52,21 @@ export const SQLITE_FILE = 'countersign.sqlite';
 
 const defaultWarn = (line: string) => process.stderr.write(`warning: ${line}\n`);
 
+export interface OpenOptions {
+  clock?: Clock;
+  extraTools?: readonly ToolDefinition[];
+  /** Start the engine's timers and resume interrupted runs (servers do; one-shot CLI calls not). */
+  background?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Where start-up warnings go (stderr by default: stdout may carry MCP). */
+  warn?: (line: string) => void;
+}
+
 /**
  * The composition root: the only place that picks adapters. SQLite in the data directory by
  * default; Postgres when `databaseUrl` is set.
  */
-export async function openRuntime(
-  config: Config,
-  options: {
-    clock?: Clock;
-    extraTools?: readonly ToolDefinition[];
-    /** Start the engine's timers and resume interrupted runs (servers do; one-shot CLI calls not). */
-    background?: boolean;
-    env?: NodeJS.ProcessEnv;
-    /** Where start-up warnings go (stderr by default: stdout may carry MCP). */
-    warn?: (line: string) => void;
-  } = {},
-): Promise<Runtime> {
+export async function openCore(config: Config, options: OpenOptions = {}): Promise<Core> {
   const policy = config.policyDir
     ? CedarPolicyEngine.fromDirectory(config.policyDir)
     : CedarPolicyEngine.fromDirectory();
@@ -84,33 +90,72 @@ export async function openRuntime(
   });
   const models = modelGateway(config, store, options.env ?? process.env);
   const workflows = new WorkflowOps(kernel);
-  const warn = options.warn ?? defaultWarn;
-  const engine = new EmbeddedRuntime({
-    ops: workflows,
-    activities: createActivities({ ops: workflows, kernel, models }),
-    definitions: DEFINITIONS,
-    timers: options.background ?? false,
-    onError: (run_id, e) =>
-      warn(`workflow ${run_id} stopped: ${e instanceof Error ? e.message : String(e)}`),
-  });
-  // Runs a crash left mid-step resume in the background: a server listens meanwhile.
-  if (options.background)
-    engine
-      .resume()
-      .catch((e: unknown) =>
-        warn(`resuming workflow runs failed: ${e instanceof Error ? e.message : String(e)}`),
-      );
   return {
     kernel,
     store,
     config,
-    engine,
-    services: { kernel, workflows, engine },
+    workflows,
+    activities: createActivities({ ops: workflows, kernel, models }),
     async close() {
-      await engine.close();
       await gateway.close();
       demo.close();
       await store.close();
+    },
+  };
+}
+
+/**
+ * The core plus the workflow engine: the embedded runtime by default, Temporal when
+ * `config.temporal` is set (COUNTERSIGN_TEMPORAL_ADDRESS).
+ */
+export async function openRuntime(config: Config, options: OpenOptions = {}): Promise<Runtime> {
+  const core = await openCore(config, options);
+  const warn = options.warn ?? defaultWarn;
+  const onError = (run_id: string, e: unknown) =>
+    warn(`workflow ${run_id} stopped: ${e instanceof Error ? e.message : String(e)}`);
+  let engine: WorkflowEngine;
+  let embedded: EmbeddedRuntime | undefined;
+  let resume: (() => Promise<void>) | undefined;
+  if (config.temporal) {
+    if (!config.databaseUrl)
+      warn(
+        'Temporal with the SQLite store works only while every worker runs on this machine; set COUNTERSIGN_DATABASE_URL to a Postgres database for workers elsewhere.',
+      );
+    const temporal = await openTemporalRuntime(config.temporal, {
+      ops: core.workflows,
+      definitions: DEFINITIONS,
+      onError,
+    }).catch(async (e: unknown) => {
+      await core.close();
+      throw e;
+    });
+    engine = temporal;
+    resume = () => temporal.resume();
+  } else {
+    embedded = new EmbeddedRuntime({
+      ops: core.workflows,
+      activities: core.activities,
+      definitions: DEFINITIONS,
+      timers: options.background ?? false,
+      onError,
+    });
+    engine = embedded;
+    const e = embedded;
+    resume = () => e.resume();
+  }
+  // Runs a crash left mid-step resume in the background: a server listens meanwhile.
+  if (options.background)
+    resume().catch((e: unknown) =>
+      warn(`resuming workflow runs failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  return {
+    ...core,
+    engine,
+    embedded,
+    services: { kernel: core.kernel, workflows: core.workflows, engine },
+    async close() {
+      await engine.close();
+      await core.close();
     },
   };
 }

@@ -12,6 +12,17 @@ export interface Config {
   readonly tenant: string;
   /** The model agents use unless a definition names one: `rules/v1` or `openai-compatible/<model>`. */
   readonly model: string | undefined;
+  /** When set, workflow runs execute on Temporal (`countersign worker` runs them). */
+  readonly temporal: TemporalConfig | undefined;
+}
+
+export interface TemporalConfig {
+  /** host:port of the Temporal frontend, e.g. 127.0.0.1:7233. */
+  readonly address: string;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  /** A run's page in the Temporal UI, `{id}` standing for the run ID. */
+  readonly uiUrl: string | undefined;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
@@ -23,5 +34,24 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     webhookUrl: blank(env.COUNTERSIGN_WEBHOOK_URL),
     tenant: blank(env.COUNTERSIGN_TENANT) ?? 'default',
     model: blank(env.COUNTERSIGN_MODEL),
+    temporal: temporalFromEnv(env, blank),
+  };
+}
+
+function temporalFromEnv(
+  env: NodeJS.ProcessEnv,
+  blank: (v: string | undefined) => string | undefined,
+): TemporalConfig | undefined {
+  const address = blank(env.COUNTERSIGN_TEMPORAL_ADDRESS);
+  if (!address) return undefined;
+  const namespace = blank(env.COUNTERSIGN_TEMPORAL_NAMESPACE) ?? 'default';
+  return {
+    address,
+    namespace,
+    taskQueue: blank(env.COUNTERSIGN_TEMPORAL_TASK_QUEUE) ?? 'countersign',
+    uiUrl:
+      blank(env.COUNTERSIGN_TEMPORAL_UI_URL)
+        ?.replace(/\/+$/, '')
+        .concat(`/namespaces/${encodeURIComponent(namespace)}/workflows/{id}`) ?? undefined,
   };
 }

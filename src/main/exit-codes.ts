@@ -31,6 +31,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'EXECUTION_IN_DOUBT':
       return EXIT.NOT_FOUND_OR_STATE;
     case 'STORE_UNAVAILABLE':
+    case 'ENGINE_UNAVAILABLE':
     case 'INTERNAL':
     case 'MODEL_UNAVAILABLE':
     case 'MODEL_REQUEST_REJECTED':
@@ -42,7 +43,7 @@ export function exitCodeFor(code: ErrorCode): number {
 
 export const EXIT_HELP = `Exit codes:
   0  success
-  1  failure (store unavailable, internal error)
+  1  failure (store or workflow engine unavailable, internal error)
   2  usage or validation error (bad flags, bad JSON, unknown tool)
   3  denied (policy, self-approval, missing role, review required, hash mismatch)
   4  not found, wrong state, duplicate or in-doubt execution

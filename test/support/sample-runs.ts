@@ -178,7 +178,7 @@ export const SCENARIOS: readonly Scenario[] = [
 ];
 
 /** Writes a config value through the governed kernel, in its own setup workflow. */
-async function seedConfig(
+export async function seedConfig(
   rt: Runtime,
   ctx: CallContext,
   service: string,
@@ -250,7 +250,7 @@ async function runScenario(s: Scenario): Promise<JsonValue> {
     }
     if (run.status === 'waiting' && run.waiting_on?.kind === 'time') {
       clock.set(run.waiting_on.until as string);
-      await rt.engine.tick();
+      await rt.embedded!.tick();
       run = await rt.engine.status(ctx, run.workflow_id);
     }
     const ledger = await rt.store.transaction((tx) =>

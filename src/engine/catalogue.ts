@@ -1,0 +1,92 @@
+import type { CallContext } from '../core/context.js';
+import { CountersignError } from '../core/errors.js';
+import type { WorkflowRun } from '../core/model.js';
+import { parseInput } from '../core/validation.js';
+import type { WorkflowOps } from '../core/workflow-ops.js';
+import { startRunInput } from '../core/workflow-schemas.js';
+import { validateDefinition, type WorkflowDefinition } from './definition.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDefinition = WorkflowDefinition<any>;
+
+/**
+ * The definitions a runtime runs, by name. Both runtimes start runs the same way through it:
+ * the same input checks, the same run record in the store, the same errors.
+ */
+export class DefinitionCatalogue {
+  private readonly defs = new Map<string, AnyDefinition>();
+
+  constructor(definitions: readonly AnyDefinition[]) {
+    for (const d of definitions) {
+      validateDefinition(d);
+      if (this.defs.has(d.name))
+        throw new Error(`Workflow definition "${d.name}" is declared twice`);
+      this.defs.set(d.name, d);
+    }
+  }
+
+  list() {
+    return [...this.defs.values()].map((d) => ({
+      name: d.name,
+      version: d.version,
+      description: d.description,
+    }));
+  }
+
+  get(name: string): AnyDefinition {
+    const def = this.defs.get(name);
+    if (!def)
+      throw new CountersignError(
+        'NOT_FOUND',
+        `No workflow definition "${name}". Known: ${[...this.defs.keys()].join(', ')}.`,
+        { kind: 'definition', id: name, known: [...this.defs.keys()] },
+      );
+    return def;
+  }
+
+  /** The definition a stored run was started with, refusing one this process runs differently. */
+  forRun(run: WorkflowRun): AnyDefinition {
+    const def = this.get(run.definition);
+    if (def.version !== run.definition_version)
+      throw new CountersignError(
+        'INVALID_STATE',
+        `${run.id} was started with ${def.name} ${run.definition_version}; this process has ${def.version}.`,
+      );
+    return def;
+  }
+
+  /**
+   * Validates a start request against its definition and records the run (or finds the run
+   * the same idempotency key started before). Nothing is written for bad input.
+   */
+  async createRun(
+    ops: WorkflowOps,
+    ctx: CallContext,
+    input: unknown,
+  ): Promise<{ run: WorkflowRun; created: boolean }> {
+    const args = parseInput(startRunInput, input, 'start_workflow_run input');
+    const def = this.get(args.definition);
+    const checked = def.input.safeParse(args.input);
+    if (!checked.success) {
+      const issues = checked.error.issues.map((i) => ({
+        path: ['input', ...i.path].join('.'),
+        message: i.message,
+      }));
+      throw new CountersignError(
+        'VALIDATION_FAILED',
+        `Invalid input for ${def.name}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        { issues },
+      );
+    }
+    return ops.createRun(ctx, {
+      definition: def.name,
+      definition_version: def.version,
+      title: def.title(checked.data),
+      input: args.input,
+      idempotency_key: args.idempotency_key,
+      stage: def.initial_stage,
+      allowed_tools: def.allowed_tools(checked.data),
+      case_id: def.case_id?.(checked.data) ?? null,
+    });
+  }
+}

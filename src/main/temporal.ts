@@ -1,0 +1,77 @@
+import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { CountersignError } from '../core/errors.js';
+import type { WorkflowOps } from '../core/workflow-ops.js';
+import type { AnyDefinition } from '../engine/catalogue.js';
+import { SEARCH_ATTRIBUTES } from '../engine/temporal/contract.js';
+import { TemporalRuntime } from '../engine/temporal/temporal-runtime.js';
+import type { TemporalConfig } from './config.js';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+const INDEXED_TYPE = {
+  KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+} as const;
+
+/** Connects to the Temporal frontend; an unreachable one is a clear ENGINE_UNAVAILABLE. */
+export async function connectTemporal(t: TemporalConfig): Promise<Connection> {
+  try {
+    return await Connection.connect({ address: t.address, connectTimeout: CONNECT_TIMEOUT_MS });
+  } catch (e) {
+    throw new CountersignError(
+      'ENGINE_UNAVAILABLE',
+      `Cannot reach Temporal at ${t.address} (COUNTERSIGN_TEMPORAL_ADDRESS): ${e instanceof Error ? e.message : String(e)}. Start one with \`temporal server start-dev\`, or unset the variable to use the embedded runtime.`,
+      { address: t.address },
+    );
+  }
+}
+
+/**
+ * Registers the search attributes runs are listed by (tenant, definition, stage, waiting on a
+ * human) in the namespace when they are missing, so the Temporal UI can filter by them.
+ */
+export async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+): Promise<void> {
+  const wanted = Object.values(SEARCH_ATTRIBUTES);
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = wanted.filter((k) => !(k.name in (customAttributes ?? {})));
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, INDEXED_TYPE[k.type]])),
+  });
+}
+
+/** The engine for `COUNTERSIGN_TEMPORAL_ADDRESS`: runs start and move on through Temporal. */
+export async function openTemporalRuntime(
+  t: TemporalConfig,
+  deps: {
+    ops: WorkflowOps;
+    definitions: readonly AnyDefinition[];
+    onError: (run_id: string, e: unknown) => void;
+  },
+): Promise<TemporalRuntime> {
+  const connection = await connectTemporal(t);
+  try {
+    await ensureSearchAttributes(connection, t.namespace);
+  } catch (e) {
+    await connection.close();
+    throw new CountersignError(
+      'ENGINE_UNAVAILABLE',
+      `Temporal at ${t.address} refused the search attributes of namespace "${t.namespace}": ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  return new TemporalRuntime({
+    ops: deps.ops,
+    client: new Client({ connection, namespace: t.namespace }),
+    definitions: deps.definitions,
+    taskQueue: t.taskQueue,
+    uiUrl: t.uiUrl,
+    onError: deps.onError,
+    closeConnection: () => connection.close(),
+  });
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { JsonObject } from '../../src/core/model.js';
+import type { Config } from '../../src/main/config.js';
+import { configFromEnv } from '../../src/main/config.js';
+import { SCENARIOS } from './sample-runs.js';
+
+export const HISTORIES_DIR = path.resolve('test/fixtures/temporal-histories');
+
+/** A config for the Temporal runtime on a fresh data directory and its own task queue. */
+export function temporalConfig(address: string, databaseUrl: string, label: string): Config {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `cs-temporal-${label}-`));
+  return {
+    ...configFromEnv({}),
+    dataDir,
+    databaseUrl,
+    temporal: {
+      address,
+      namespace: 'default',
+      taskQueue: `cs-${label}-${randomBytes(4).toString('hex')}`,
+      uiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/{id}',
+    },
+  };
+}
+
+const WINDOW = {
+  start: new Date(Date.now() - 60_000).toISOString(),
+  end: new Date(Date.now() + 3_600_000).toISOString(),
+};
+
+/** The low-risk config change of the sample runs, with its window open (since this file loaded). */
+export function openWindowChange(ticket: string): JsonObject {
+  const base = SCENARIOS[0]!.input as Record<string, unknown>;
+  return {
+    ...base,
+    change_request: { ...(base.change_request as JsonObject), ticket },
+    change_window: WINDOW,
+  };
+}
+
+export async function temporalClient(address: string): Promise<Client> {
+  return new Client({ connection: await Connection.connect({ address }) });
+}
+
+/** Polls until `check` returns a value (visibility in Temporal is eventually consistent). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * With UPDATE_TEMPORAL_HISTORIES=1, keeps a finished run's history as a replay fixture
+ * (test/temporal-replay.test.ts replays each one with the SDK's replayer).
+ */
+export async function keepHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.UPDATE_TEMPORAL_HISTORIES !== '1') return;
+  const history = await handle.fetchHistory();
+  fs.mkdirSync(HISTORIES_DIR, { recursive: true });
+  fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), `${historyToJSON(history)}\n`);
+}
