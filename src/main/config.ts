@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { CountersignError } from '../core/errors.js';
 
 export interface Config {
   /** Holds the embedded database, the demo target and local state. */
@@ -23,6 +24,8 @@ export interface TemporalConfig {
   readonly taskQueue: string;
   /** A run's page in the Temporal UI, `{id}` standing for the run ID. */
   readonly uiUrl: string | undefined;
+  /** How long a worker may stop heartbeating in an agent or tool call before it is presumed dead. */
+  readonly heartbeatTimeoutMs: number | undefined;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
@@ -45,9 +48,23 @@ function temporalFromEnv(
   const address = blank(env.COUNTERSIGN_TEMPORAL_ADDRESS);
   if (!address) return undefined;
   const namespace = blank(env.COUNTERSIGN_TEMPORAL_NAMESPACE) ?? 'default';
+  const heartbeat = blank(env.COUNTERSIGN_TEMPORAL_HEARTBEAT_TIMEOUT_MS);
+  const heartbeatTimeoutMs = heartbeat === undefined ? undefined : Number(heartbeat);
+  if (
+    heartbeatTimeoutMs !== undefined &&
+    !(Number.isInteger(heartbeatTimeoutMs) && heartbeatTimeoutMs >= 1000)
+  )
+    throw new CountersignError(
+      'VALIDATION_FAILED',
+      `COUNTERSIGN_TEMPORAL_HEARTBEAT_TIMEOUT_MS must be a whole number of milliseconds, at least 1000, not ${JSON.stringify(heartbeat)}.`,
+      {
+        issues: [{ path: 'COUNTERSIGN_TEMPORAL_HEARTBEAT_TIMEOUT_MS', message: 'integer >= 1000' }],
+      },
+    );
   return {
     address,
     namespace,
+    heartbeatTimeoutMs,
     taskQueue: blank(env.COUNTERSIGN_TEMPORAL_TASK_QUEUE) ?? 'countersign',
     uiUrl:
       blank(env.COUNTERSIGN_TEMPORAL_UI_URL)

@@ -3,7 +3,7 @@ import proto from '@temporalio/proto';
 import { CountersignError } from '../core/errors.js';
 import type { WorkflowOps } from '../core/workflow-ops.js';
 import type { AnyDefinition } from '../engine/catalogue.js';
-import { SEARCH_ATTRIBUTES } from '../engine/temporal/contract.js';
+import { DEFAULT_ACTIVITY_TIMEOUTS, SEARCH_ATTRIBUTES } from '../engine/temporal/contract.js';
 import { TemporalRuntime } from '../engine/temporal/temporal-runtime.js';
 import type { TemporalConfig } from './config.js';
 
@@ -71,6 +71,9 @@ export async function openTemporalRuntime(
     definitions: deps.definitions,
     taskQueue: t.taskQueue,
     uiUrl: t.uiUrl,
+    ...(t.heartbeatTimeoutMs !== undefined
+      ? { timeouts: { ...DEFAULT_ACTIVITY_TIMEOUTS, heartbeat_ms: t.heartbeatTimeoutMs } }
+      : {}),
     onError: deps.onError,
     closeConnection: () => connection.close(),
   });

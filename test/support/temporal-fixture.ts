@@ -23,6 +23,7 @@ export function temporalConfig(address: string, databaseUrl: string, label: stri
       namespace: 'default',
       taskQueue: `cs-${label}-${randomBytes(4).toString('hex')}`,
       uiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/{id}',
+      heartbeatTimeoutMs: undefined,
     },
   };
 }
