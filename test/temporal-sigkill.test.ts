@@ -73,10 +73,10 @@ function spawnUntil(args: string[], ready: RegExp, stream: 'stdout' | 'stderr') 
           resolve({ child, out: () => out, exited });
         }
       };
-      child.stdout!.on('data', (d: Buffer) =>
+      child.stdout.on('data', (d: Buffer) =>
         stream === 'stdout' ? onData(d) : (out += d.toString()),
       );
-      child.stderr!.on('data', (d: Buffer) =>
+      child.stderr.on('data', (d: Buffer) =>
         stream === 'stderr' ? onData(d) : (out += d.toString()),
       );
       void exited.then((how) => reject(new Error(`${args[0]} exited (${how}):\n${out}`)));
