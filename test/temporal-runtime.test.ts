@@ -126,7 +126,7 @@ describe('the Temporal runtime', () => {
     expect(tools.length).toBeGreaterThanOrEqual(3);
     expect([...byProposal.values()].every((n) => n === 1)).toBe(true);
     expect((await rt.kernel.verifyAudit(ctx)).ok).toBe(true);
-    await keepHistory(handle, 'ops-change-control-approved');
+    await keepHistory(inject('temporalAddress'), handle, 'ops-change-control-approved');
   });
 
   it('a decision committed while its update never reached the run is delivered when the server resumes', async () => {
@@ -207,7 +207,7 @@ describe('the Temporal runtime', () => {
     expect(events.filter((e) => e.type === 'APPROVAL_DECISION')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'TOOL_INVOKE')).toHaveLength(0);
     expect(validateTrace(run.workflow_id, events).problems).toEqual([]);
-    await keepHistory(handle, 'ops-change-control-rejected');
+    await keepHistory(inject('temporalAddress'), handle, 'ops-change-control-rejected');
   });
 
   it('the same idempotency key is the same run and the same workflow; cancel stops the workflow', async () => {

@@ -19,6 +19,7 @@ import { type Activities, createActivities } from '../engine/activities.js';
 import { EmbeddedRuntime } from '../engine/embedded-runtime.js';
 import { ModelGateway, parseAllowList } from '../engine/model-gateway.js';
 import type { WorkflowEngine } from '../engine/port.js';
+import type { AnyDefinition } from '../engine/catalogue.js';
 import { DEFINITIONS } from '../engine/workflows/index.js';
 import type { Services } from '../surfaces/services.js';
 import type { Config } from './config.js';
@@ -60,6 +61,12 @@ export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
   /** Where start-up warnings go (stderr by default: stdout may carry MCP). */
   warn?: (line: string) => void;
+  /**
+   * Workflow definitions of your own, beside the built-in ones. On Temporal the worker must
+   * run them too: bundle a workflow module exporting `createRunWorkflow([...DEFINITIONS, ...])`
+   * (startWorker's `workflowsPath`).
+   */
+  definitions?: readonly AnyDefinition[];
 }
 
 /**
@@ -123,7 +130,7 @@ export async function openRuntime(config: Config, options: OpenOptions = {}): Pr
       );
     const temporal = await openTemporalRuntime(config.temporal, {
       ops: core.workflows,
-      definitions: DEFINITIONS,
+      definitions: [...DEFINITIONS, ...(options.definitions ?? [])],
       onError,
     }).catch(async (e: unknown) => {
       await core.close();
@@ -135,7 +142,7 @@ export async function openRuntime(config: Config, options: OpenOptions = {}): Pr
     embedded = new EmbeddedRuntime({
       ops: core.workflows,
       activities: core.activities,
-      definitions: DEFINITIONS,
+      definitions: [...DEFINITIONS, ...(options.definitions ?? [])],
       timers: options.background ?? false,
       onError,
     });

@@ -3,11 +3,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { findTemporalCli } from '../setup/temporal-global.js';
 import type { JsonObject } from '../../src/core/model.js';
 import type { Config } from '../../src/main/config.js';
 import { configFromEnv } from '../../src/main/config.js';
 import { SCENARIOS } from './sample-runs.js';
+
+const run = promisify(execFile);
 
 export const HISTORIES_DIR = path.resolve('test/fixtures/temporal-histories');
 
@@ -63,11 +67,28 @@ export async function eventually<T>(
 
 /**
  * With UPDATE_TEMPORAL_HISTORIES=1, keeps a finished run's history as a replay fixture
- * (test/temporal-replay.test.ts replays each one with the SDK's replayer).
+ * (test/temporal-replay.test.ts replays each one with the SDK's replayer), exported by the
+ * Temporal CLI in the JSON form the Temporal UI downloads.
  */
-export async function keepHistory(handle: WorkflowHandle, name: string): Promise<void> {
+export async function keepHistory(
+  address: string,
+  handle: WorkflowHandle,
+  name: string,
+): Promise<void> {
   if (process.env.UPDATE_TEMPORAL_HISTORIES !== '1') return;
-  const history = await handle.fetchHistory();
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('UPDATE_TEMPORAL_HISTORIES needs the Temporal CLI');
+  await handle.result().catch(() => undefined);
+  const { stdout } = await run(cli, [
+    'workflow',
+    'show',
+    '--address',
+    address,
+    '--workflow-id',
+    handle.workflowId,
+    '--output',
+    'json',
+  ]);
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-  fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), `${historyToJSON(history)}\n`);
+  fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), stdout);
 }
