@@ -7,9 +7,12 @@ import {
   bundleWorkflowCode,
 } from '@temporalio/worker';
 import { CountersignError } from '../core/errors.js';
-import { createTemporalActivities } from '../engine/temporal/activities.js';
-import type { Config } from './config.js';
-import { openCore } from './compose.js';
+import {
+  type TemporalActivities,
+  createTemporalActivities,
+} from '../engine/temporal/activities.js';
+import type { Config, TemporalConfig } from './config.js';
+import { type Core, openCore } from './compose.js';
 import { connectTemporal, ensureSearchAttributes } from './temporal.js';
 
 /**
@@ -69,23 +72,7 @@ export async function startWorker(
   let connection: NativeConnection | undefined;
   try {
     connection = await NativeConnection.connect({ address: t.address });
-    const bundled = Date.now();
-    const workflowBundle = await bundleWorkflowCode({
-      workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH,
-      logger: new QuietLogger(() => undefined),
-    });
-    log(`workflow bundle ready in ${Date.now() - bundled} ms`);
-    const worker = await Worker.create({
-      connection,
-      namespace: t.namespace,
-      taskQueue: t.taskQueue,
-      workflowBundle,
-      activities: createTemporalActivities({ ops: core.workflows, activities: core.activities }),
-      reuseV8Context: true,
-      ...(options.maxCachedWorkflows !== undefined
-        ? { maxCachedWorkflows: options.maxCachedWorkflows }
-        : {}),
-    });
+    const worker = await buildWorker(core, connection, t, { ...options, log });
     const conn = connection;
     const done = worker.run().finally(async () => {
       await conn.close();
@@ -104,6 +91,37 @@ export async function startWorker(
     await core.close();
     throw e;
   }
+}
+
+/**
+ * A Temporal worker for Countersign runs on an open core: the workflow bundle (built now from
+ * `workflowsPath`), the activities over the core's store and kernel, `reuseV8Context` on.
+ */
+export async function buildWorker(
+  core: Core,
+  connection: NativeConnection,
+  t: TemporalConfig,
+  options: WorkerOptions & { activities?: TemporalActivities } = {},
+): Promise<Worker> {
+  const bundled = Date.now();
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH,
+    logger: new QuietLogger(() => undefined),
+  });
+  options.log?.(`workflow bundle ready in ${Date.now() - bundled} ms`);
+  return Worker.create({
+    connection,
+    namespace: t.namespace,
+    taskQueue: t.taskQueue,
+    workflowBundle,
+    activities:
+      options.activities ??
+      createTemporalActivities({ ops: core.workflows, activities: core.activities }),
+    reuseV8Context: true,
+    ...(options.maxCachedWorkflows !== undefined
+      ? { maxCachedWorkflows: options.maxCachedWorkflows }
+      : {}),
+  });
 }
 
 /** The SDK's logger, reduced to warnings and errors on the worker's own output. */

@@ -7,32 +7,13 @@
  * - Without the Temporal CLI this throws: the Temporal tests never skip silently. `.ci/run`
  *   installs it (`go install`); see the README for other ways.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { Connection } from '@temporalio/client';
 import type { TestProject } from 'vitest/node';
+import { startTemporalDevServer, waitReachable } from './temporal-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
   }
-}
-
-const START_TIMEOUT_MS = 60_000;
-
-export function findTemporalCli(): string | undefined {
-  const candidates = [
-    process.env.TEMPORAL_CLI,
-    ...(process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'temporal')),
-    process.env.GOBIN && join(process.env.GOBIN, 'temporal'),
-    process.env.GOPATH && join(process.env.GOPATH, 'bin', 'temporal'),
-    join(homedir(), 'go', 'bin', 'temporal'),
-    join(homedir(), '.temporalio', 'bin', 'temporal'),
-  ];
-  return candidates.find((c): c is string => !!c && existsSync(c));
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -42,83 +23,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('temporalAddress', external);
     return async () => {};
   }
-  const cli = findTemporalCli();
-  if (!cli)
-    throw new Error(
-      'The Temporal CLI is required for the Temporal tests: `go install github.com/temporalio/cli/cmd/temporal@v1.5.1` (what .ci/run does), or see the README; or set COUNTERSIGN_TEST_TEMPORAL_ADDRESS to a running server.',
-    );
-  const port = await freePort();
-  const child = spawn(
-    cli,
-    [
-      'server',
-      'start-dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--headless',
-      '--log-level',
-      'error',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const address = `127.0.0.1:${port}`;
-  try {
-    await waitReachable(address, START_TIMEOUT_MS, child);
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw new Error(
-      `temporal server start-dev did not come up: ${(e as Error).message}\n${stderr}`,
-      { cause: e },
-    );
-  }
-  project.provide('temporalAddress', address);
-  return () => stop(child);
-}
-
-async function waitReachable(address: string, timeoutMs: number, child?: ChildProcess) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
-    try {
-      const c = await Connection.connect({ address, connectTimeout: 2_000 });
-      await c.workflowService.getSystemInfo({});
-      await c.close();
-      return;
-    } catch (e) {
-      last = e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  throw new Error(`not reachable at ${address}: ${String(last)}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+  const server = await startTemporalDevServer();
+  project.provide('temporalAddress', server.address);
+  return server.stop;
 }

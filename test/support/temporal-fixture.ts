@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { findTemporalCli } from '../setup/temporal-global.js';
+import { findTemporalCli } from '../setup/temporal-server.js';
 import type { JsonObject } from '../../src/core/model.js';
 import type { Config } from '../../src/main/config.js';
 import { configFromEnv } from '../../src/main/config.js';
