@@ -124,7 +124,7 @@ export async function openRuntime(config: Config, options: OpenOptions = {}): Pr
   let embedded: EmbeddedRuntime | undefined;
   let resume: (() => Promise<void>) | undefined;
   if (config.temporal) {
-    if (!config.databaseUrl)
+    if (!config.databaseUrl && options.background)
       warn(
         'Temporal with the SQLite store works only while every worker runs on this machine; set COUNTERSIGN_DATABASE_URL to a Postgres database for workers elsewhere.',
       );
