@@ -201,7 +201,8 @@ describe('the countersign binary', () => {
     const help = cli(['review', '--help'], data);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Examples?:/);
-  });
+    // About twenty CLI processes in a row: give a loaded machine time.
+  }, 90_000);
 
   it('audit verify exits 5 naming the first broken seq after tampering', () => {
     const data = path.join(dir, 'tamper');

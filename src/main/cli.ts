@@ -11,7 +11,6 @@ import { printDemo, printResult, printTrace, printVerify } from './print.js';
 import { runMcpStdio } from './mcp-stdio.js';
 import { callRemote } from './remote.js';
 import { serveCommandMain } from './serve.js';
-import { workerCommandMain } from './worker.js';
 import type { VerifyReport } from '../core/ledger.js';
 import type { TraceReport } from '../core/trace.js';
 
@@ -172,7 +171,11 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       'after',
       '\nNeeds COUNTERSIGN_TEMPORAL_ADDRESS (host:port of a Temporal frontend) and the same store as the\nserver (COUNTERSIGN_DATABASE_URL). Optional: COUNTERSIGN_TEMPORAL_NAMESPACE (default "default"),\nCOUNTERSIGN_TEMPORAL_TASK_QUEUE (default "countersign"). Ctrl-C or SIGTERM stops it cleanly.\n\nExample:\n  temporal server start-dev &\n  COUNTERSIGN_TEMPORAL_ADDRESS=127.0.0.1:7233 COUNTERSIGN_DATABASE_URL=postgres://localhost/countersign \\\n    npx countersign worker',
     )
-    .action(() => workerCommandMain(configOf(globals())));
+    .action(async () => {
+      // The Temporal SDK loads only for this command (it costs every other command a second).
+      const { workerCommandMain } = await import('./worker.js');
+      await workerCommandMain(configOf(globals()));
+    });
 
   const actor = program.command('actor').description('actors (people, agents, services)');
   actor

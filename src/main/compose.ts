@@ -23,7 +23,6 @@ import type { AnyDefinition } from '../engine/catalogue.js';
 import { DEFINITIONS } from '../engine/workflows/index.js';
 import type { Services } from '../surfaces/services.js';
 import type { Config } from './config.js';
-import { openTemporalRuntime } from './temporal.js';
 
 /** What every process builds on: the store, the kernel, workflow operations and activities. */
 export interface Core {
@@ -128,6 +127,8 @@ export async function openRuntime(config: Config, options: OpenOptions = {}): Pr
       warn(
         'Temporal with the SQLite store works only while every worker runs on this machine; set COUNTERSIGN_DATABASE_URL to a Postgres database for workers elsewhere.',
       );
+    // The Temporal SDK loads only when it is used.
+    const { openTemporalRuntime } = await import('./temporal.js');
     const temporal = await openTemporalRuntime(config.temporal, {
       ops: core.workflows,
       definitions: [...DEFINITIONS, ...(options.definitions ?? [])],
