@@ -7,7 +7,7 @@ import type { LedgerEvent } from '../src/core/model.js';
 import { validateTrace } from '../src/core/trace.js';
 import { type Runtime, openRuntime } from '../src/main/compose.js';
 import { configFromEnv } from '../src/main/config.js';
-import { enginePolicyText } from './support/engine-fixture.js';
+import { writeDownstreamGateway } from './support/downstream-gateway.js';
 
 /**
  * Seed 001's SafeAIAssistedWorkflow end to end on the composed runtime: the knowledge base
@@ -15,7 +15,6 @@ import { enginePolicyText } from './support/engine-fixture.js';
  * obligations, a human gate when needed, and the write-back through the governed gateway to a
  * real downstream MCP server over stdio.
  */
-const FIXTURE = path.resolve('test/fixtures/downstream-mcp-server.mjs');
 const ctx = operatorContext('safe ai tests');
 
 let dir: string;
@@ -25,27 +24,9 @@ let reviewer: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-safe-ai-'));
-  downstream = path.join(dir, 'downstream');
-  fs.mkdirSync(downstream);
-  fs.writeFileSync(
-    path.join(dir, 'gateway.json'),
-    JSON.stringify({
-      servers: [
-        {
-          name: 'down',
-          prefix: 'down',
-          command: process.execPath,
-          args: [FIXTURE],
-          env: { DOWNSTREAM_DIR: downstream },
-        },
-      ],
-      risk: { 'down.echo': 'read', 'down.write_file': 'write' },
-    }),
-  );
-  // Default policies, except that reads run without review.
-  const policies = path.join(dir, 'policies');
-  fs.mkdirSync(policies);
-  fs.writeFileSync(path.join(policies, 'policies.cedar'), enginePolicyText());
+  const setup = writeDownstreamGateway(dir);
+  downstream = setup.downstream;
+  const policies = setup.policies;
   rt = await openRuntime(
     { ...configFromEnv({}), dataDir: dir, policyDir: policies },
     { env: {}, warn: () => undefined },

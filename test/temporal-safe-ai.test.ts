@@ -7,7 +7,7 @@ import { type Runtime, openRuntime } from '../src/main/compose.js';
 import type { Config } from '../src/main/config.js';
 import { type RunningWorker, startWorker } from '../src/main/worker.js';
 import { type FreshPgDatabase, freshPgDatabase } from './setup/pg.js';
-import { enginePolicyText } from './support/engine-fixture.js';
+import { writeDownstreamGateway } from './support/downstream-gateway.js';
 import { keepHistory, temporalClient, temporalConfig } from './support/temporal-fixture.js';
 
 /**
@@ -15,7 +15,6 @@ import { keepHistory, temporalClient, temporalConfig } from './support/temporal-
  * drafter through the model gateway, a human gate, and the write-back through the governed
  * gateway to a real downstream MCP server over stdio, run by a worker's activities.
  */
-const FIXTURE = path.resolve('test/fixtures/downstream-mcp-server.mjs');
 const ctx = operatorContext('temporal safe ai tests');
 let db: FreshPgDatabase;
 let config: Config;
@@ -26,26 +25,9 @@ let downstream: string;
 beforeAll(async () => {
   db = await freshPgDatabase(inject('pgUrl'), 'temporal_safe_ai');
   const base = temporalConfig(inject('temporalAddress'), db.url, 'safeai');
-  downstream = path.join(base.dataDir, 'downstream');
-  fs.mkdirSync(downstream);
-  fs.writeFileSync(
-    path.join(base.dataDir, 'gateway.json'),
-    JSON.stringify({
-      servers: [
-        {
-          name: 'down',
-          prefix: 'down',
-          command: process.execPath,
-          args: [FIXTURE],
-          env: { DOWNSTREAM_DIR: downstream },
-        },
-      ],
-      risk: { 'down.echo': 'read', 'down.write_file': 'write' },
-    }),
-  );
-  const policies = path.join(base.dataDir, 'policies');
-  fs.mkdirSync(policies);
-  fs.writeFileSync(path.join(policies, 'policies.cedar'), enginePolicyText());
+  const setup = writeDownstreamGateway(base.dataDir);
+  downstream = setup.downstream;
+  const policies = setup.policies;
   config = { ...base, policyDir: policies };
   worker = await startWorker(config);
   rt = await openRuntime(config, { env: {}, warn: () => undefined });

@@ -5,7 +5,7 @@ import type { JsonObject } from '../../core/model.js';
 import type { WorkflowOps } from '../../core/workflow-ops.js';
 import type { Activities, RunRef } from '../activities.js';
 import type { ActivityArgs, ActivityName, ActivityResult } from '../effects.js';
-import type { ApprovalOutcome } from './contract.js';
+import { type ApprovalOutcome, outcomeOf } from './contract.js';
 
 /** One interpreter effect as a Temporal activity's single argument. */
 export interface ActivityCall<N extends ActivityName> {
@@ -101,20 +101,8 @@ export function createTemporalActivities(deps: {
       try {
         const { approval, decisions } = await ops.approvalState(ref.tenant_id, approval_id);
         const roles = [...approval.required_roles];
-        if (approval.status !== 'pending' && approval.status !== 'cancelled')
-          return {
-            outcome: {
-              kind: 'decided',
-              approval_id,
-              status: approval.status,
-              decisions: decisions.map((d) => ({
-                reviewer_id: d.reviewer_id,
-                decision: d.decision,
-                comment: d.comment,
-              })),
-            },
-            roles,
-          };
+        const outcome = outcomeOf(approval, decisions);
+        if (outcome) return { outcome, roles };
         await ops.setRunWaiting(ref.tenant_id, ref.run_id, {
           waiting_on: { kind: 'approval', approval_id, roles },
           wake_at: due_at,

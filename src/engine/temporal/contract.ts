@@ -1,6 +1,6 @@
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { JsonObject } from '../../core/model.js';
+import type { ApprovalDecision, ApprovalRequest, JsonObject } from '../../core/model.js';
 import type { GateWait } from '../effects.js';
 
 /**
@@ -53,6 +53,24 @@ export type ApprovalOutcome = Extract<GateWait, { kind: 'decided' }> & {
 export type WaitingOn =
   | { readonly kind: 'approval'; readonly approval_id: string; readonly roles: readonly string[] }
   | { readonly kind: 'time'; readonly until: string };
+
+/** A gate's outcome from its state in the store; null while nobody has settled it. */
+export function outcomeOf(
+  approval: Pick<ApprovalRequest, 'id' | 'status'>,
+  decisions: readonly Pick<ApprovalDecision, 'reviewer_id' | 'decision' | 'comment'>[],
+): ApprovalOutcome | null {
+  if (approval.status === 'pending' || approval.status === 'cancelled') return null;
+  return {
+    kind: 'decided',
+    approval_id: approval.id,
+    status: approval.status,
+    decisions: decisions.map((d) => ({
+      reviewer_id: d.reviewer_id,
+      decision: d.decision,
+      comment: d.comment,
+    })),
+  };
+}
 
 /** Where a run stands inside the workflow (what the updates answer and the query shows). */
 export interface RunSnapshot {

@@ -14,12 +14,12 @@ import { type AnyDefinition, DefinitionCatalogue } from '../catalogue.js';
 import { type RunStatusView, type WorkflowEngine, runView } from '../port.js';
 import {
   type ActivityTimeouts,
-  type ApprovalOutcome,
   RUN_WORKFLOW,
   type RunWorkflowArgs,
   SEARCH_ATTRIBUTES as SA,
   approvalResolved,
   approvalUpdateId,
+  outcomeOf,
   settled,
   snapshot,
 } from './contract.js';
@@ -142,17 +142,8 @@ export class TemporalRuntime implements WorkflowEngine {
   /** Sends a resolved gate's outcome to its run (starting the workflow if it never started). */
   private async deliver(tenant_id: string, run_id: string, approval_id: string): Promise<void> {
     const { approval, decisions } = await this.deps.ops.approvalState(tenant_id, approval_id);
-    if (approval.status === 'pending' || approval.status === 'cancelled') return;
-    const outcome: ApprovalOutcome = {
-      kind: 'decided',
-      approval_id,
-      status: approval.status,
-      decisions: decisions.map((d) => ({
-        reviewer_id: d.reviewer_id,
-        decision: d.decision,
-        comment: d.comment,
-      })),
-    };
+    const outcome = outcomeOf(approval, decisions);
+    if (!outcome) return;
     const { run } = await this.deps.ops.loadRun(tenant_id, run_id);
     if (run.status !== 'running' && run.status !== 'waiting') return;
     await this.engine(run_id, () =>
