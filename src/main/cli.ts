@@ -143,13 +143,21 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 
   program
     .command('serve')
-    .description('serve the HTTP API, MCP over Streamable HTTP at /mcp, until interrupted')
+    .description(
+      'serve the approval console at /, the HTTP API and MCP over Streamable HTTP at /mcp, until interrupted',
+    )
     .option('-p, --port <port>', 'port on 127.0.0.1 (env PORT, default 8787; 0 picks a free one)')
+    .option(
+      '--demo',
+      'start on a fresh <data dir>/console-demo with sample people (tokens printed), a pending proposal and a change-control run at its risk gate',
+    )
     .addHelpText(
       'after',
-      '\nOn the first start it creates an administrator token and prints it once, with the MCP\nclient configuration. Ctrl-C stops it cleanly.\n\nExample:\n  npx countersign serve --port 8787',
+      '\nOn the first start it creates an administrator token and prints it once, with the MCP\nclient configuration. Open the printed URL in a browser for the console and sign in with a\ntoken. COUNTERSIGN_TEMPORAL_UI_URL (e.g. http://localhost:8233/namespaces/default/workflows/{workflow_id})\nadds a link from each run to the Temporal UI when the Temporal runtime is used. Ctrl-C stops it cleanly.\n\nExamples:\n  npx countersign serve --demo\n  npx countersign serve --port 8787',
     )
-    .action((o: { port?: string }) => serveCommandMain(configOf(globals()), o.port, { out }));
+    .action((o: { port?: string; demo?: boolean }) =>
+      serveCommandMain(configOf(globals()), o.port, { out, demo: o.demo ?? false }),
+    );
 
   program
     .command('mcp')
