@@ -6,6 +6,7 @@ import { Loading } from '../components/Loading.js';
 import { RedactedJson } from '../components/RedactedJson.js';
 import { eligibility } from '../eligibility.js';
 import { shortHash } from '../format.js';
+import { redacted } from '../redact.js';
 import { useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
 import type { Approval, GateDecision as Decision, JsonObject, PlanView, Run } from '../types.js';
@@ -63,6 +64,9 @@ export function GateDecision({ id }: { id: string }) {
       <div className="grid">
         <section className="card" aria-labelledby="context-title">
           <h2 id="context-title">Context summary</h2>
+          {typeof context.summary === 'string' && (
+            <p className="lead">{redacted(context.summary).value as string}</p>
+          )}
           <RedactedJson value={context} label="Context summary" />
         </section>
         <section className="card" aria-labelledby="risk-title">

@@ -128,7 +128,7 @@ export function ProposalDecision({ id }: { id: string }) {
         <p className="muted small">What the tool says it would change; nothing has run.</p>
         <ErrorNotice error={plan.error} title="No dry-run plan" />
         {plan.data ? (
-          <RedactedJson value={plan.data.plan} label="Dry-run plan" />
+          <RedactedJson value={plan.data.plan} label="Dry-run plan of the call" />
         ) : (
           !plan.error && <Loading what="the plan" />
         )}

@@ -1,8 +1,10 @@
 import Markdown from 'react-markdown';
+import remarkGfm from 'remark-gfm';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { JsonView } from '../components/JsonView.js';
 import { Loading } from '../components/Loading.js';
 import { RedactedJson } from '../components/RedactedJson.js';
+import { shortHash } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
 import { timeline } from '../stages.js';
@@ -95,7 +97,7 @@ export function RunView({
       {report && (
         <section className="card report" aria-labelledby="report-title">
           <h2 id="report-title">Audit report</h2>
-          <Markdown>{report}</Markdown>
+          <Markdown remarkPlugins={[remarkGfm]}>{report}</Markdown>
         </section>
       )}
       <section className="card" aria-labelledby="artifacts-title">
@@ -146,6 +148,18 @@ function TraceEntry({ entry }: { entry: Record<string, Json> }) {
       <span>
         <strong>{text(entry.reviewer_id)}</strong> {text(entry.decision)} at gate {text(entry.gate)}
         {entry.comment ? ` — “${text(entry.comment)}”` : ''}
+      </span>
+    );
+  if (entry.type === 'tool' || entry.type === 'rollback')
+    return (
+      <span>
+        {entry.type === 'rollback' ? 'rollback ' : ''}
+        <code>{text(entry.tool)}</code> ({text(entry.step_id)}){' '}
+        <strong>{text(entry.status)}</strong>
+        {' — '}
+        {text(entry.proposal_id)}, {text(entry.execution_id)}, hash{' '}
+        <code title={text(entry.hash)}>{shortHash(text(entry.hash))}</code>
+        {entry.error ? <> — error {text(entry.error)}</> : null}
       </span>
     );
   return <JsonView value={entry} label="Trace entry" />;
