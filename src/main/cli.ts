@@ -305,6 +305,23 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .action((proposal_id: string) => show('get_proposal', { proposal_id }));
 
   program
+    .command('plan <proposal_id>')
+    .description(
+      "the dry-run plan of a proposal's current version: what it would change (nothing runs)",
+    )
+    .addHelpText('after', `\nExample:\n  countersign plan proposal_2 --json\n${LOCAL_OR_REMOTE}`)
+    .action((proposal_id: string) => show('plan_action', { proposal_id }));
+
+  program
+    .command('whoami')
+    .description('the tenant, actor and roles the token (or the local operator) stands for')
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign whoami --server http://127.0.0.1:8787 --token cs_…`,
+    )
+    .action(() => show('who_am_i', {}));
+
+  program
     .command('pending')
     .description('list calls waiting for review, newest first')
     .option('--workflow <id>', 'only this workflow')
@@ -335,6 +352,18 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .command('log <workflow_id>')
     .description("a workflow's ledger events in order")
     .action((workflow_id: string) => show('get_audit_log', { workflow_id }));
+  audit
+    .command('ledger')
+    .description("one page of the tenant's whole ledger in seq order (the read is recorded)")
+    .option('--after <seq>', 'only events after this seq', (v) => Number(v))
+    .option('--limit <n>', 'page size (default 200, at most 1000)', (v) => Number(v))
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign audit ledger --after 200 --limit 100 --json\n${LOCAL_OR_REMOTE}`,
+    )
+    .action((o: { after?: number; limit?: number }) =>
+      show('list_ledger', { after_seq: o.after, limit: o.limit }),
+    );
   audit
     .command('verify')
     .description("check the tenant's whole hash chain; exits 5 naming the first broken seq")
