@@ -7,12 +7,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoServer, startDemoServer } from './support/console-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve('.test-results/screenshots');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const STEP_TIMEOUT = 15_000;
 
 let dir: string;
@@ -62,6 +64,18 @@ const overflowX = () =>
     'document.documentElement.scrollWidth - document.documentElement.clientWidth',
   );
 
+/**
+ * WCAG 2 A and AA problems axe-core finds on the page as it is now (labels, contrast, names,
+ * landmarks), as "rule: element" lines; none is expected.
+ */
+async function accessibilityProblems(): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
+    `axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }).then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+  );
+  return violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+}
+
 /** Waits for a browser-side condition; vitest's default of one second is short for a page. */
 const poll = <T>(fn: () => T | Promise<T>, o: { timeout?: number } = {}) =>
   expect.poll(fn, { timeout: o.timeout ?? STEP_TIMEOUT, interval: 100 });
@@ -106,6 +120,7 @@ describe(
       await page.getByLabel('API token').fill('cs_not_a_real_token_at_all_0000');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await poll(() => page.getByRole('alert').textContent()).toContain('UNAUTHENTICATED');
+      expect(await accessibilityProblems()).toEqual([]);
     });
 
     it('signs in, lists the demo requests and shows a new proposal without a reload', async () => {
@@ -126,6 +141,7 @@ describe(
       await poll(() => items.first().textContent()).toContain('Record that the migration');
       // Same document: the marker set before the proposal is still there.
       expect(await page.evaluate<number>('window.marker')).toBe(42);
+      expect(await accessibilityProblems()).toEqual([]);
       await shot('inbox-1280');
     });
 
@@ -140,6 +156,7 @@ describe(
       const refusal = page.getByRole('alert');
       await poll(() => refusal.textContent()).toContain('SELF_APPROVAL');
       expect(await text('proposal-status')).toBe('pending');
+      expect(await accessibilityProblems()).toEqual([]);
       await shot('decision-self-approval');
       await signOut();
     });
@@ -152,6 +169,7 @@ describe(
       await page.getByRole('button', { name: 'Approve', exact: true }).click();
       await poll(() => text('approval-status')).toBe('approved');
       expect(await overflowX()).toBeLessThanOrEqual(0);
+      expect(await accessibilityProblems()).toEqual([]);
       await shot('decision-risk-gate');
       // The run went on to plan approval: open it and approve the plan too.
       await page.getByTestId('run-after-decision').getByRole('link').click();
@@ -179,6 +197,7 @@ describe(
       );
       expect(await page.getByRole('table').count()).toBeGreaterThan(0); // markdown tables rendered
       expect(await overflowX()).toBeLessThanOrEqual(0);
+      expect(await accessibilityProblems()).toEqual([]);
       await shot('run-timeline');
     });
 
@@ -225,6 +244,7 @@ describe(
         expect.arrayContaining([expect.stringContaining('"rollback_plan": "enabled"')]),
       );
       expect(page.url()).toContain(`#/proposals/${String(made.proposal_id)}`);
+      expect(await accessibilityProblems()).toEqual([]);
       await shot('decision-edit-diff');
     });
 
@@ -235,6 +255,54 @@ describe(
       await poll(() => text('verify-result')).toMatch(/^Chain intact: \d+ events verified\.$/);
       const types = await page.locator('table.ledger td:nth-child(3)').allTextContents();
       expect(types).toEqual(expect.arrayContaining(['APPROVAL_DECISION', 'WORKFLOW_COMPLETED']));
+      expect(await accessibilityProblems()).toEqual([]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Export JSON lines' }).click(),
+      ]);
+      expect(download.suggestedFilename()).toBe('countersign-ledger-tenant.jsonl');
+      const lines = fs
+        .readFileSync(await download.path(), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { seq: number; hash: string; prev_hash: string });
+      expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+      for (let i = 1; i < lines.length; i++) expect(lines[i]!.prev_hash).toBe(lines[i - 1]!.hash);
+    });
+
+    it('can be driven with the keyboard alone', async () => {
+      await api('Alice', 'POST', '/proposals', {
+        workflow_id: 'workflow_1',
+        actor_id: 'actor_1',
+        tool: 'update_status',
+        params: { status: 'keyboard' },
+        reason: 'Keyboard walk-through',
+      });
+      await page.goto(`${server.url}/#/`);
+      await page.reload(); // a fresh document: focus starts at the top
+      await page.getByRole('link', { name: /Keyboard walk-through/ }).waitFor();
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate<string>('document.activeElement.textContent')).toBe(
+        'Skip to content',
+      );
+      let reached = false;
+      for (let i = 0; i < 30 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        reached = (
+          await page.evaluate<string>('document.activeElement.textContent || ""')
+        ).includes('Keyboard walk-through');
+      }
+      expect(reached).toBe(true);
+      await page.keyboard.press('Enter');
+      await poll(() => text('proposal-status')).toBe('pending');
+      await page.getByLabel('Comment').focus();
+      await page.keyboard.type('Rejected from the keyboard.');
+      for (let i = 0; i < 10; i++) {
+        await page.keyboard.press('Tab');
+        if ((await page.evaluate<string>('document.activeElement.textContent')) === 'Reject') break;
+      }
+      await page.keyboard.press('Enter');
+      await poll(() => text('proposal-status')).toBe('rejected');
     });
 
     it('works at phone width', async () => {
