@@ -1,4 +1,4 @@
-import { useContext, useEffect, useMemo, useState } from 'react';
+import { useContext, useEffect, useMemo, useRef, useState } from 'react';
 import { type Credentials, createApi } from './api.js';
 import { ErrorNotice } from './components/ErrorNotice.js';
 import { Loading } from './components/Loading.js';
@@ -78,6 +78,15 @@ export function App() {
 
 function Shell() {
   const route = useHashRoute();
+  // A new page moves focus to its content, so keyboard and screen-reader users start there.
+  const firstRoute = useRef(true);
+  useEffect(() => {
+    if (firstRoute.current) {
+      firstRoute.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus();
+  }, [route]);
   return (
     <SessionContext.Consumer>
       {(s) =>

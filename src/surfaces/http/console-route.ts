@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
 export interface ConsoleRouteOptions {
@@ -34,19 +33,23 @@ export function consoleRoute(options: ConsoleRouteOptions): (app: FastifyInstanc
       });
       return;
     }
-    void app.register(fastifyStatic, {
-      root: options.dir,
-      wildcard: false,
-      index: ['index.html'],
-      // Hashed asset names change with every build; index.html must always be fresh.
-      setHeaders: (res, file) => {
-        res.setHeader(
-          'cache-control',
-          file.includes(`${path.sep}assets${path.sep}`)
-            ? 'public, max-age=31536000, immutable'
-            : 'no-cache',
-        );
-      },
+    // Loaded only when a server starts: every CLI command imports this module's caller.
+    void app.register(async (scope) => {
+      const { default: fastifyStatic } = await import('@fastify/static');
+      await scope.register(fastifyStatic, {
+        root: options.dir,
+        wildcard: false,
+        index: ['index.html'],
+        // Hashed asset names change with every build; index.html must always be fresh.
+        setHeaders: (res, file) => {
+          res.setHeader(
+            'cache-control',
+            file.includes(`${path.sep}assets${path.sep}`)
+              ? 'public, max-age=31536000, immutable'
+              : 'no-cache',
+          );
+        },
+      });
     });
   };
 }
