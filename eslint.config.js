@@ -174,6 +174,30 @@ export default tseslint.config(
     },
   },
   {
+    // The approval console runs in the browser and reaches the server only over HTTP: no
+    // server layer but the core's pure redaction rules.
+    files: ['console/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/src/adapters/**',
+                '**/src/main/**',
+                '**/src/surfaces/**',
+                '**/src/engine/**',
+              ],
+              message: 'The console talks to the server over the HTTP API only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/main/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'console/test/**/*.test.tsx'],
     globalSetup: ['test/setup/postgres-global.ts', 'test/setup/temporal-global.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

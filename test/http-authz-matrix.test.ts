@@ -130,6 +130,9 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
     body: { title: 'Matrix runbook', body: 'Restart the matrix service.' },
   }),
   search_knowledge: () => ({ method: 'GET', url: '/knowledge/search?query=matrix' }),
+  who_am_i: () => ({ method: 'GET', url: '/me' }),
+  list_ledger: () => ({ method: 'GET', url: '/audit/ledger?limit=5' }),
+  plan_action: (i) => ({ method: 'GET', url: `/proposals/${i.pending}/plan` }),
 };
 
 const OPS_INPUT = {
@@ -157,6 +160,8 @@ const OBJECTLESS = new Set([
   'list_workflow_runs',
   'add_document',
   'search_knowledge',
+  'who_am_i',
+  'list_ledger',
 ]);
 
 const OK = [200];
@@ -193,6 +198,9 @@ const OWN: Record<string, Partial<Record<Role, number[]>>> = {
   validate_trace: { operator: OK, admin: OK, actor: OK },
   add_document: { operator: OK, admin: OK, actor: DENIED },
   search_knowledge: { operator: OK, admin: OK, actor: OK },
+  who_am_i: { operator: OK, admin: OK, actor: OK },
+  list_ledger: { operator: OK, admin: OK, actor: OK },
+  plan_action: { operator: OK, admin: OK, actor: OK },
 };
 
 /** A run of ops change control waiting at its risk gate, started by the tenant's operator. */

@@ -103,7 +103,9 @@ describe("seed 002's complete example, end to end", () => {
   });
 });
 
-describe('the countersign binary', () => {
+// Each test spawns the binary several times in a row (about a dozen processes, each opening the
+// store); on a loaded machine that alone passes the default 30 s.
+describe('the countersign binary', { timeout: 120_000 }, () => {
   let dir: string;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-cli-'));

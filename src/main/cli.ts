@@ -143,13 +143,21 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 
   program
     .command('serve')
-    .description('serve the HTTP API, MCP over Streamable HTTP at /mcp, until interrupted')
+    .description(
+      'serve the approval console at /, the HTTP API and MCP over Streamable HTTP at /mcp, until interrupted',
+    )
     .option('-p, --port <port>', 'port on 127.0.0.1 (env PORT, default 8787; 0 picks a free one)')
+    .option(
+      '--demo',
+      'start on a fresh <data dir>/console-demo with sample people (tokens printed), a pending proposal and a change-control run at its risk gate',
+    )
     .addHelpText(
       'after',
-      '\nOn the first start it creates an administrator token and prints it once, with the MCP\nclient configuration. Ctrl-C stops it cleanly.\n\nExample:\n  npx countersign serve --port 8787',
+      '\nOn the first start it creates an administrator token and prints it once, with the MCP\nclient configuration. Open the printed URL in a browser for the console and sign in with a\ntoken. With COUNTERSIGN_TEMPORAL_ADDRESS set, runs execute on Temporal (start `countersign worker`\ntoo), and COUNTERSIGN_TEMPORAL_UI_URL (e.g. http://localhost:8233) links each run to the Temporal UI. Ctrl-C stops it cleanly.\n\nExamples:\n  npx countersign serve --demo\n  npx countersign serve --port 8787',
     )
-    .action((o: { port?: string }) => serveCommandMain(configOf(globals()), o.port, { out }));
+    .action((o: { port?: string; demo?: boolean }) =>
+      serveCommandMain(configOf(globals()), o.port, { out, demo: o.demo ?? false }),
+    );
 
   program
     .command('mcp')
@@ -312,6 +320,23 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .action((proposal_id: string) => show('get_proposal', { proposal_id }));
 
   program
+    .command('plan <proposal_id>')
+    .description(
+      "the dry-run plan of a proposal's current version: what it would change (nothing runs)",
+    )
+    .addHelpText('after', `\nExample:\n  countersign plan proposal_2 --json\n${LOCAL_OR_REMOTE}`)
+    .action((proposal_id: string) => show('plan_action', { proposal_id }));
+
+  program
+    .command('whoami')
+    .description('the tenant, actor and roles the token (or the local operator) stands for')
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign whoami --server http://127.0.0.1:8787 --token cs_…`,
+    )
+    .action(() => show('who_am_i', {}));
+
+  program
     .command('pending')
     .description('list calls waiting for review, newest first')
     .option('--workflow <id>', 'only this workflow')
@@ -342,6 +367,18 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .command('log <workflow_id>')
     .description("a workflow's ledger events in order")
     .action((workflow_id: string) => show('get_audit_log', { workflow_id }));
+  audit
+    .command('ledger')
+    .description("one page of the tenant's whole ledger in seq order (the read is recorded)")
+    .option('--after <seq>', 'only events after this seq', (v) => Number(v))
+    .option('--limit <n>', 'page size (default 200, at most 1000)', (v) => Number(v))
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign audit ledger --after 200 --limit 100 --json\n${LOCAL_OR_REMOTE}`,
+    )
+    .action((o: { after?: number; limit?: number }) =>
+      show('list_ledger', { after_seq: o.after, limit: o.limit }),
+    );
   audit
     .command('verify')
     .description("check the tenant's whole hash chain; exits 5 naming the first broken seq")

@@ -18,8 +18,9 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
     return;
   }
   const r = result as Record<string, unknown>;
-  if (what === 'get_audit_log') {
+  if (what === 'get_audit_log' || what === 'list_ledger') {
     printLedger(out, r.entries as LedgerEvent[]);
+    if (typeof r.next_after_seq === 'number') out(`more: --after ${String(r.next_after_seq)}\n`);
     return;
   }
   if (what === 'list_pending_reviews') {

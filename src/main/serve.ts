@@ -4,9 +4,11 @@ import { operatorContext } from '../core/context.js';
 import { CountersignError } from '../core/errors.js';
 import type { Kernel } from '../core/kernel.js';
 import { buildHttpApp } from '../surfaces/http/app.js';
+import { consoleRoute, defaultConsoleDir } from '../surfaces/http/console-route.js';
 import { mcpRoute } from '../surfaces/http/mcp-route.js';
 import type { Services } from '../surfaces/services.js';
 import { openRuntime } from './compose.js';
+import { demoBanner, seedConsoleDemo } from './console-demo.js';
 import type { Config } from './config.js';
 
 export const DEFAULT_PORT = 8787;
@@ -17,6 +19,10 @@ export interface ServeOptions {
   readonly host?: string;
   readonly log?: (line: string) => void;
   readonly extraRoutes?: (app: FastifyInstance) => void;
+  /** The built console (default: dist/console of this package). */
+  readonly consoleDir?: string;
+  /** Temporal UI link template for runs (`{workflow_id}`); default from COUNTERSIGN_TEMPORAL_UI_URL. */
+  readonly temporalUiUrl?: string | null;
 }
 
 export interface RunningServer {
@@ -74,10 +80,18 @@ export async function startServer(
       adminToken = created.token;
     }
     const mcp = mcpRoute(runtime.services);
+    const consoleFiles = consoleRoute({
+      dir: options.consoleDir ?? defaultConsoleDir(),
+      temporalUiUrl:
+        options.temporalUiUrl !== undefined
+          ? options.temporalUiUrl
+          : (config.temporal?.uiUrl?.replace('{id}', '{workflow_id}') ?? null),
+    });
     app = buildHttpApp(runtime.services, {
       ...(options.log ? { log: options.log } : {}),
       extraRoutes: (a) => {
         mcp(a);
+        consoleFiles(a);
         options.extraRoutes?.(a);
       },
     });
@@ -125,6 +139,7 @@ export function serveBanner(url: string, adminToken: string | null): string {
   const stdio = { mcpServers: { countersign: { command: 'npx', args: ['countersign', 'mcp'] } } };
   return [
     `Countersign listening on ${url}`,
+    `Console: ${url}/ (sign in with an API token)`,
     adminToken
       ? `Admin token (shown once): ${adminToken}`
       : 'API tokens already exist; create more with `countersign token create`.',
@@ -146,15 +161,18 @@ export function serveBanner(url: string, adminToken: string | null): string {
 export async function serveCommandMain(
   config: Config,
   port?: number | string,
-  options: Omit<ServeOptions, 'port'> & { out?: (text: string) => void } = {},
+  options: Omit<ServeOptions, 'port'> & { out?: (text: string) => void; demo?: boolean } = {},
 ): Promise<void> {
   const out = options.out ?? ((text: string) => process.stdout.write(text));
-  const server = await startServer(config, {
-    ...options,
+  const { demo: withDemo, out: _out, ...serveOptions } = options;
+  const demo = withDemo ? await seedConsoleDemo(config) : undefined;
+  const server = await startServer(demo?.config ?? config, {
+    ...serveOptions,
     port,
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
   });
   out(`${serveBanner(server.url, server.adminToken)}\n`);
+  if (demo) out(`${demoBanner(server.url, demo)}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

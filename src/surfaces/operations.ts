@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { CallContext } from '../core/context.js';
 import * as S from '../core/schemas.js';
 import type { Services } from './services.js';
+import { CONSOLE_OPERATIONS } from './console-operations.js';
 import { WORKFLOW_OPERATIONS } from './workflow-operations.js';
 
 /**
@@ -247,6 +248,7 @@ export const OPERATIONS: readonly Operation[] = [
       }),
   }),
   ...WORKFLOW_OPERATIONS,
+  ...CONSOLE_OPERATIONS,
 ];
 
 export function operation(name: string): Operation {

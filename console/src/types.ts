@@ -1,0 +1,133 @@
+/** The shapes of the API answers the console reads (see /openapi.json). */
+
+export interface Me {
+  tenant_id: string;
+  kind: 'operator' | 'actor';
+  actor_id: string;
+  name: string;
+  roles: string[];
+}
+
+export interface PendingItem {
+  kind: 'gate' | 'proposal';
+  id: string;
+  workflow_id: string;
+  title: string;
+  requested_by: string;
+  required_roles: string[];
+  approvals: { received: number; required: number };
+  waiting_since: string;
+  due_at: string | null;
+  tool: string | null;
+  risk: string | null;
+}
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+
+export interface ProposalVersion {
+  version: number;
+  params: JsonObject;
+  hash: string;
+  origin: string;
+  author_id: string;
+  created_at: string;
+}
+
+export interface ProposalDecision {
+  id: string;
+  version: number;
+  hash: string;
+  reviewer_id: string;
+  decision: string;
+  comment: string | null;
+  edits: JsonObject | null;
+  created_at: string;
+}
+
+export interface ProposalView {
+  proposal: {
+    id: string;
+    workflow_id: string;
+    tool: string;
+    proposer_id: string;
+    reason: string;
+    status: string;
+    version: number;
+    required_approvals: number;
+    required_roles: string[];
+    created_at: string;
+    updated_at: string;
+  };
+  final_tool_call: { tool: string; params: JsonObject; hash: string; version: number };
+  versions: ProposalVersion[];
+  decisions: ProposalDecision[];
+  executions: { id: string; status: string; dry_run?: boolean }[];
+}
+
+export interface PlanView {
+  proposal_id: string;
+  version: number;
+  tool: string;
+  risk: string;
+  hash: string;
+  plan: JsonObject;
+}
+
+export interface Approval {
+  id: string;
+  workflow_id: string;
+  request_key: string;
+  title: string;
+  packet: JsonObject;
+  required_approvals: number;
+  required_roles: string[];
+  proposals: { proposal_id: string; hash: string }[];
+  status: string;
+  requested_by: string;
+  due_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GateDecision {
+  id: string;
+  reviewer_id: string;
+  decision: string;
+  comment: string | null;
+  created_at: string;
+}
+
+export interface Run {
+  workflow_id: string;
+  definition: string;
+  status: string;
+  stage: string;
+  waiting_on: JsonObject | null;
+  wake_at: string | null;
+  context: JsonObject;
+  artifacts: JsonObject;
+  trace: JsonObject[];
+  error: JsonObject | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface LedgerEntry {
+  tenant_id: string;
+  seq: number;
+  time: string;
+  type: string;
+  actor: string;
+  workflow_id: string | null;
+  data: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  events: number;
+  first_broken_seq?: number | null;
+  [k: string]: unknown;
+}

@@ -1,0 +1,101 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Approval } from '../src/types.js';
+import { GateDecision } from '../src/views/GateDecision.js';
+import { BOB, fakeServer, renderSignedIn, route } from './harness.js';
+
+afterEach(cleanup);
+
+const T = '2026-12-01T10:00:00.000Z';
+const approval = (o: Partial<Approval> = {}): Approval => ({
+  id: 'approval_1',
+  workflow_id: 'run_aaaaaaaaaaaaaaaaaaaa',
+  request_key: 'risk_review',
+  title: 'Risk review: tune the pool (low risk)',
+  packet: {
+    summary: 'Set max_connections to 200; ask dana@example.com.',
+    risk_tier: 'low',
+    risk: { risk_tier: 'low', score: 15, factors: [{ factor: 'criticality', points: 10 }] },
+  },
+  required_approvals: 1,
+  required_roles: [],
+  proposals: [{ proposal_id: 'proposal_4', hash: 'c'.repeat(64) }],
+  status: 'pending',
+  requested_by: 'operator',
+  due_at: null,
+  created_at: T,
+  updated_at: T,
+  ...o,
+});
+
+const planOf4 = route('GET', '/proposals/proposal_4/plan', {
+  proposal_id: 'proposal_4',
+  version: 1,
+  tool: 'config_set',
+  risk: 'write',
+  hash: 'c'.repeat(64),
+  plan: { service: 'checkout-api', key: 'max_connections', to: '200' },
+});
+
+describe('GateDecision', () => {
+  it('shows the redacted context, the risk assessment and the calls it binds to', async () => {
+    const server = fakeServer(
+      route('GET', '/approvals/approval_1', { approval: approval(), decisions: [] }),
+      planOf4,
+    );
+    renderSignedIn(<GateDecision id="approval_1" />, server);
+    expect(await screen.findByRole('heading', { name: /Risk review: tune the pool/ })).toBeTruthy();
+    const summary = screen.getByText(/Set max_connections to 200/, { selector: 'p.lead' });
+    expect(summary.textContent).toContain('[REDACTED:email]');
+    expect(document.body.textContent).not.toContain('dana@example.com');
+    expect(screen.getByText('score')).toBeTruthy();
+    expect(screen.getByText('15')).toBeTruthy();
+    expect(screen.getByText(/Needs 1 approval from any reviewer but the requester/)).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'proposal_4' })).toBeTruthy();
+    expect((await screen.findByLabelText('Dry-run plan of proposal_4')).textContent).toContain(
+      'max_connections',
+    );
+    expect(screen.queryByRole('button', { name: 'Edit and approve' })).toBeNull();
+  });
+
+  it('explains a missing role before anyone tries', async () => {
+    const server = fakeServer(
+      route('GET', '/approvals/approval_1', {
+        approval: approval({ required_roles: ['change_manager', 'service_owner'] }),
+        decisions: [],
+      }),
+      planOf4,
+    );
+    renderSignedIn(<GateDecision id="approval_1" />, server, BOB);
+    expect((await screen.findByTestId('ineligible')).textContent).toContain(
+      'This needs a reviewer with the role change_manager or service_owner; you have Senior Developer.',
+    );
+  });
+
+  it('approves as the signed-in reviewer and says where the run went', async () => {
+    let status = 'pending';
+    const server = fakeServer(
+      route('GET', '/approvals/approval_1', () => ({
+        approval: approval({ status }),
+        decisions: [],
+      })),
+      planOf4,
+      route('POST', '/approvals/approval_1/decision', () => {
+        status = 'approved';
+        return {
+          run: { workflow_id: 'run_aaaaaaaaaaaaaaaaaaaa', status: 'waiting', stage: 'risk_review' },
+        };
+      }),
+    );
+    renderSignedIn(<GateDecision id="approval_1" />, server, BOB);
+    fireEvent.click(await screen.findByRole('button', { name: 'Approve' }));
+    const moved = await screen.findByTestId('run-after-decision');
+    expect(moved.textContent).toContain('The run is now waiting at stage risk_review');
+    await waitFor(() => expect(screen.getByTestId('approval-status').textContent).toBe('approved'));
+    expect(server.requests.find((r) => r.method === 'POST')?.body).toEqual({
+      reviewer_id: 'actor_2',
+      decision: 'approve',
+    });
+  });
+});

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { ledgerEntry, proposalId } from './schemas.js';
+
+/**
+ * Inputs and outputs of the reads the approval console needs beyond the connector's
+ * operations: who the caller is, the tenant's whole ledger in pages, and a proposal's dry-run
+ * plan. Like every operation they are also MCP tools and CLI commands.
+ */
+
+export const whoAmIInput = z.strictObject({});
+export const whoAmIOutput = z.object({
+  tenant_id: z.string(),
+  kind: z.enum(['operator', 'actor']),
+  actor_id: z.string(),
+  name: z.string(),
+  roles: z.array(z.string()),
+});
+export type WhoAmI = z.infer<typeof whoAmIOutput>;
+
+export const LEDGER_PAGE_MAX = 1000;
+export const listLedgerInput = z.strictObject({
+  after_seq: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Only events after this seq (the last seq of the previous page)'),
+  limit: z.number().int().min(1).max(LEDGER_PAGE_MAX).optional().describe('Page size, default 200'),
+});
+export type ListLedgerInput = z.input<typeof listLedgerInput>;
+export const listLedgerOutput = z.object({
+  entries: z.array(ledgerEntry),
+  next_after_seq: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Pass as after_seq for the next page; null on the last page'),
+});
+
+export const planActionInput = z.strictObject({ proposal_id: proposalId });
+export const planActionOutput = z.object({
+  proposal_id: z.string(),
+  version: z.number().int(),
+  tool: z.string(),
+  risk: z.string(),
+  hash: z.string(),
+  plan: z.record(z.string(), z.json()),
+});

@@ -1,0 +1,213 @@
+/**
+ * What the approval console needs from the server, over real HTTP: the console's reads
+ * (who_am_i, list_ledger, plan_action) as ordinary catalogue routes, the built console served
+ * at `/` beside the API, and `serve --demo`'s sample data. Run `npm run build` first (the
+ * console's static files come from dist/console).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorContext } from '../src/core/context.js';
+import { openRuntime } from '../src/main/compose.js';
+import { configFromEnv } from '../src/main/config.js';
+import { seedConsoleDemo } from '../src/main/console-demo.js';
+import { type RunningServer, startServer } from '../src/main/serve.js';
+
+const dirs: string[] = [];
+const tmp = (name: string) => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `cs-console-api-${name}-`));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('the console reads over HTTP', () => {
+  let server: RunningServer;
+  let bob: string;
+  let alice: string;
+  const get = async (url: string, token: string) => {
+    const res = await fetch(`${server.url}${url}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    server = await startServer({ ...configFromEnv({}), dataDir: tmp('reads') }, { port: 0 });
+    const op = operatorContext('console api test');
+    const k = server.kernel;
+    const a = await k.registerActor(op, { name: 'Alice', role: 'Developer' });
+    const b = await k.registerActor(op, { name: 'Bob', role: 'Senior Developer' });
+    alice = (await k.createToken(op, { actor_id: a.actor_id, name: 'a' })).token;
+    bob = (await k.createToken(op, { actor_id: b.actor_id, name: 'b' })).token;
+    const w = await k.startWorkflow(op, { title: 'W' });
+    await k.proposeAction(op, {
+      workflow_id: w.workflow_id,
+      actor_id: a.actor_id,
+      tool: 'update_status',
+      params: { status: 'planned' },
+      reason: 'r',
+    });
+  });
+  afterAll(() => server.close());
+
+  it('who_am_i names the token’s actor and roles, and the operator as operator', async () => {
+    expect((await get('/me', bob)).body).toEqual({
+      tenant_id: 'default',
+      kind: 'actor',
+      actor_id: 'actor_2',
+      name: 'Bob',
+      roles: ['Senior Developer'],
+    });
+    expect((await get('/me', server.adminToken!)).body).toMatchObject({
+      kind: 'operator',
+      roles: ['operator'],
+    });
+    expect((await get('/me', 'cs_unknown_token_000000000')).status).toBe(401);
+  });
+
+  it('plan_action returns the dry-run plan bound to the current hash, and runs nothing', async () => {
+    const before = (await server.kernel.verifyAudit(operatorContext('t'))).events;
+    const { status, body } = await get('/proposals/proposal_1/plan', bob);
+    expect(status).toBe(200);
+    const proposal = (await get('/proposals/proposal_1', bob)).body as {
+      final_tool_call: { hash: string };
+    };
+    expect(body).toMatchObject({
+      proposal_id: 'proposal_1',
+      version: 1,
+      tool: 'update_status',
+      risk: 'write',
+      hash: proposal.final_tool_call.hash,
+    });
+    expect(JSON.stringify(body.plan)).toContain('planned');
+    expect((await server.kernel.verifyAudit(operatorContext('t'))).events).toBe(before);
+    expect((await get('/proposals/proposal_1', bob)).body).toMatchObject({
+      proposal: { status: 'pending' },
+      executions: [],
+    });
+  });
+
+  it('plan_action refuses bad and unknown IDs with codes, not 500s', async () => {
+    const bad = await get('/proposals/nope/plan', bob);
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    const missing = await get('/proposals/proposal_999/plan', bob);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error: { code: 'NOT_FOUND' } });
+  });
+
+  it('list_ledger pages through the tenant ledger and records each read', async () => {
+    const first = (await get('/audit/ledger?limit=3', alice)).body as {
+      entries: { seq: number }[];
+      next_after_seq: number | null;
+    };
+    expect(first.entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(first.next_after_seq).toBe(3);
+    const rest = (await get('/audit/ledger?after_seq=3&limit=1000', alice)).body as {
+      entries: { seq: number; type: string; data: Record<string, unknown> }[];
+      next_after_seq: number | null;
+    };
+    expect(rest.entries[0]?.seq).toBe(4);
+    expect(rest.next_after_seq).toBeNull();
+    // The first page's read is in the ledger now, with its scope.
+    expect(rest.entries.at(-1)).toMatchObject({
+      type: 'AUDIT_LOG_READ',
+      data: { scope: 'tenant', entries: 3 },
+    });
+    expect((await server.kernel.verifyAudit(operatorContext('t'))).ok).toBe(true);
+    for (const q of ['limit=0', 'limit=1001', 'after_seq=-1', 'limit=abc', 'bogus=1']) {
+      const r = await get(`/audit/ledger?${q}`, alice);
+      expect(r.status, q).toBe(400);
+      expect(r.body, q).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    }
+  });
+
+  it('lists the console operations in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    expect(doc.paths['/me']?.get?.operationId).toBe('who_am_i');
+    expect(doc.paths['/audit/ledger']?.get?.operationId).toBe('list_ledger');
+    expect(doc.paths['/proposals/{proposal_id}/plan']?.get?.operationId).toBe('plan_action');
+  });
+});
+
+describe('the console beside the API', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer(
+      { ...configFromEnv({}), dataDir: tmp('static') },
+      {
+        port: 0,
+        temporalUiUrl: 'http://localhost:8233/namespaces/default/workflows/{workflow_id}',
+      },
+    );
+  });
+  afterAll(() => server.close());
+
+  it('serves the built console at / and its assets, without touching the API routes', async () => {
+    const index = await fetch(`${server.url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toContain('text/html');
+    const html = await index.text();
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(asset).toBeDefined();
+    const js = await fetch(`${server.url}${asset!}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toContain('javascript');
+    expect((await js.text()).length).toBeGreaterThan(1000);
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ ok: true });
+    const openapi = await fetch(`${server.url}/openapi.json`);
+    expect(openapi.status).toBe(200);
+    await openapi.arrayBuffer(); // an unread body would hold the connection open at close
+    const unknown = await fetch(`${server.url}/assets/nothing-here.js`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    const wrongMethod = await fetch(`${server.url}/proposals`);
+    expect(wrongMethod.status).toBe(405);
+    await wrongMethod.arrayBuffer();
+  });
+
+  it('gives the console its Temporal UI link template', async () => {
+    expect(await (await fetch(`${server.url}/console-config.json`)).json()).toEqual({
+      temporal_ui_url: 'http://localhost:8233/namespaces/default/workflows/{workflow_id}',
+    });
+  });
+});
+
+describe('serve --demo sample data', () => {
+  it('seeds people with tokens, a pending proposal and a run at its risk gate, on a verifiable ledger', async () => {
+    const base = tmp('demo');
+    fs.mkdirSync(path.join(base, 'console-demo'), { recursive: true });
+    fs.writeFileSync(path.join(base, 'console-demo', 'stale.txt'), 'old');
+    const demo = await seedConsoleDemo({ ...configFromEnv({}), dataDir: base });
+    expect(demo.config.dataDir).toBe(path.join(base, 'console-demo'));
+    expect(fs.existsSync(path.join(base, 'console-demo', 'stale.txt'))).toBe(false);
+    expect(demo.people.map((p) => `${p.name}:${p.role}`)).toEqual([
+      'Alice:Developer',
+      'Bob:Senior Developer',
+      'Carol:DevOps Engineer',
+      'Dana:change_manager',
+    ]);
+    const rt = await openRuntime(demo.config);
+    try {
+      const op = operatorContext('demo test');
+      for (const p of demo.people)
+        expect((await rt.kernel.authenticate(p.token)).actor_id).toBe(p.actor_id);
+      const pending = await rt.services.workflows.listPendingApprovals(op, {});
+      expect(pending.map((i) => `${i.kind}:${i.id}`).sort()).toEqual([
+        `gate:${demo.approval_id}`,
+        `proposal:${demo.proposal_id}`,
+      ]);
+      const run = await rt.engine.status(op, demo.run_id);
+      expect(run).toMatchObject({ status: 'waiting', stage: 'risk_review' });
+      expect((await rt.kernel.verifyAudit(op)).ok).toBe(true);
+    } finally {
+      await rt.close();
+    }
+  });
+});

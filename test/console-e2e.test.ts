@@ -1,0 +1,327 @@
+/**
+ * The approval console end to end in a real browser: playwright-core drives Debian's chromium
+ * (/usr/bin/chromium, installed by .ci/run; no browser is downloaded) against the built
+ * `countersign serve --demo` on 127.0.0.1. Screenshots of the inbox, decision views and a run
+ * timeline go to .test-results/screenshots (not committed). Run `npm run build` first.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoServer, startDemoServer } from './support/console-server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = path.resolve('.test-results/screenshots');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const STEP_TIMEOUT = 15_000;
+
+let dir: string;
+let profile: string;
+let server: DemoServer;
+let context: BrowserContext;
+let page: Page;
+
+/** Calls the API as a demo person, the way an agent or another client would. */
+async function api(who: string, method: string, url: string, body?: unknown) {
+  const res = await fetch(`${server.url}${url}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${server.tokens[who]}`,
+      'x-purpose': 'console e2e setup',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function signIn(who: string, purpose = `e2e review by ${who}`) {
+  await page.goto(`${server.url}/#/`);
+  await page.getByLabel('API token').fill(server.tokens[who]!);
+  await page.getByLabel('Purpose (recorded with every action)').fill(purpose);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await poll(() => page.getByTestId('signed-in-as').textContent()).toContain(who);
+}
+
+async function signOut() {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API token').waitFor();
+}
+
+async function shot(name: string) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+const text = (testId: string) => page.getByTestId(testId).textContent();
+
+/** How far the page scrolls sideways: 0 when it fits the window. */
+const overflowX = () =>
+  page.evaluate<number>(
+    'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+  );
+
+/**
+ * WCAG 2 A and AA problems axe-core finds on the page as it is now (labels, contrast, names,
+ * landmarks), as "rule: element" lines; none is expected.
+ */
+async function accessibilityProblems(): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
+    `axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }).then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+  );
+  return violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+}
+
+/** Waits for a browser-side condition; vitest's default of one second is short for a page. */
+const poll = <T>(fn: () => T | Promise<T>, o: { timeout?: number } = {}) =>
+  expect.poll(fn, { timeout: o.timeout ?? STEP_TIMEOUT, interval: 100 });
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash .ci/run does).`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-console-e2e-'));
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-chromium-'));
+  server = await startDemoServer(dir);
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(STEP_TIMEOUT);
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  await server?.stop();
+  for (const d of [dir, profile]) if (d) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe(
+  'the approval console in chromium against countersign serve --demo',
+  { timeout: 120_000 },
+  () => {
+    it('refuses a wrong token with the server’s reason', async () => {
+      await page.goto(`${server.url}/`);
+      await page.getByLabel('API token').fill('cs_not_a_real_token_at_all_0000');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await poll(() => page.getByRole('alert').textContent()).toContain('UNAUTHENTICATED');
+      expect(await accessibilityProblems()).toEqual([]);
+    });
+
+    it('signs in, lists the demo requests and shows a new proposal without a reload', async () => {
+      await signIn('Alice');
+      const items = page.getByTestId('inbox-item');
+      await poll(() => items.count()).toBe(2);
+      // Alice proposed the migration herself: only the risk gate waits on her.
+      expect(await text('waiting-count')).toContain('1 waiting on you');
+      await page.evaluate('window.marker = 42');
+      await api('Alice', 'POST', '/proposals', {
+        workflow_id: 'workflow_1',
+        actor_id: 'actor_1',
+        tool: 'update_status',
+        params: { status: 'migration_scheduled' },
+        reason: 'Record that the migration is scheduled',
+      });
+      await poll(() => items.count()).toBe(3);
+      await poll(() => items.first().textContent()).toContain('Record that the migration');
+      // Same document: the marker set before the proposal is still there.
+      expect(await page.evaluate<number>('window.marker')).toBe(42);
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('inbox-1280');
+    });
+
+    it('explains why Alice cannot approve her own proposal, and shows the server’s refusal', async () => {
+      await page.getByRole('link', { name: /database_migration: Applying schema changes/ }).click();
+      await poll(() => text('ineligible')).toContain('Separation of duties');
+      expect(await text('call-hash')).toMatch(/^[0-9a-f]{64}$/);
+      await poll(() => page.getByLabel('Dry-run plan of the call').textContent()).toContain(
+        'feature_flags',
+      );
+      await page.getByRole('button', { name: 'Approve', exact: true }).click();
+      const refusal = page.getByRole('alert');
+      await poll(() => refusal.textContent()).toContain('SELF_APPROVAL');
+      expect(await text('proposal-status')).toBe('pending');
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('decision-self-approval');
+      await signOut();
+    });
+
+    it('approves the risk gate as Bob and watches the run move on to its next stages', async () => {
+      await signIn('Bob', 'CAB review of CHG-1042');
+      await page.getByRole('link', { name: /Risk review: Raise checkout-api/ }).click();
+      await poll(() => page.getByRole('heading', { name: 'Risk assessment' }).count()).toBe(1);
+      await page.getByLabel('Comment').fill('Low risk, staging only.');
+      await page.getByRole('button', { name: 'Approve', exact: true }).click();
+      await poll(() => text('approval-status')).toBe('approved');
+      expect(await overflowX()).toBeLessThanOrEqual(0);
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('decision-risk-gate');
+      // The run went on to plan approval: open it and approve the plan too.
+      await page.getByTestId('run-after-decision').getByRole('link').click();
+      await poll(() => text('run-stage')).toBe('risk_review');
+      await poll(() => page.getByText(/Waiting on a human/).count()).toBe(1);
+      await shot('run-waiting');
+      await page.getByRole('link', { name: /approval_2/ }).click();
+      await poll(() => page.getByRole('heading', { name: /Plan approval/ }).count()).toBe(1);
+      await poll(() => page.getByText(/The calls an approval binds to/).count()).toBe(1);
+      await page.getByRole('button', { name: 'Approve', exact: true }).click();
+      await poll(() => text('approval-status')).toBe('approved');
+      await page.getByTestId('run-after-decision').getByRole('link').click();
+      // The window is open: the plan runs and the run closes, with its audit report rendered.
+      await poll(() => text('run-stage'), { timeout: 30_000 }).toBe('closed');
+      expect(await text('run-status')).toBe('completed');
+      const timeline = page.getByRole('list', { name: 'Stage timeline' });
+      expect(await timeline.textContent()).toMatch(
+        /intake.*risk review.*plan approved.*execution.*closed/,
+      );
+      await poll(() => page.locator('.report h1, .report h2, .report p').count()).toBeGreaterThan(
+        0,
+      );
+      expect(await page.getByText(/actor_2\s*approve at gate risk_review/).count()).toBeGreaterThan(
+        0,
+      );
+      expect(await page.getByRole('table').count()).toBeGreaterThan(0); // markdown tables rendered
+      expect(await overflowX()).toBeLessThanOrEqual(0);
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('run-timeline');
+    });
+
+    it('approves Alice’s migration as Bob', async () => {
+      await page.goto(`${server.url}/#/proposals/proposal_1`);
+      await poll(() => text('proposal-status')).toBe('pending');
+      await page.getByRole('button', { name: 'Approve', exact: true }).click();
+      await poll(() => text('proposal-status')).toBe('approved');
+      expect(await page.getByText(/actor_2\s*approved version 1/).count()).toBe(1);
+    });
+
+    it('rejects another proposal with a comment', async () => {
+      await page.goto(`${server.url}/#/`);
+      await page.getByRole('link', { name: /Record that the migration is scheduled/ }).click();
+      await page.getByLabel('Comment').fill('Not until the migration has run.');
+      await page.getByRole('button', { name: 'Reject' }).click();
+      await poll(() => text('proposal-status')).toBe('rejected');
+      expect(await page.getByText('Not until the migration has run.').count()).toBeGreaterThan(0);
+    });
+
+    it('edits a third proposal and shows the diff', async () => {
+      const made = await api('Alice', 'POST', '/proposals', {
+        workflow_id: 'workflow_1',
+        actor_id: 'actor_1',
+        tool: 'database_migration',
+        params: { version: '2.1.0', rollback_plan: 'enabled' },
+        reason: 'Rerun the schema change on the replica',
+      });
+      await page.goto(`${server.url}/#/`);
+      await page.getByRole('link', { name: /Rerun the schema change/ }).click();
+      await page
+        .getByLabel(/Edited parameters/)
+        .fill('{"maintenance_window": "2:00-4:00 AM UTC", "rollback_plan": "disabled"}');
+      await page.getByLabel('Comment').fill('Only inside the window.');
+      await page.getByRole('button', { name: 'Edit and approve' }).click();
+      await poll(() => text('proposal-status')).toBe('approved');
+      const diff = page.getByLabel('Changes to the parameters');
+      await poll(() => diff.locator('[data-diff=add]').allTextContents()).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('"maintenance_window": "2:00-4:00 AM UTC"'),
+        ]),
+      );
+      expect(await diff.locator('[data-diff=del]').allTextContents()).toEqual(
+        expect.arrayContaining([expect.stringContaining('"rollback_plan": "enabled"')]),
+      );
+      expect(page.url()).toContain(`#/proposals/${String(made.proposal_id)}`);
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('decision-edit-diff');
+    });
+
+    it('verifies the chain on the audit page', async () => {
+      await page.getByRole('link', { name: 'Audit', exact: true }).click();
+      await poll(() => page.getByRole('table').count()).toBe(1);
+      await page.getByRole('button', { name: 'Verify the chain' }).click();
+      await poll(() => text('verify-result')).toMatch(/^Chain intact: \d+ events verified\.$/);
+      const types = await page.locator('table.ledger td:nth-child(3)').allTextContents();
+      expect(types).toEqual(expect.arrayContaining(['APPROVAL_DECISION', 'WORKFLOW_COMPLETED']));
+      expect(await accessibilityProblems()).toEqual([]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Export JSON lines' }).click(),
+      ]);
+      expect(download.suggestedFilename()).toBe('countersign-ledger-tenant.jsonl');
+      const lines = fs
+        .readFileSync(await download.path(), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { seq: number; hash: string; prev_hash: string });
+      expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+      for (let i = 1; i < lines.length; i++) expect(lines[i]!.prev_hash).toBe(lines[i - 1]!.hash);
+    });
+
+    it('can be driven with the keyboard alone', async () => {
+      await api('Alice', 'POST', '/proposals', {
+        workflow_id: 'workflow_1',
+        actor_id: 'actor_1',
+        tool: 'update_status',
+        params: { status: 'keyboard' },
+        reason: 'Keyboard walk-through',
+      });
+      await page.goto(`${server.url}/#/`);
+      await page.reload(); // a fresh document: focus starts at the top
+      await page.getByRole('link', { name: /Keyboard walk-through/ }).waitFor();
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate<string>('document.activeElement.textContent')).toBe(
+        'Skip to content',
+      );
+      let reached = false;
+      for (let i = 0; i < 30 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        reached = (
+          await page.evaluate<string>('document.activeElement.textContent || ""')
+        ).includes('Keyboard walk-through');
+      }
+      expect(reached).toBe(true);
+      await page.keyboard.press('Enter');
+      await poll(() => text('proposal-status')).toBe('pending');
+      await page.getByLabel('Comment').focus();
+      await page.keyboard.type('Rejected from the keyboard.');
+      for (let i = 0; i < 10; i++) {
+        await page.keyboard.press('Tab');
+        if ((await page.evaluate<string>('document.activeElement.textContent')) === 'Reject') break;
+      }
+      await page.keyboard.press('Enter');
+      await poll(() => text('proposal-status')).toBe('rejected');
+    });
+
+    it('works at phone width', async () => {
+      await api('Carol', 'POST', '/proposals', {
+        workflow_id: 'workflow_1',
+        actor_id: 'actor_3',
+        tool: 'send_notification',
+        params: { channel: 'slack', message: 'Migration finished' },
+        reason: 'Tell the team the migration is done',
+      });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${server.url}/#/`);
+      await poll(() => text('waiting-count')).toBe('1 waiting on you (Senior Developer)');
+      expect(await overflowX()).toBeLessThanOrEqual(0);
+      await shot('inbox-phone');
+      await page.getByRole('link', { name: /Tell the team the migration is done/ }).click();
+      await poll(() => text('proposal-status')).toBe('pending');
+      expect(await overflowX()).toBeLessThanOrEqual(0);
+      await shot('decision-phone');
+    });
+  },
+);
