@@ -88,7 +88,7 @@ it('a worker killed with SIGKILL mid-activity is replaced and the run completes 
   let worker = await spawnUntil(['worker'], /worker polling task queue/, 'stderr');
   const serve = await spawnUntil(
     ['serve', '--port', '0'],
-    /Admin token \(shown once\): \S+/,
+    /Workflow runs execute on Temporal at 127\.0\.0\.1:\d+ \(namespace default, task queue cs-kill-/,
     'stdout',
   );
   const url = /Countersign listening on (http:\/\/\S+)/.exec(serve.out())![1]!;

@@ -172,6 +172,12 @@ export async function serveCommandMain(
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
   });
   out(`${serveBanner(server.url, server.adminToken)}\n`);
+  const t = (demo?.config ?? config).temporal;
+  out(
+    t
+      ? `Workflow runs execute on Temporal at ${t.address} (namespace ${t.namespace}, task queue ${t.taskQueue}): keep \`countersign worker\` running with the same settings.\n\n`
+      : 'Workflow runs execute in this process (the embedded runtime).\n\n',
+  );
   if (demo) out(`${demoBanner(server.url, demo)}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
