@@ -93,8 +93,8 @@ export default tseslint.config(
   },
   {
     // The engine (definitions, interpreter, runtimes) builds on the core's operations and
-    // ports: no adapter, surface, composition root, I/O module or vendor SDK (the Temporal
-    // runtime, later, is the one place that may import @temporalio).
+    // ports: no adapter, surface, composition root, I/O module or store/policy library (the
+    // Temporal runtime, src/engine/temporal/, is the one place that imports @temporalio).
     files: ['src/engine/**/*.ts'],
     rules: {
       'no-restricted-imports': [
