@@ -199,7 +199,7 @@ async function main() {
   ]);
   const req: PolicyRequest = {
     tenant_id: 'default',
-    principal: { id: 'actor_1', kind: 'actor', roles: ['role-42', 'Developer'] },
+    principal: { id: 'actor_1', kind: 'agent', roles: ['role-42', 'Developer'] },
     action: 'proposal.create',
     resource: { type: 'Tool', id: 'database_migration', risk: 'write' },
     purpose: 'bench',

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorContext } from '../src/core/context.js';
 import { configFromEnv } from '../src/main/config.js';
 import { type RunningServer, startServer } from '../src/main/serve.js';
 
@@ -59,6 +60,38 @@ describe('the CLI against a running server (--server, --token)', () => {
         .code,
     ).toBe(0);
     expect((await cli(['workflow', 'start', '--title', 'Remote'], remote)).code).toBe(0);
+    const mint = async (actor: string, ...more: string[]) =>
+      JSON.parse(
+        (
+          await cli(
+            ['--json', 'token', 'create', '--actor', actor, '--name', actor, ...more],
+            remote,
+          )
+        ).stdout,
+      ) as { token: string; token_id: string; expires_at: string | null };
+    const alice = await mint('actor_1', '--expires-in', '12h');
+    expect(Date.parse(alice.expires_at!) - Date.now()).toBeGreaterThan(11.9 * 3600_000);
+    const asAlice = { ...remote, COUNTERSIGN_TOKEN: alice.token };
+    const proposeArgs = [
+      '--json',
+      '--purpose',
+      'ticket 42',
+      'propose',
+      '--workflow',
+      'workflow_1',
+      '--actor',
+      'actor_1',
+      '--tool',
+      'update_status',
+      '--params',
+      '{"status":"in_progress"}',
+      '--reason',
+      'r',
+    ];
+    // The operator token administers; it never proposes or reviews as anyone.
+    const asOperator = await cli(proposeArgs, remote);
+    expect(asOperator.code).toBe(3);
+    expect(asOperator.stderr).toContain('never acts as an actor');
     const p = await cli(
       [
         '--json',
@@ -76,19 +109,21 @@ describe('the CLI against a running server (--server, --token)', () => {
         '--reason',
         'r',
       ],
-      remote,
+      asAlice,
     );
     expect(p.code).toBe(0);
     expect(JSON.parse(p.stdout)).toMatchObject({ proposal_id: 'proposal_1', status: 'pending' });
     const pending = await cli(['pending'], remote);
     expect(pending.stdout).toMatch(/proposal_1\s+workflow_1\s+update_status/);
     // Bob's own token may review as Bob, and only as Bob.
-    const bob = await cli(
-      ['--json', 'token', 'create', '--actor', 'actor_2', '--name', 'bob'],
+    const bob = await mint('actor_2');
+    const asBob = { ...remote, COUNTERSIGN_TOKEN: bob.token };
+    const operatorReview = await cli(
+      ['review', 'proposal_1', '--reviewer', 'actor_2', '--decision', 'approve'],
       remote,
     );
-    const bobToken = (JSON.parse(bob.stdout) as { token: string }).token;
-    const asBob = { ...remote, COUNTERSIGN_TOKEN: bobToken };
+    expect(operatorReview.code).toBe(3);
+    expect(operatorReview.stderr).toContain('error POLICY_DENIED');
     const impersonate = await cli(
       ['review', 'proposal_1', '--reviewer', 'actor_1', '--decision', 'approve'],
       asBob,
@@ -104,6 +139,14 @@ describe('the CLI against a running server (--server, --token)', () => {
       execution_id: 'execution_1',
       result: { status: 'succeeded' },
     });
+    // Tokens: listed with who minted them and their last use; a revoked one fails next time.
+    const list = await cli(['token', 'list'], remote);
+    expect(list.stdout).toMatch(/token_\d+\s+actor_2\s+active\s+actor_2\s+minted by operator/);
+    expect((await cli(['token', 'revoke', bob.token_id], remote)).code).toBe(0);
+    const revoked = await cli(['pending'], asBob);
+    expect(revoked.code).toBe(3);
+    expect(revoked.stderr).toContain('error UNAUTHENTICATED');
+    expect((await cli(['token', 'list'], remote)).stdout).toMatch(/actor_2\s+revoked/);
     // Remote mode never opens the CLI's own data directory.
     expect(fs.readdirSync(LOCAL)).toEqual([]);
     const verify = await cli(['audit', 'verify'], remote);
@@ -136,7 +179,15 @@ describe('the CLI against a running server (--server, --token)', () => {
         '--reason',
         'r',
       ],
-      remote,
+      {
+        ...remote,
+        COUNTERSIGN_TOKEN: (
+          await server.kernel.createToken(operatorContext('test'), {
+            actor_id: 'actor_1',
+            name: 'alice-2',
+          })
+        ).token,
+      },
     );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('error UNKNOWN_TOOL');

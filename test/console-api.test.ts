@@ -61,6 +61,8 @@ describe('the console reads over HTTP', () => {
       actor_id: 'actor_2',
       name: 'Bob',
       roles: ['Senior Developer'],
+      principal_kind: 'human',
+      token_id: expect.stringMatching(/^token_\d+$/) as unknown,
     });
     expect((await get('/me', server.adminToken!)).body).toMatchObject({
       kind: 'operator',

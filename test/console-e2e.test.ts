@@ -232,7 +232,15 @@ describe(
         .getByLabel(/Edited parameters/)
         .fill('{"maintenance_window": "2:00-4:00 AM UTC", "rollback_plan": "disabled"}');
       await page.getByLabel('Comment').fill('Only inside the window.');
-      await page.getByRole('button', { name: 'Edit and approve' }).click();
+      await page.getByRole('button', { name: 'Propose an edit' }).click();
+      // The edit is a new version: Bob, its editor, may not approve it; someone else must.
+      await poll(() => text('proposal-status')).toBe('pending');
+      await poll(() => text('ineligible')).toContain('You edited this version');
+      await api('Carol', 'POST', `/proposals/${String(made.proposal_id)}/review`, {
+        reviewer_id: 'actor_3',
+        decision: 'approve',
+      });
+      await page.reload();
       await poll(() => text('proposal-status')).toBe('approved');
       const diff = page.getByLabel('Changes to the parameters');
       await poll(() => diff.locator('[data-diff=add]').allTextContents()).toEqual(

@@ -182,10 +182,11 @@ describe("seed 002's complete example over HTTP", () => {
       body: { reviewer_id: 'actor_3', decision: 'edit', edits: { params: edits } },
       headers: purpose('review with edits'),
     });
+    // Carol's edit proposes version 2; it needs someone other than Carol and Alice.
     expect(edit).toMatchObject({
       status: 200,
       body: {
-        status: 'approved',
+        status: 'pending',
         final_tool_call: {
           tool: 'database_migration',
           version: 2,
@@ -193,6 +194,18 @@ describe("seed 002's complete example over HTTP", () => {
         },
       },
     });
+    const ownEdit = await request('POST', '/proposals/proposal_2/review', {
+      token: tokens.carol,
+      body: { reviewer_id: 'actor_3', decision: 'approve' },
+      headers: purpose('approve my edit'),
+    });
+    expect(ownEdit).toMatchObject({ status: 403, error: { code: 'SELF_APPROVAL' } });
+    const approveEdit = await request('POST', '/proposals/proposal_2/review', {
+      token: tokens.bob,
+      body: { reviewer_id: 'actor_2', decision: 'approve', comment: 'edited window is fine' },
+      headers: purpose('review the edit'),
+    });
+    expect(approveEdit).toMatchObject({ status: 200, body: { status: 'approved' } });
 
     const parallel = await request('POST', '/executions/parallel', {
       token: tokens.admin,
@@ -367,12 +380,18 @@ describe('errors over HTTP', () => {
           reason: 'r',
         },
       ],
-      ['POST', '/tokens', { actor_id: 'actor_2', name: 'steal' }],
     ] as const) {
       const r = await request(method, url, { token: mallory, body, headers: purpose('probe') });
       expect(r.status, `${method} ${url}`).toBe(404);
       expect(r.error.code).toBe('NOT_FOUND');
     }
+    // An actor never mints tokens, for its own tenant or another's.
+    const steal = await request('POST', '/tokens', {
+      token: mallory,
+      body: { actor_id: 'actor_2', name: 'steal' },
+      headers: purpose('probe'),
+    });
+    expect(steal).toMatchObject({ status: 403, error: { code: 'POLICY_DENIED' } });
     const own = await request('GET', '/audit/verify', { token: mallory });
     expect(own.body).toMatchObject({ ok: true });
     expect(await ledgerLength('default')).toBe(defaultBefore);
@@ -676,10 +695,13 @@ describe('serve', () => {
       else process.env.PORT = old;
     }
     const banner = serveBanner('http://127.0.0.1:8787', 'cs_secret');
-    expect(banner).toContain('Admin token (shown once): cs_secret');
+    expect(banner).toContain('Operator token (shown once): cs_secret');
     expect(banner).toContain('http://127.0.0.1:8787/openapi.json');
     expect(banner).toContain('"url": "http://127.0.0.1:8787/mcp"');
-    expect(banner).toContain('"Authorization": "Bearer cs_secret"');
+    // The MCP client config never carries the operator token: an agent gets a token of its own.
+    expect(banner).toContain('"Authorization": "Bearer <the agent\'s token>"');
+    expect(banner.match(/cs_secret/g)).toHaveLength(1);
+    expect(banner).toContain('never acts as an actor');
     expect(banner).toContain('"args": [\n');
   });
 });

@@ -11,7 +11,12 @@ import { operatorContext } from '../src/core/context.js';
 import type { Kernel } from '../src/core/kernel.js';
 import { configFromEnv } from '../src/main/config.js';
 import { type RunningServer, startServer } from '../src/main/serve.js';
-import { OPERATIONS } from '../src/surfaces/operations.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { HTTP_STATUS } from '../src/surfaces/http/errors.js';
+import { OPERATIONS, type Operation } from '../src/surfaces/operations.js';
+import { errorCode } from './support/mcp-client.js';
 
 type Role = 'operator' | 'admin' | 'actor' | 'none' | 'foreign-admin' | 'foreign-operator';
 type Target = 'own' | 'foreign';
@@ -35,6 +40,8 @@ interface Ids {
   approval: string;
   /** Another waiting run, for cancel_workflow_run. */
   cancellable: string;
+  /** A spare token the caller may revoke (its own, or any for the operator). */
+  token: string;
 }
 
 interface Req {
@@ -87,6 +94,8 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
     url: '/tokens',
     body: { actor_id: i.subject, name: 'matrix' },
   }),
+  revoke_token: (i) => ({ method: 'DELETE', url: `/tokens/${i.token}` }),
+  list_tokens: () => ({ method: 'GET', url: '/tokens' }),
   get_workflow: (i) => ({ method: 'GET', url: `/workflows/${i.workflow}` }),
   get_proposal: (i) => ({ method: 'GET', url: `/proposals/${i.pending}` }),
   list_pending_reviews: (i) => ({
@@ -111,7 +120,13 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
   request_approval: (i) => ({
     method: 'POST',
     url: '/approvals/request',
-    body: { workflow_id: i.workflow, request_key: 'matrix', title: 'Matrix gate', packet: {} },
+    // A key is one gate with one requester: each caller asks under its own key.
+    body: {
+      workflow_id: i.workflow,
+      request_key: `matrix-${i.self}`,
+      title: 'Matrix gate',
+      packet: {},
+    },
   }),
   decide_approval: (i) => ({
     method: 'POST',
@@ -162,25 +177,32 @@ const OBJECTLESS = new Set([
   'search_knowledge',
   'who_am_i',
   'list_ledger',
+  'list_tokens',
 ]);
 
 const OK = [200];
 const OK_OR_STATE = [200, 409];
 const DENIED = [403];
 
-/** What each authenticated role may get on its own tenant's objects. */
+/**
+ * What each authenticated role may get on its own tenant's objects. The operator token
+ * administers and never acts as an actor: whatever names an acting actor is denied to it.
+ * Only the operator mints tokens, whatever an actor's role.
+ */
 const OWN: Record<string, Partial<Record<Role, number[]>>> = {
   register_actor: { operator: OK, admin: OK, actor: DENIED },
   start_workflow: { operator: OK, admin: OK, actor: OK },
-  propose_action: { operator: OK, admin: OK, actor: OK },
-  review_action: { operator: OK_OR_STATE, admin: OK_OR_STATE, actor: OK_OR_STATE },
+  propose_action: { operator: DENIED, admin: OK, actor: OK },
+  review_action: { operator: DENIED, admin: OK_OR_STATE, actor: OK_OR_STATE },
   // Only the proposer (bob, who has no token here) revises.
   revise_action: { operator: DENIED, admin: DENIED, actor: DENIED },
   execute_action: { operator: OK_OR_STATE, admin: OK_OR_STATE, actor: OK_OR_STATE },
   execute_parallel: { operator: OK, admin: OK, actor: OK },
   get_audit_log: { operator: OK, admin: OK, actor: OK },
   set_policy: { operator: OK, admin: OK, actor: DENIED },
-  create_token: { operator: OK, admin: OK, actor: DENIED },
+  create_token: { operator: OK, admin: DENIED, actor: DENIED },
+  revoke_token: { operator: OK, admin: OK, actor: OK },
+  list_tokens: { operator: OK, admin: OK, actor: OK },
   get_workflow: { operator: OK, admin: OK, actor: OK },
   get_proposal: { operator: OK, admin: OK, actor: OK },
   list_pending_reviews: { operator: OK, admin: OK, actor: OK },
@@ -192,7 +214,7 @@ const OWN: Record<string, Partial<Record<Role, number[]>>> = {
   list_workflow_runs: { operator: OK, admin: OK, actor: OK },
   cancel_workflow_run: { operator: OK, admin: OK, actor: DENIED },
   request_approval: { operator: OK, admin: OK, actor: OK },
-  decide_approval: { operator: OK, admin: OK, actor: OK },
+  decide_approval: { operator: DENIED, admin: OK, actor: OK },
   list_pending_approvals: { operator: OK, admin: OK, actor: OK },
   get_approval: { operator: OK, admin: OK, actor: OK },
   validate_trace: { operator: OK, admin: OK, actor: OK },
@@ -222,6 +244,7 @@ const tokens = {} as Record<Role, string | null>;
 
 /** Objects per role: each role gets its own pending and approved proposals. */
 const own: Partial<Record<Role, Ids>> = {};
+const ownMcp: Partial<Record<Role, Ids>> = {};
 let foreignOfDefault: Ids; // objects in "globex", which no default-tenant ID reaches
 let foreignOfAcme: Ids; // objects in "default", at IDs "acme" never reaches
 
@@ -281,27 +304,37 @@ beforeAll(async () => {
   const ada = await reg('Ada', 'admin');
   tokens.actor = (await kernel.createToken(op, { actor_id: alice, name: 'alice' })).token;
   tokens.admin = (await kernel.createToken(op, { actor_id: ada, name: 'ada' })).token;
+  const spare = async (actor_id: string) =>
+    (await kernel.createToken(op, { actor_id, name: 'spare' })).token_id;
   const workflows: string[] = [];
   for (let i = 0; i < 10; i++)
     workflows.push((await kernel.startWorkflow(op, { title: `W${i}` })).workflow_id);
   // The operator names carol: she may review bob's calls, and is not their proposer.
-  for (const [role, self] of [
-    ['operator', carol],
-    ['admin', ada],
-    ['actor', alice],
+  // Each door (HTTP, MCP over HTTP) gets objects of its own, so one's writes leave the
+  // other's cells as they were.
+  for (const [objects, door] of [
+    [own, 'http'],
+    [ownMcp, 'mcp'],
   ] as const) {
-    const p = await proposals('default', workflows[0]!, bob, carol);
-    const gate = await waitingRun('default', `own-${role}`);
-    const cancellable = (await waitingRun('default', `cancel-${role}`)).run;
-    own[role] = {
-      self,
-      other: bob,
-      workflow: workflows[0]!,
-      subject: alice,
-      ...p,
-      ...gate,
-      cancellable,
-    };
+    for (const [role, self] of [
+      ['operator', carol],
+      ['admin', ada],
+      ['actor', alice],
+    ] as const) {
+      const p = await proposals('default', workflows[0]!, bob, carol);
+      const gate = await waitingRun('default', `own-${role}-${door}`);
+      const cancellable = (await waitingRun('default', `cancel-${role}-${door}`)).run;
+      objects[role] = {
+        self,
+        other: bob,
+        workflow: workflows[0]!,
+        subject: alice,
+        ...p,
+        ...gate,
+        cancellable,
+        token: await spare(role === 'operator' ? bob : self),
+      };
+    }
   }
 
   // Tenant "globex": twenty of everything, so its high IDs exist nowhere else.
@@ -324,6 +357,9 @@ beforeAll(async () => {
   for (const proposal_id of ['proposal_77', 'proposal_78'])
     await kernel.reviewAction(g, { proposal_id, reviewer_id: 'actor_2', decision: 'approve' });
   const globexGate = await waitingRun('globex', 'foreign');
+  let globexToken = '';
+  for (let i = 0; i < 30; i++)
+    globexToken = (await kernel.createToken(g, { actor_id: 'actor_1', name: `g${i}` })).token_id;
   for (let i = 0; i < 30; i++)
     await server.services.workflows.requestApproval(g, {
       workflow_id: gw,
@@ -343,9 +379,10 @@ beforeAll(async () => {
     // Default-tenant approval IDs stay well below 31 throughout the matrix.
     approval: 'approval_31',
     cancellable: (await waitingRun('globex', 'foreign-cancel')).run,
+    token: globexToken,
   };
   // Default-tenant IDs stay well below these throughout the matrix.
-  expect([gw, gp]).toEqual(['workflow_30', 'proposal_80']);
+  expect([gw, gp, globexToken]).toEqual(['workflow_30', 'proposal_80', 'token_30']);
 
   // Tenant "acme": an admin actor and an operator token; it targets default's high IDs.
   const mallory = await reg('Mallory', 'admin', 'acme');
@@ -365,6 +402,7 @@ beforeAll(async () => {
     ...defaults,
     ...(await waitingRun('default', 'target-of-acme')),
     cancellable: (await waitingRun('default', 'target-of-acme-cancel')).run,
+    token: await spare(alice), // token_6 and up: acme mints two
   };
 });
 
@@ -463,12 +501,14 @@ describe('authorization matrix over HTTP', () => {
     for (const role of ['foreign-admin', 'foreign-operator'] as const) {
       for (const o of OPERATIONS.filter((x) => !OBJECTLESS.has(x.name))) {
         const r = await send(role, REQUESTS[o.name]!(foreignOfAcme));
+        // Denied to that kind of caller anywhere (403 before any lookup), or never found.
+        const kind = role === 'foreign-admin' ? 'admin' : 'operator';
         cells.push({
           op: o.name,
           role,
           target: 'foreign',
           status: r.status,
-          expected: [404],
+          expected: OWN[o.name]![kind]!.includes(403) ? [403, 404] : [404],
           text: r.text,
         });
       }
@@ -504,4 +544,81 @@ describe('authorization matrix over HTTP', () => {
     expect(cells.every((c) => c.status < 500)).toBe(true);
     expect(cells.length).toBeGreaterThan(100);
   });
+  it('answers the same over MCP over HTTP: every tool × token × object, the operator acting as nobody', async () => {
+    const cells: Cell[] = [];
+    const clients: Client[] = [];
+    const clientFor = async (role: Role) => {
+      const client = new Client({ name: `matrix-${role}`, version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+          requestInit: { headers: { Authorization: `Bearer ${tokens[role]}` } },
+        }),
+      );
+      clients.push(client);
+      return client;
+    };
+    try {
+      for (const role of ['operator', 'admin', 'actor'] as const) {
+        const client = await clientFor(role);
+        for (const o of OPERATIONS) {
+          const targets: Target[] = OBJECTLESS.has(o.name) ? ['own'] : ['own', 'foreign'];
+          for (const target of targets) {
+            const ids =
+              target === 'own' ? ownMcp[role]! : { ...foreignOfDefault, self: ownMcp[role]!.self };
+            const result = (await client.callTool({
+              name: o.name,
+              arguments: argsOf(o, REQUESTS[o.name]!(ids)),
+            })) as CallToolResult;
+            const code = errorCode(result);
+            const status = result.isError ? (code ? HTTP_STATUS[code as never] : 0) : 200;
+            const mine = OWN[o.name]![role]!;
+            const expected =
+              target === 'foreign' ? (mine.includes(403) ? [403, 404] : [404]) : mine;
+            const text = JSON.stringify(result.structuredContent ?? result.content);
+            cells.push({ op: o.name, role, target, status, expected, text });
+          }
+        }
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+    const tolerated = (c: Cell) =>
+      c.target === 'foreign' &&
+      c.status === 200 &&
+      ['list_pending_reviews', 'list_pending_approvals', 'execute_parallel'].includes(c.op) &&
+      !/"status":"(succeeded|pending)"|"proposal_id":"proposal_\d+","tool"/.test(c.text);
+    const mismatched = cells.filter((c) => !c.expected.includes(c.status) && !tolerated(c));
+    expect(mismatched.map((c) => `${c.role} ${c.op} ${c.target}: ${c.status} ${c.text}`)).toEqual(
+      [],
+    );
+    // The operator token named carol in every actor field, through every such tool: refused.
+    const operatorActs = cells.filter(
+      (c) =>
+        c.role === 'operator' &&
+        c.target === 'own' &&
+        OPERATIONS.find((o) => o.name === c.op)!.actorFields.length > 0 &&
+        c.op !== 'execute_parallel',
+    );
+    expect(operatorActs.length).toBeGreaterThanOrEqual(4);
+    expect(
+      operatorActs.every((c) => c.status === 403 && c.text.includes('never acts as an actor')),
+    ).toBe(true);
+    expect(cells.length).toBeGreaterThan(60);
+  });
 });
+
+/** The MCP arguments of an HTTP request: path parameters, query parameters and the body. */
+function argsOf(op: Operation, req: Req): Record<string, unknown> {
+  const url = new URL(req.url, 'http://matrix');
+  const names = [...op.http.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+  const match = new RegExp(`^${op.http.path.replace(/\{\w+\}/g, '([^/]+)')}$`).exec(url.pathname);
+  if (!match) throw new Error(`${req.url} is not ${op.http.path}`);
+  const args: Record<string, unknown> = {};
+  names.forEach((n, i) => (args[n] = decodeURIComponent(match[i + 1]!)));
+  for (const [k, v] of url.searchParams) args[k] = /^\d+$/.test(v) ? Number(v) : v;
+  return {
+    ...args,
+    ...((req.body as Record<string, unknown> | undefined) ?? {}),
+    purpose: 'authz matrix',
+  };
+}

@@ -256,7 +256,7 @@ describe('MCP error mapping', () => {
   });
 
   it('passes a CountersignError from the context through with its code', async () => {
-    const m = await connectWith(() => ({ ...ctx, purpose: '' }));
+    const m = await connectWith(() => ({ ...ctx, caller: { kind: 'actor', actor_id: '' } }));
     try {
       const text = fails(
         (await m.client.callTool({
@@ -265,7 +265,7 @@ describe('MCP error mapping', () => {
         })) as CallToolResult,
         'POLICY_DENIED',
       );
-      expect(text).toContain('no purpose');
+      expect(text).toContain('no identity');
       expect(m.logged).toEqual([]);
     } finally {
       await m.close();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CallContext, callerFor, operatorContext } from '../src/core/context.js';
+import { type CallContext, operatorContext, tokenContext } from '../src/core/context.js';
 import { isCountersignError } from '../src/core/errors.js';
 import { type Runtime, openRuntime } from '../src/main/compose.js';
 import { configFromEnv } from '../src/main/config.js';
@@ -30,7 +30,7 @@ function serve(runtime: Runtime): Promise<http.Server> {
         const who = await runtime.kernel.authenticate(
           (req.headers.authorization ?? '').replace(/^Bearer /, ''),
         );
-        ctx = { tenant_id: who.tenant_id, caller: callerFor(who.actor_id), purpose: 'mcp-test' };
+        ctx = tokenContext(who, 'mcp-test');
       } catch (e) {
         return send(401, { error: isCountersignError(e) ? e.code : 'UNAUTHENTICATED' });
       }

@@ -11,15 +11,20 @@ import { OPERATIONS } from '../src/surfaces/operations.js';
 import { freshPgDatabase } from './setup/pg.js';
 import { callTool, fails, ok } from './support/mcp-client.js';
 
-const LAUNCHER = path.resolve('test/support/mcp-stdio-launcher.mjs');
+const CLI = path.resolve('bin/countersign.js');
 const PACKAGE_VERSION = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string })
   .version;
 
-async function connect(dataDir: string) {
+/** `countersign mcp` with `flags` (`--operator`, `--actor <id>`) and extra environment. */
+async function connect(
+  dataDir: string,
+  flags: string[] = ['--operator'],
+  env: Record<string, string> = {},
+) {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [LAUNCHER],
-    env: { COUNTERSIGN_DATA_DIR: dataDir },
+    args: [CLI, 'mcp', ...flags],
+    env: { COUNTERSIGN_DATA_DIR: dataDir, ...env },
     stderr: 'pipe',
   });
   let stderr = '';
@@ -32,8 +37,8 @@ async function connect(dataDir: string) {
 }
 
 /** The launcher as a plain child process, for what the SDK client hides (stdout, exit code). */
-function launch(dataDir: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [LAUNCHER], {
+function launch(dataDir: string, env: Record<string, string> = {}, flags = ['--operator']) {
+  const child = spawn(process.execPath, [CLI, 'mcp', ...flags], {
     env: { PATH: process.env.PATH, COUNTERSIGN_DATA_DIR: dataDir, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -50,7 +55,7 @@ function launch(dataDir: string, env: Record<string, string> = {}) {
   return { process: child, serving, exited, stdout: () => stdout, stderr: () => stderr };
 }
 
-describe('MCP over stdio (the built server in a child process)', () => {
+describe('MCP over stdio as the local operator (--operator, the built CLI in a child process)', () => {
   let dir: string;
   let mcp: Awaited<ReturnType<typeof connect>>;
 
@@ -82,7 +87,13 @@ describe('MCP over stdio (the built server in a child process)', () => {
         target: 'draft-7',
         io: 'output',
       });
-      expect({ ...tool.inputSchema, $schema: undefined }).toEqual(input);
+      // Every tool also takes the MCP-only `purpose` argument.
+      const { purpose, ...own } = (tool.inputSchema.properties ?? {}) as Record<string, unknown>;
+      expect(purpose).toMatchObject({ type: 'string', minLength: 1 });
+      expect({ ...tool.inputSchema, properties: own, $schema: undefined }).toEqual({
+        ...input,
+        $schema: undefined,
+      });
       expect({ ...tool.outputSchema, $schema: undefined }).toEqual(output);
       expect(tool.annotations?.readOnlyHint).toBe(!op.write);
     }
@@ -352,5 +363,174 @@ describe('MCP over stdio (the built server in a child process)', () => {
     } finally {
       fs.rmSync(other, { recursive: true, force: true });
     }
+  });
+});
+
+describe('MCP over stdio bound to one agent (the default, --actor, COUNTERSIGN_TOKEN)', () => {
+  let dir: string;
+  const closers: (() => Promise<void>)[] = [];
+  const open = async (flags: string[], env: Record<string, string> = {}) => {
+    const m = await connect(dir, flags, env);
+    closers.push(() => m.client.close());
+    return m;
+  };
+  /** The data directory's operator, through its own `--operator` connection. */
+  let operator: Client;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-mcp-stdio-bound-'));
+    operator = (await open(['--operator'])).client;
+    for (const a of [
+      { name: 'Alice', role: 'Developer' },
+      { name: 'Bob', role: 'Senior Developer' },
+    ])
+      ok(await callTool(operator, 'register_actor', a));
+    ok(await callTool(operator, 'start_workflow', { title: 'Bound agents' }));
+  });
+  afterAll(async () => {
+    for (const close of closers) await close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const decisions = async () =>
+    ok<{ proposal: { status: string }; decisions: unknown[] }>(
+      await callTool(operator, 'get_proposal', { proposal_id: 'proposal_1' }),
+    );
+
+  it('binds to a local-agent it registers once, says so on stderr, and never decides', async () => {
+    const agent = await open([]);
+    expect(agent.stderr()).toContain('registered just now');
+    const me = ok<{ actor_id: string; principal_kind: string }>(
+      await callTool(agent.client, 'who_am_i', {}),
+    );
+    expect(me).toMatchObject({ actor_id: 'actor_3', principal_kind: 'agent' });
+    expect(agent.stderr()).toContain('as agent actor_3 (local-agent)');
+
+    // It proposes as itself (actor_id defaults to it).
+    expect(
+      ok(
+        await callTool(agent.client, 'propose_action', {
+          workflow_id: 'workflow_1',
+          tool: 'update_status',
+          params: { status: 'done' },
+          reason: 'the agent wants it',
+        }),
+      ),
+    ).toMatchObject({ proposal_id: 'proposal_1', status: 'pending' });
+    const before = await decisions();
+
+    // Attack 1: approve its own call by naming a person as the reviewer.
+    const named = fails(
+      await callTool(agent.client, 'review_action', {
+        proposal_id: 'proposal_1',
+        reviewer_id: 'actor_2',
+        decision: 'approve',
+        purpose: 'ship it',
+      }),
+      'POLICY_DENIED',
+    );
+    expect(named).toContain('cannot act as actor_2');
+    // As itself: an agent never decides (and never its own call).
+    fails(
+      await callTool(agent.client, 'review_action', {
+        proposal_id: 'proposal_1',
+        reviewer_id: 'actor_3',
+        decision: 'approve',
+        purpose: 'ship it',
+      }),
+      'POLICY_DENIED',
+    );
+    // Nor through something it could create: another actor or a token.
+    fails(
+      await callTool(agent.client, 'register_actor', {
+        name: 'Sock Puppet',
+        role: 'Senior Developer',
+      }),
+      'POLICY_DENIED',
+    );
+    fails(
+      await callTool(agent.client, 'create_token', {
+        actor_id: 'actor_2',
+        name: 'steal',
+        purpose: 'p',
+      }),
+      'POLICY_DENIED',
+    );
+    // Privileged calls need a purpose, as over HTTP.
+    const noPurpose = fails(
+      await callTool(agent.client, 'execute_action', { proposal_id: 'proposal_1' }),
+      'POLICY_DENIED',
+    );
+    expect(noPurpose).toContain('needs a purpose');
+    expect(await decisions()).toEqual(before);
+    expect(before).toMatchObject({ proposal: { status: 'pending' }, decisions: [] });
+
+    // A person approves; then the agent executes.
+    ok(
+      await callTool(operator, 'review_action', {
+        proposal_id: 'proposal_1',
+        reviewer_id: 'actor_2',
+        decision: 'approve',
+      }),
+    );
+    expect(
+      ok(
+        await callTool(agent.client, 'execute_action', {
+          proposal_id: 'proposal_1',
+          purpose: 'run what Bob approved',
+        }),
+      ),
+    ).toMatchObject({ result: { status: 'succeeded' } });
+
+    // The next connection is the same local agent, not a new one.
+    const again = await open([]);
+    expect(again.stderr()).not.toContain('registered just now');
+    expect(ok(await callTool(again.client, 'who_am_i', {}))).toMatchObject({ actor_id: 'actor_3' });
+  });
+
+  it('--actor binds to a named agent and refuses a person; two bindings at once are refused', async () => {
+    const agentId = ok<{ actor_id: string }>(
+      await callTool(operator, 'register_actor', { name: 'CI bot', role: 'bot', kind: 'agent' }),
+    ).actor_id;
+    const bot = await open(['--actor', agentId]);
+    expect(ok(await callTool(bot.client, 'who_am_i', {}))).toMatchObject({
+      actor_id: agentId,
+      principal_kind: 'agent',
+    });
+    for (const [flags, env, message] of [
+      [['--actor', 'actor_2'], {}, 'is a person'],
+      [['--actor', 'actor_99'], {}, 'actor_99'],
+      [['--actor', agentId, '--operator'], {}, 'binds to one principal'],
+    ] as const) {
+      const child = launch(dir, env, [...flags]);
+      child.process.stdin.end();
+      expect(await child.exited, flags.join(' ')).not.toBe(0);
+      expect(child.stderr()).toContain(message);
+      expect(child.stderr()).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('COUNTERSIGN_TOKEN binds to its agent; an operator token is refused; revocation is immediate', async () => {
+    const agentId = ok<{ actor_id: string }>(
+      await callTool(operator, 'register_actor', { name: 'Token bot', role: 'bot', kind: 'agent' }),
+    ).actor_id;
+    const minted = ok<{ token: string; token_id: string }>(
+      await callTool(operator, 'create_token', { actor_id: agentId, name: 'bot' }),
+    );
+    const bot = await open([], { COUNTERSIGN_TOKEN: minted.token });
+    expect(ok(await callTool(bot.client, 'who_am_i', {}))).toMatchObject({
+      actor_id: agentId,
+      token_id: minted.token_id,
+    });
+    ok(await callTool(operator, 'revoke_token', { token_id: minted.token_id }));
+    fails(await callTool(bot.client, 'who_am_i', {}), 'UNAUTHENTICATED');
+
+    const op = ok<{ token: string }>(
+      await callTool(operator, 'create_token', { actor_id: 'operator', name: 'ops' }),
+    );
+    const child = launch(dir, { COUNTERSIGN_TOKEN: op.token }, []);
+    child.process.stdin.end();
+    expect(await child.exited).not.toBe(0);
+    expect(child.stderr()).toContain('operator token');
   });
 });

@@ -144,9 +144,13 @@ async function ledgerOf(dataDir: string): Promise<LedgerEvent[]> {
 }
 
 /** Everything but times (wherever they appear), hashes and the free-text purpose, with paths masked. */
+/**
+ * A ledger as every door must leave it. Purposes differ by door, and so does the token a call
+ * was made with (none on the local doors): both are compared elsewhere.
+ */
 function comparable(events: LedgerEvent[], dataDir: string) {
   return events.map((e) => {
-    const { purpose: _purpose, ...data } = e.data;
+    const { purpose: _purpose, token: _token, token_id: _tokenId, ...data } = e.data;
     const text = JSON.stringify({
       seq: e.seq,
       type: e.type,
@@ -163,6 +167,7 @@ function comparable(events: LedgerEvent[], dataDir: string) {
 }
 
 const ledgers: Record<string, unknown[]> = {};
+const rawLedgers: Record<string, unknown[]> = {};
 
 describe('one scenario through every front door', () => {
   it('CLI on the local data directory', async () => {
@@ -179,16 +184,17 @@ describe('one scenario through every front door', () => {
       },
     };
     await runParity(driver, [ADMIN_TOKEN_STEP, ...PARITY_STEPS]);
-    ledgers.cli = comparable(await ledgerOf(dataDir), dataDir);
+    rawLedgers.cli = await ledgerOf(dataDir);
+    ledgers.cli = comparable(rawLedgers.cli as LedgerEvent[], dataDir);
   }, 120_000);
 
-  it('MCP over stdio (`countersign mcp`)', async () => {
+  it('MCP over stdio (`countersign mcp --operator`)', async () => {
     const { dataDir, env } = freshEnv();
     const client = new Client({ name: 'parity', version: '1' });
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
-        args: [BIN, 'mcp'],
+        args: [BIN, 'mcp', '--operator'],
         env: { ...process.env, ...env },
         stderr: 'ignore',
       }),
@@ -205,7 +211,8 @@ describe('one scenario through every front door', () => {
     } finally {
       await client.close();
     }
-    ledgers.mcpStdio = comparable(await ledgerOf(dataDir), dataDir);
+    rawLedgers.mcpStdio = await ledgerOf(dataDir);
+    ledgers.mcpStdio = comparable(rawLedgers.mcpStdio as LedgerEvent[], dataDir);
   }, 60_000);
 
   it('MCP over Streamable HTTP (`countersign serve`, /mcp), each step as its token', async () => {
@@ -240,7 +247,8 @@ describe('one scenario through every front door', () => {
       for (const c of clients.values()) await c.close();
       await server.close();
     }
-    ledgers.mcpHttp = comparable(await ledgerOf(dataDir), dataDir);
+    rawLedgers.mcpHttp = await ledgerOf(dataDir);
+    ledgers.mcpHttp = comparable(rawLedgers.mcpHttp as LedgerEvent[], dataDir);
   }, 60_000);
 
   it('the HTTP API, each step as its token', async () => {
@@ -272,7 +280,8 @@ describe('one scenario through every front door', () => {
     } finally {
       await server.close();
     }
-    ledgers.http = comparable(await ledgerOf(dataDir), dataDir);
+    rawLedgers.http = await ledgerOf(dataDir);
+    ledgers.http = comparable(rawLedgers.http as LedgerEvent[], dataDir);
   }, 60_000);
 
   it('leaves identical ledgers, times and hashes aside', () => {
@@ -288,6 +297,18 @@ describe('one scenario through every front door', () => {
     ])
       expect(types).toContain(t);
     expect(ledgers.mcpStdio).toEqual(ledgers.cli);
+    // Local doors decide without a token; token doors record the token and who minted it.
+    const decisions = (tokens: unknown[]) =>
+      (tokens as { type: string; data: { token?: unknown } }[])
+        .filter((e) => e.type === 'APPROVAL_DECISION')
+        .map((e) => e.data.token);
+    expect(decisions(rawLedgers.cli!)).toEqual([null, null, null]);
+    for (const door of ['http', 'mcpHttp'])
+      expect(decisions(rawLedgers[door]!)).toEqual([
+        { id: 'token_3', minted_by: 'operator' },
+        { id: 'token_4', minted_by: 'operator' },
+        { id: 'token_3', minted_by: 'operator' },
+      ]);
     expect(ledgers.mcpHttp).toEqual(ledgers.cli);
     expect(ledgers.http).toEqual(ledgers.cli);
   });

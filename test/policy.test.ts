@@ -6,7 +6,7 @@ import { CedarPolicyEngine } from '../src/adapters/policy/cedar-policy-engine.js
 import type { PolicyRequest } from '../src/core/ports/policy.js';
 
 const engine = CedarPolicyEngine.fromDirectory();
-const alice = { id: 'actor_1', kind: 'actor' as const, roles: ['Developer'] };
+const alice = { id: 'actor_1', kind: 'human' as const, roles: ['Developer'] };
 const create = (risk: 'read' | 'write' | 'irreversible', workflow_id?: string): PolicyRequest => ({
   tenant_id: 'default',
   principal: alice,

@@ -82,6 +82,7 @@ describe.each(STORES)('store contract on $name', (factory) => {
           id: 'actor_1',
           name: 'A',
           role: 'r',
+          kind: 'human',
           created_at: T,
         });
         const head = await tx.lockLedgerHead('default');

@@ -92,11 +92,12 @@ it('a worker killed with SIGKILL mid-activity is replaced and the run completes 
     'stdout',
   );
   const url = /Countersign listening on (http:\/\/\S+)/.exec(serve.out())![1]!;
-  const token = /Admin token \(shown once\): (\S+)/.exec(serve.out())![1]!;
+  const operatorToken = /Operator token \(shown once\): (\S+)/.exec(serve.out())![1]!;
   const api = async <T = Record<string, unknown>>(
     method: string,
     route: string,
     body?: unknown,
+    token = operatorToken,
   ) => {
     const res = await fetch(`${url}${route}`, {
       method,
@@ -112,16 +113,17 @@ it('a worker killed with SIGKILL mid-activity is replaced and the run completes 
     return JSON.parse(text) as T;
   };
 
-  const reviewers: { role: string; actor_id: string }[] = [];
+  // The operator token administers; each reviewer decides with a token of their own.
+  const reviewers: { role: string; actor_id: string; token: string }[] = [];
   for (const [name, role] of [
     ['Riley', 'change_manager'],
     ['Sam', 'service_owner'],
     ['Ana', 'change_manager'],
-  ] as const)
-    reviewers.push({
-      role,
-      ...(await api<{ actor_id: string }>('POST', '/actors', { name, role })),
-    });
+  ] as const) {
+    const { actor_id } = await api<{ actor_id: string }>('POST', '/actors', { name, role });
+    const { token } = await api<{ token: string }>('POST', '/tokens', { actor_id, name });
+    reviewers.push({ role, actor_id, token });
+  }
 
   const now = Date.now();
   const run = await api<{
@@ -164,13 +166,16 @@ it('a worker killed with SIGKILL mid-activity is replaced and the run completes 
     const fit = reviewers.filter(
       (r) => approval.required_roles.length === 0 || approval.required_roles.includes(r.role),
     );
-    const sends = fit.slice(0, approval.required_approvals).map((r) =>
-      api('POST', `/approvals/${approval_id}/decision`, {
-        reviewer_id: r.actor_id,
-        decision: 'approve',
-        comment: 'ok',
-      }),
-    );
+    const sends = fit
+      .slice(0, approval.required_approvals)
+      .map((r) =>
+        api(
+          'POST',
+          `/approvals/${approval_id}/decision`,
+          { reviewer_id: r.actor_id, decision: 'approve', comment: 'ok' },
+          r.token,
+        ),
+      );
     return sends;
   };
 

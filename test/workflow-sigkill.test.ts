@@ -119,7 +119,7 @@ function serve(
     );
     const check = () => {
       const url = /Countersign listening on (http:\/\/\S+)/.exec(out)?.[1];
-      const token = /Admin token \(shown once\): (\S+)/.exec(out)?.[1] ?? null;
+      const token = /Operator token \(shown once\): (\S+)/.exec(out)?.[1] ?? null;
       if (!url || (token === null && !out.includes('API tokens already exist'))) return;
       clearTimeout(timer);
       resolve({ child, url, adminToken: token, exited, output: () => `${out}\n${err}` });
@@ -167,9 +167,9 @@ function cli(dataDir: string, args: string[]) {
   });
 }
 
-/** The HTTP API as the administrator token. */
+/** The HTTP API as one token (the operator's, or a reviewer's); `as` switches token. */
 function client(url: string, token: string) {
-  return async function call<T = Json>(
+  const call = async function call<T = Json>(
     method: 'GET' | 'POST',
     route: string,
     body?: Json,
@@ -189,8 +189,14 @@ function client(url: string, token: string) {
     if (!res.ok) throw new Error(`${method} ${route} answered ${res.status}: ${text}`);
     return JSON.parse(text) as T;
   };
+  return Object.assign(call, { as: (other: string) => client(url, other) });
 }
 type Api = ReturnType<typeof client>;
+interface Reviewer {
+  id: string;
+  role: string;
+  token: string;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -268,14 +274,16 @@ function changeInput(key: string) {
   };
 }
 
-async function registerReviewers(api: Api): Promise<{ id: string; role: string }[]> {
-  const reviewers: { id: string; role: string }[] = [];
+/** Two reviewers, each with a token of their own (the operator's never decides). */
+async function registerReviewers(api: Api): Promise<Reviewer[]> {
+  const reviewers: Reviewer[] = [];
   for (const [name, role] of [
     ['Riley', 'change_manager'],
     ['Sam', 'service_owner'],
   ] as const) {
     const r = await api<{ actor_id: string }>('POST', '/actors', { name, role });
-    reviewers.push({ id: r.actor_id, role });
+    const t = await api<{ token: string }>('POST', '/tokens', { actor_id: r.actor_id, name });
+    reviewers.push({ id: r.actor_id, role, token: t.token });
   }
   return reviewers;
 }
@@ -288,7 +296,7 @@ async function registerReviewers(api: Api): Promise<{ id: string; role: string }
 async function approveGate(
   api: Api,
   approval_id: string,
-  reviewers: readonly { id: string; role: string }[],
+  reviewers: readonly Reviewer[],
 ): Promise<{ approval: Approval; resolving: Promise<{ run: RunView }> }> {
   const { approval } = await api<{ approval: Approval }>('GET', `/approvals/${approval_id}`);
   expect(approval.status).toBe('pending');
@@ -298,15 +306,19 @@ async function approveGate(
   expect(eligible.length).toBeGreaterThanOrEqual(approval.required_approvals);
   const chosen = eligible.slice(0, approval.required_approvals);
   for (const r of chosen.slice(0, -1)) {
-    const d = await api<{ approval: Approval }>('POST', `/approvals/${approval_id}/decision`, {
-      reviewer_id: r.id,
-      decision: 'approve',
-      comment: `approved by ${r.role}`,
-    });
+    const d = await api.as(r.token)<{ approval: Approval }>(
+      'POST',
+      `/approvals/${approval_id}/decision`,
+      {
+        reviewer_id: r.id,
+        decision: 'approve',
+        comment: `approved by ${r.role}`,
+      },
+    );
     expect(d.approval.status).toBe('pending');
   }
   const last = chosen[chosen.length - 1]!;
-  const resolving = api<{ run: RunView }>(
+  const resolving = api.as(last.token)<{ run: RunView }>(
     'POST',
     `/approvals/${approval_id}/decision`,
     { reviewer_id: last.id, decision: 'approve', comment: `approved by ${last.role}` },

@@ -836,7 +836,7 @@ describe(
 // ---- 2. MCP over stdio --------------------------------------------------------------------
 
 describe(
-  'workflow tools over MCP stdio (`countersign mcp` from the build, SDK client)',
+  'workflow tools over MCP stdio (`countersign mcp --operator` from the build, SDK client)',
   { timeout: 60_000 },
   () => {
     let dir: string;
@@ -869,7 +869,7 @@ describe(
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-wf-mcp-'));
       transport = new StdioClientTransport({
         command: process.execPath,
-        args: [BIN, 'mcp'],
+        args: [BIN, 'mcp', '--operator'],
         env: { PATH: process.env.PATH ?? '', COUNTERSIGN_DATA_DIR: dir },
         stderr: 'pipe',
       });

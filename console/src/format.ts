@@ -18,7 +18,7 @@ export function shortHash(hash: string): string {
 export const DECISION_LABEL: Record<string, string> = {
   approve: 'approved',
   reject: 'rejected',
-  edit: 'edited and approved',
+  edit: 'edited (a new version for others to approve)',
   request_more_info: 'asked for more information',
   policy_allow: 'allowed by policy',
 };

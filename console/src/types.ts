@@ -3,6 +3,8 @@
 export interface Me {
   tenant_id: string;
   kind: 'operator' | 'actor';
+  /** operator, or the actor's kind: human, agent or service. */
+  principal_kind?: 'operator' | 'human' | 'agent' | 'service';
   actor_id: string;
   name: string;
   roles: string[];
@@ -14,6 +16,8 @@ export interface PendingItem {
   workflow_id: string;
   title: string;
   requested_by: string;
+  /** Who wrote what is decided (proposer, editor, requester): none of them may decide it. */
+  authors?: string[];
   required_roles: string[];
   approvals: { received: number; required: number };
   waiting_since: string;

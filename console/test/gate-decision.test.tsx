@@ -56,7 +56,7 @@ describe('GateDecision', () => {
     expect((await screen.findByLabelText('Dry-run plan of proposal_4')).textContent).toContain(
       'max_connections',
     );
-    expect(screen.queryByRole('button', { name: 'Edit and approve' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Propose an edit' })).toBeNull();
   });
 
   it('explains a missing role before anyone tries', async () => {

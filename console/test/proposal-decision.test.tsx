@@ -58,8 +58,8 @@ function view(o: { status?: string; edited?: boolean; roles?: string[] } = {}): 
       ? [
           {
             id: 'decision_1',
-            version: 2,
-            hash: HASH2,
+            version: 1,
+            hash: HASH1,
             reviewer_id: 'actor_3',
             decision: 'edit',
             comment: 'Only in the window.',
@@ -134,6 +134,27 @@ describe('ProposalDecision', () => {
     );
   });
 
+  it('tells the editor of the current version, and an agent, that they cannot decide it', async () => {
+    const edited = () =>
+      fakeServer(route('GET', '/proposals/proposal_1', view({ edited: true })), plan);
+    const CAROL = { ...BOB, actor_id: 'actor_3', name: 'Carol', roles: ['DevOps Engineer'] };
+    renderSignedIn(<ProposalDecision id="proposal_1" />, edited(), CAROL);
+    expect((await screen.findByTestId('ineligible')).textContent).toContain(
+      'You edited this version',
+    );
+    cleanup();
+    const agent = { ...BOB, actor_id: 'actor_9', principal_kind: 'agent' as const };
+    renderSignedIn(<ProposalDecision id="proposal_1" />, edited(), agent);
+    expect((await screen.findByTestId('ineligible')).textContent).toContain(
+      'Agents propose and execute; people decide',
+    );
+    cleanup();
+    // Bob neither proposed nor edited it: he may decide the edited version.
+    renderSignedIn(<ProposalDecision id="proposal_1" />, edited(), BOB);
+    await screen.findByTestId('call-hash');
+    expect(screen.queryByTestId('ineligible')).toBeNull();
+  });
+
   it('sends the decision as the signed-in reviewer with the comment and the purpose typed', async () => {
     let status = 'pending';
     const server = fakeServer(
@@ -170,11 +191,11 @@ describe('ProposalDecision', () => {
     await screen.findByTestId('call-hash');
     const edits = screen.getByLabelText(/Edited parameters/);
     fireEvent.change(edits, { target: { value: '[1, 2' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Edit and approve' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Propose an edit' }));
     expect((await screen.findByRole('alert')).textContent).toContain('must be a JSON object');
     expect(server.requests.some((r) => r.method === 'POST')).toBe(false);
     fireEvent.change(edits, { target: { value: '{"maintenance_window": "2:00-4:00 AM UTC"}' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Edit and approve' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Propose an edit' }));
     await waitFor(() => expect(server.requests.some((r) => r.method === 'POST')).toBe(true));
     expect(server.requests.find((r) => r.method === 'POST')?.body).toEqual({
       reviewer_id: 'actor_2',
@@ -195,7 +216,7 @@ describe('ProposalDecision', () => {
     const diff = screen.getByLabelText('Changes to the parameters');
     const added = [...diff.querySelectorAll('[data-diff=add]')].map((e) => e.textContent);
     expect(added.join('')).toContain('"maintenance_window": "2:00-4:00 AM UTC"');
-    expect(screen.getByText(/edited and approved/)).toBeTruthy();
+    expect(screen.getByText(/edited \(a new version for others to approve\)/)).toBeTruthy();
     expect(screen.getByText('Only in the window.')).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Approve' })).toBeNull();
   });

@@ -14,11 +14,13 @@ const DEFAULT_LEDGER_PAGE = 200;
  */
 export async function whoAmI(kernel: Kernel, ctx: CallContext): Promise<C.WhoAmI> {
   assertContext(ctx);
-  const k = kernel.internals();
+  const k = kernel.r;
   if (ctx.caller.kind === 'operator')
     return {
       tenant_id: ctx.tenant_id,
       kind: 'operator',
+      principal_kind: 'operator',
+      token_id: ctx.token?.id ?? null,
       actor_id: 'operator',
       name: 'operator',
       roles: ['operator'],
@@ -28,6 +30,8 @@ export async function whoAmI(kernel: Kernel, ctx: CallContext): Promise<C.WhoAmI
   return {
     tenant_id: ctx.tenant_id,
     kind: 'actor',
+    principal_kind: actor.kind,
+    token_id: ctx.token?.id ?? null,
     actor_id: actor.id,
     name: actor.name,
     roles: [actor.role],
@@ -46,7 +50,7 @@ export async function listLedger(
   assertContext(ctx);
   const args = parseInput(C.listLedgerInput, input, 'list_ledger input');
   const limit = args.limit ?? DEFAULT_LEDGER_PAGE;
-  const k = kernel.internals();
+  const k = kernel.r;
   return k.store.transaction(async (tx) => {
     const principal = await k.principalOf(tx, ctx);
     k.require(ctx, principal, 'audit.read', { type: 'Tenant', id: ctx.tenant_id });
@@ -104,7 +108,7 @@ export async function planAction(
       proposal_id: view.proposal.id,
       execution_id: `plan:${view.proposal.id}:v${call.version}`,
       idempotency_key: `plan:${call.hash}`,
-      now: kernel.internals().clock.now(),
+      now: kernel.r.clock.now(),
     });
   } catch (e) {
     if (isCountersignError(e)) throw e;

@@ -11,6 +11,10 @@ export const whoAmIInput = z.strictObject({});
 export const whoAmIOutput = z.object({
   tenant_id: z.string(),
   kind: z.enum(['operator', 'actor']),
+  /** human, agent or service for an actor; operator for the operator. */
+  principal_kind: z.enum(['operator', 'human', 'agent', 'service']),
+  /** The token the caller authenticated with (null: the local operator). */
+  token_id: z.string().nullable(),
   actor_id: z.string(),
   name: z.string(),
   roles: z.array(z.string()),

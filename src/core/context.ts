@@ -3,9 +3,11 @@ import type { Actor } from './model.js';
 import type { PolicyPrincipal } from './ports/policy.js';
 
 /**
- * Who is calling, for which tenant and why. Surfaces build it: the local operator (CLI on
- * the data directory, MCP over stdio) may name actors in parameters, as in the seed; a
- * caller authenticated as an actor (an HTTP token) may act only as that actor.
+ * Who is calling, for which tenant and why. Surfaces build it. The local operator (the CLI on
+ * the data directory, `mcp --operator`) calls without a token and may name actors in
+ * parameters; every caller that authenticated with a token (HTTP, MCP over HTTP, the CLI's
+ * remote mode, a token-bound `mcp`) carries it in `token`: an actor's token acts only as that
+ * actor, and the operator's token administers but never acts as an actor (authority.ts).
  */
 export interface CallContext {
   readonly tenant_id: string;
@@ -15,6 +17,17 @@ export interface CallContext {
   readonly purpose: string;
   /** Set by a workflow run for calls made under one agent invocation it generated. */
   readonly agent_invocation_id?: string | undefined;
+  /** The API token the call authenticated with; absent for the local operator. */
+  readonly token?: TokenGrant | undefined;
+}
+
+/** What a verified token grants: recorded with every decision made through it. */
+export interface TokenGrant {
+  readonly id: string;
+  /** Who minted it (the operator). */
+  readonly minted_by: string;
+  /** The operations it may call; null: all its principal may. */
+  readonly scope: readonly string[] | null;
 }
 
 export const OPERATOR_ID = 'operator';
@@ -41,18 +54,13 @@ export function assertContext(ctx: CallContext): void {
     });
 }
 
-/** Refuses an actor-authenticated caller who names another actor in the parameters. */
-export function assertActsAs(ctx: CallContext, actor_id: string, field: string): void {
-  if (ctx.caller.kind === 'actor' && ctx.caller.actor_id !== actor_id)
-    throw new CountersignError(
-      'POLICY_DENIED',
-      `Denied: you are authenticated as ${ctx.caller.actor_id} and cannot act as ${actor_id} (${field}).`,
-      { field, authenticated_as: ctx.caller.actor_id },
-    );
+/** The local operator: no token, the person at the machine who owns the data directory. */
+export function isLocalOperator(ctx: CallContext): boolean {
+  return ctx.caller.kind === 'operator' && ctx.token === undefined;
 }
 
 export function actorPrincipal(actor: Actor): PolicyPrincipal {
-  return { id: actor.id, kind: 'actor', roles: [actor.role] };
+  return { id: actor.id, kind: actor.kind, roles: [actor.role] };
 }
 
 export const operatorPrincipal: PolicyPrincipal = Object.freeze({
@@ -64,4 +72,23 @@ export const operatorPrincipal: PolicyPrincipal = Object.freeze({
 /** The caller a token's principal stands for: the tenant's operator, or one actor. */
 export function callerFor(actor_id: string): CallContext['caller'] {
   return actor_id === OPERATOR_ID ? { kind: 'operator' } : { kind: 'actor', actor_id };
+}
+
+/** The context of a call authenticated with a token, for any door. */
+export function tokenContext(
+  auth: {
+    readonly tenant_id: string;
+    readonly actor_id: string;
+    readonly token_id: string;
+    readonly minted_by: string;
+    readonly scope: readonly string[] | null;
+  },
+  purpose: string,
+): CallContext {
+  return {
+    tenant_id: auth.tenant_id,
+    caller: callerFor(auth.actor_id),
+    purpose,
+    token: { id: auth.token_id, minted_by: auth.minted_by, scope: auth.scope },
+  };
 }

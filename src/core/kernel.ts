@@ -1,24 +1,10 @@
-import { callHash, sha256Hex } from './canonical.js';
-import {
-  type CallContext,
-  OPERATOR_ID,
-  POLICY_REVIEWER_ID,
-  actorPrincipal,
-  assertActsAs,
-  assertContext,
-  operatorPrincipal,
-} from './context.js';
+import { callHash } from './canonical.js';
+import { type Author, assertActsAs, assertMayDecide } from './authority.js';
+import { type CallContext, POLICY_REVIEWER_ID, actorPrincipal, assertContext } from './context.js';
 import { deepMerge } from './deep-merge.js';
-import { CountersignError, type ErrorCode, type FieldIssue } from './errors.js';
-import {
-  ChainVerifier,
-  EVENT_TYPES,
-  type NewEvent,
-  type VerifyReport,
-  chainEvent,
-} from './ledger.js';
+import { CountersignError } from './errors.js';
+import { ChainVerifier, EVENT_TYPES, type VerifyReport } from './ledger.js';
 import type {
-  Actor,
   Decision,
   IdempotencyRecord,
   JsonValue,
@@ -31,16 +17,19 @@ import type {
   Workflow,
 } from './model.js';
 import type { Clock } from './ports/clock.js';
-import type {
-  PolicyDecision,
-  PolicyEngine,
-  PolicyPrincipal,
-  PolicyRequest,
-} from './ports/policy.js';
+import type { PolicyDecision, PolicyEngine, PolicyRequest } from './ports/policy.js';
 import type { Store, StoreTx } from './ports/store.js';
 import type { ToolDefinition, ToolRegistry } from './ports/tools.js';
 import * as S from './schemas.js';
-import { describeIssues, parseInput } from './validation.js';
+import type { CreateTokenInput, ListTokensInput, RevokeTokenInput } from './token-schemas.js';
+import { parseInput } from './validation.js';
+import { type Refusal, Rules, policySummary, principalIdOf, tokenRecord } from './ops/rules.js';
+import { type Authenticated, TokenOps } from './ops/tokens.js';
+import { ActorOps, type BoundAgent } from './ops/actors.js';
+
+export type { Authenticated } from './ops/tokens.js';
+export type { BoundAgent } from './ops/actors.js';
+export type { Refusal } from './ops/rules.js';
 
 export interface KernelDeps {
   readonly store: Store;
@@ -53,66 +42,7 @@ export interface KernelDeps {
   readonly newSecret?: () => string;
 }
 
-export interface KernelInternals {
-  readonly store: Store;
-  readonly clock: Clock;
-  readonly policy: PolicyEngine;
-  append(tx: StoreTx, ctx: CallContext, event: NewEvent): Promise<void>;
-  principalOf(tx: StoreTx, ctx: CallContext): Promise<PolicyPrincipal>;
-  require(
-    ctx: CallContext,
-    principal: PolicyPrincipal,
-    action: PolicyRequest['action'],
-    resource: PolicyRequest['resource'],
-    workflow_id?: string,
-  ): PolicyDecision;
-  actor(tx: StoreTx, ctx: CallContext, id: string, field: string): Promise<Actor>;
-  propose(
-    tx: StoreTx,
-    ctx: CallContext,
-    input: S.ProposeActionInput,
-  ): Promise<{
-    proposal_id: string;
-    status: 'pending' | 'approved';
-    hash: string;
-    required_approvals: number;
-    required_roles: string[];
-  }>;
-  review(
-    tx: StoreTx,
-    ctx: CallContext,
-    input: S.ReviewActionInput,
-  ): Promise<{ status: Proposal['status'] }>;
-  recording<T>(ctx: CallContext, refusal: Refusal, work: (tx: StoreTx) => Promise<T>): Promise<T>;
-}
-
-export interface Authenticated {
-  readonly tenant_id: string;
-  readonly actor_id: string;
-  readonly token_id: string;
-}
-
-/** Codes that, when an operation on an existing workflow is refused, are written to the ledger. */
-const RECORDED_REFUSALS: ReadonlySet<ErrorCode> = new Set([
-  'POLICY_DENIED',
-  'SELF_APPROVAL',
-  'MISSING_ROLE',
-  'DUPLICATE_DECISION',
-  'INVALID_STATE',
-  'REVIEW_REQUIRED',
-  'APPROVAL_HASH_MISMATCH',
-  'EXECUTION_IN_DOUBT',
-]);
-
 const SETTING_DRY_RUN = 'dry_run';
-
-export interface Refusal {
-  /** The workflow the refusal is recorded in; a proposal's is looked up only if it is refused. */
-  readonly workflow_id: string | null | { readonly of_proposal: string };
-  readonly actor: string;
-  readonly operation: string;
-  readonly subject: JsonObject;
-}
 
 export interface ProposalView {
   readonly proposal: Proposal;
@@ -128,6 +58,7 @@ export interface PendingReview {
   readonly tool: string;
   readonly risk: string;
   readonly proposer_id: string;
+  readonly authors: readonly string[];
   readonly reason: string;
   readonly version: number;
   readonly params: JsonObject;
@@ -146,12 +77,11 @@ export interface PendingReview {
  * const { actor_id } = await kernel.registerActor(ctx, { name: 'Alice', role: 'Developer' });
  */
 export class Kernel {
-  private readonly store: Store;
-  private readonly policy: PolicyEngine;
-  private readonly tools: ToolRegistry;
-  private readonly clock: Clock;
+  /** The shared rules (ports, ledger, policy, lookups) the workflow operations build on too. */
+  readonly r: Rules;
   private readonly maxParallel: number;
-  private readonly newSecret: (() => string) | undefined;
+  private readonly tokens: TokenOps;
+  private readonly actors: ActorOps;
   /**
    * Executions of one proposal queue behind each other in this process, so a concurrent retry
    * waits for the first and gets its result. Across processes the store's unique live-execution
@@ -160,72 +90,29 @@ export class Kernel {
   private readonly executionQueues = new Map<string, Promise<unknown>>();
 
   constructor(deps: KernelDeps) {
-    this.store = deps.store;
-    this.policy = deps.policy;
-    this.tools = deps.tools;
-    this.clock = deps.clock;
+    this.r = new Rules(deps);
     this.maxParallel = deps.maxParallel ?? 4;
-    this.newSecret = deps.newSecret;
+    this.tokens = new TokenOps(this.r, deps.newSecret);
+    this.actors = new ActorOps(this.r);
   }
 
   get policyVersion(): string {
-    return this.policy.version;
-  }
-
-  /**
-   * The kernel's own rules, for the workflow operations (workflow-ops.ts) that must apply them
-   * inside their transactions. Not a public API.
-   */
-  internals(): KernelInternals {
-    return {
-      store: this.store,
-      clock: this.clock,
-      policy: this.policy,
-      append: (tx, ctx, event) => this.append(tx, ctx, event),
-      principalOf: (tx, ctx) => this.principalOf(tx, ctx),
-      require: (ctx, principal, action, resource, workflow_id) =>
-        this.require(ctx, principal, action, resource, workflow_id),
-      actor: (tx, ctx, id, field) => this.actor(tx, ctx, id, field),
-      propose: (tx, ctx, input) =>
-        this.propose(tx, ctx, parseInput(S.proposeActionInput, input, 'propose_action input')),
-      review: (tx, ctx, input) =>
-        this.review(tx, ctx, parseInput(S.reviewActionInput, input, 'review_action input')),
-      recording: (ctx, refusal, work) => this.recording(ctx, refusal, work),
-    };
+    return this.r.policy.version;
   }
 
   listTools(): readonly ToolDefinition[] {
-    return this.tools.list();
+    return this.r.tools.list();
   }
 
   // ---- register_actor -------------------------------------------------------------------
 
-  async registerActor(
-    ctx: CallContext,
-    input: S.RegisterActorInput,
-  ): Promise<{ actor_id: string }> {
-    assertContext(ctx);
-    const args = parseInput(S.registerActorInput, input, 'register_actor input');
-    return this.store.transaction(async (tx) => {
-      const principal = await this.principalOf(tx, ctx);
-      this.require(ctx, principal, 'actor.register', { type: 'Tenant', id: ctx.tenant_id });
-      const id = await tx.nextId(ctx.tenant_id, 'actor');
-      const actor: Actor = {
-        tenant_id: ctx.tenant_id,
-        id,
-        name: args.name,
-        role: args.role,
-        created_at: this.clock.now(),
-      };
-      await tx.insertActor(actor);
-      await this.append(tx, ctx, {
-        type: EVENT_TYPES.ACTOR_REGISTERED,
-        actor: principal.id,
-        workflow_id: null,
-        data: { actor_id: id, name: args.name, role: args.role },
-      });
-      return { actor_id: id };
-    });
+  registerActor(ctx: CallContext, input: S.RegisterActorInput): Promise<{ actor_id: string }> {
+    return this.actors.register(ctx, input);
+  }
+
+  /** The agent or service actor `countersign mcp` acts as (ops/actors.ts). */
+  bindAgent(ctx: CallContext, actor_id?: string): Promise<BoundAgent> {
+    return this.actors.bindAgent(ctx, actor_id);
   }
 
   // ---- start_workflow -------------------------------------------------------------------
@@ -236,9 +123,9 @@ export class Kernel {
   ): Promise<{ workflow_id: string }> {
     assertContext(ctx);
     const args = parseInput(S.startWorkflowInput, input, 'start_workflow input');
-    return this.store.transaction(async (tx) => {
-      const principal = await this.principalOf(tx, ctx);
-      this.require(ctx, principal, 'workflow.start', { type: 'Tenant', id: ctx.tenant_id });
+    return this.r.store.transaction(async (tx) => {
+      const principal = await this.r.principalOf(tx, ctx);
+      this.r.require(ctx, principal, 'workflow.start', { type: 'Tenant', id: ctx.tenant_id });
       if (args.idempotency_key) {
         const existing = await tx.findWorkflowByKey(ctx.tenant_id, args.idempotency_key);
         if (existing) {
@@ -259,10 +146,10 @@ export class Kernel {
         status: 'open',
         idempotency_key: args.idempotency_key ?? null,
         created_by: principal.id,
-        created_at: this.clock.now(),
+        created_at: this.r.clock.now(),
       };
       await tx.insertWorkflow(workflow);
-      await this.append(tx, ctx, {
+      await this.r.append(tx, ctx, {
         type: EVENT_TYPES.WORKFLOW_STARTED,
         actor: principal.id,
         workflow_id: id,
@@ -288,7 +175,7 @@ export class Kernel {
       operation: 'propose_action',
       subject: { tool: args.tool, params_hash: callHash(args.tool, args.params) },
     };
-    return this.recording(ctx, refusal, async (tx) => {
+    return this.r.recording(ctx, refusal, async (tx) => {
       await this.assertOutsideRun(tx, ctx, args.workflow_id, 'propose_action');
       return this.propose(tx, ctx, args);
     });
@@ -326,17 +213,18 @@ export class Kernel {
     );
   }
 
-  private async propose(
+  /** Proposes a call inside the caller's transaction (a run's step does, through workflow-ops). */
+  async propose(
     tx: StoreTx,
     ctx: CallContext,
     args: ReturnType<typeof S.proposeActionInput.parse>,
   ) {
-    const workflow = await this.openWorkflow(tx, ctx, args.workflow_id);
-    const actor = await this.actor(tx, ctx, args.actor_id, 'actor_id');
+    const workflow = await this.r.openWorkflow(tx, ctx, args.workflow_id);
+    const actor = await this.r.actor(tx, ctx, args.actor_id, 'actor_id');
     assertActsAs(ctx, actor.id, 'actor_id');
-    const tool = this.tool(args.tool);
-    const params = this.validParams(tool, args.params, 'params');
-    const decision = this.require(
+    const tool = this.r.tool(args.tool);
+    const params = this.r.validParams(tool, args.params, 'params');
+    const decision = this.r.require(
       ctx,
       actorPrincipal(actor),
       'proposal.create',
@@ -348,7 +236,7 @@ export class Kernel {
       workflow.id,
     );
 
-    const now = this.clock.now();
+    const now = this.r.clock.now();
     const id = await tx.nextId(ctx.tenant_id, 'proposal');
     const hash = callHash(tool.name, params);
     const allowed = decision.effect === 'allow';
@@ -380,7 +268,7 @@ export class Kernel {
       author_id: actor.id,
       created_at: now,
     });
-    await this.append(tx, ctx, {
+    await this.r.append(tx, ctx, {
       type: EVENT_TYPES.ACTION_PROPOSED,
       actor: actor.id,
       workflow_id: workflow.id,
@@ -411,7 +299,7 @@ export class Kernel {
   async reviewAction(ctx: CallContext, input: S.ReviewActionInput) {
     assertContext(ctx);
     const args = parseInput(S.reviewActionInput, input, 'review_action input');
-    return this.recording(
+    return this.r.recording(
       ctx,
       {
         workflow_id: { of_proposal: args.proposal_id },
@@ -420,7 +308,7 @@ export class Kernel {
         subject: { proposal_id: args.proposal_id, decision: args.decision },
       },
       async (tx) => {
-        const p = await this.proposal(tx, ctx, args.proposal_id);
+        const p = await this.r.proposal(tx, ctx, args.proposal_id);
         await this.assertOutsideRun(tx, ctx, p.workflow_id, 'revise_action', p.id);
         await this.assertOutsideRun(tx, ctx, p.workflow_id, 'review_action', p.id);
         return this.review(tx, ctx, args);
@@ -428,59 +316,71 @@ export class Kernel {
     );
   }
 
-  private async review(
-    tx: StoreTx,
-    ctx: CallContext,
-    args: ReturnType<typeof S.reviewActionInput.parse>,
-  ) {
-    const proposal = await this.proposal(tx, ctx, args.proposal_id);
-    const reviewer = await this.actor(tx, ctx, args.reviewer_id, 'reviewer_id');
+  /**
+   * One decision on a proposal's current version. Separation of duties (authority.ts): the
+   * reviewer is neither the proposer nor the author of this version (an editor, or the
+   * proposer revising). An edit proposes a new version, which needs its own approvals from
+   * others, unless a policy explicitly lets the editor's edit stand as its approval
+   * (`proposal.approve_own_edit` on the tool).
+   */
+  async review(tx: StoreTx, ctx: CallContext, args: ReturnType<typeof S.reviewActionInput.parse>) {
+    const proposal = await this.r.proposal(tx, ctx, args.proposal_id);
+    const reviewer = await this.r.actor(tx, ctx, args.reviewer_id, 'reviewer_id');
     assertActsAs(ctx, reviewer.id, 'reviewer_id');
-    if (reviewer.id === proposal.proposer_id)
-      throw new CountersignError(
-        'SELF_APPROVAL',
-        `${reviewer.id} proposed ${proposal.id} and cannot review it; another reviewer must decide.`,
-        { proposal_id: proposal.id, proposer_id: proposal.proposer_id },
-      );
+    const current = await this.r.version(tx, ctx, proposal, proposal.version);
+    const decisions = await tx.listDecisions(ctx.tenant_id, proposal.id);
+    assertMayDecide({
+      decider: reviewer,
+      authors: authorsOf(proposal, current),
+      roles: [],
+      earlier: [],
+      subject: { type: 'proposal', id: proposal.id },
+    });
     if (proposal.status !== 'pending')
       throw new CountersignError(
         'INVALID_STATE',
         `${proposal.id} is ${proposal.status}; only a pending proposal can be reviewed.`,
         { proposal_id: proposal.id, status: proposal.status },
       );
-    const tool = this.tool(proposal.tool);
-    this.require(
+    const tool = this.r.tool(proposal.tool);
+    this.r.require(
       ctx,
       actorPrincipal(reviewer),
       'proposal.review',
       proposalResource(proposal, tool),
       proposal.workflow_id,
     );
-    const decisions = await tx.listDecisions(ctx.tenant_id, proposal.id);
-    if (decisions.some((d) => d.version === proposal.version && d.reviewer_id === reviewer.id))
-      throw new CountersignError(
-        'DUPLICATE_DECISION',
-        `${reviewer.id} already decided version ${proposal.version} of ${proposal.id}.`,
-        { proposal_id: proposal.id, version: proposal.version },
-      );
-    const current = await this.version(tx, ctx, proposal, proposal.version);
-    const now = this.clock.now();
+    assertMayDecide({
+      decider: reviewer,
+      authors: [],
+      roles: proposal.required_roles,
+      earlier: decisions.filter((d) => d.version === proposal.version).map((d) => d.reviewer_id),
+      subject: { type: 'proposal', id: proposal.id },
+    });
+    const now = this.r.clock.now();
 
     if (args.decision === 'edit') {
-      const edited = this.validParams(
+      const edited = this.r.validParams(
         tool,
         deepMerge(current.params, args.edits!.params),
         'edits.params',
       );
-      const proposer = await this.actor(tx, ctx, proposal.proposer_id, 'proposer');
-      const policy = this.require(
+      const proposer = await this.r.actor(tx, ctx, proposal.proposer_id, 'proposer');
+      const policy = this.r.require(
         ctx,
         actorPrincipal(proposer),
         'proposal.create',
         { type: 'Tool', id: tool.name, risk: tool.risk },
         proposal.workflow_id,
       );
-      this.assertRole(reviewer, policy.roles, proposal.id);
+      const editStands =
+        this.r.decide(
+          ctx,
+          actorPrincipal(reviewer),
+          'proposal.approve_own_edit',
+          { type: 'Tool', id: tool.name, risk: tool.risk },
+          proposal.workflow_id,
+        ).effect !== 'deny';
       const version = proposal.version + 1;
       const hash = callHash(tool.name, edited);
       await tx.insertVersion({
@@ -493,12 +393,14 @@ export class Kernel {
         author_id: reviewer.id,
         created_at: now,
       });
+      // The edit is a decision on the version the reviewer saw; the new version is the
+      // reviewer's proposal. It counts as an approval only where policy says so explicitly.
       const decision = await this.insertDecision(
         tx,
         ctx,
         proposal,
-        version,
-        hash,
+        current.version,
+        current.hash,
         reviewer.id,
         'edit',
         {
@@ -508,8 +410,16 @@ export class Kernel {
           now,
         },
       );
+      if (editStands)
+        await this.insertDecision(tx, ctx, proposal, version, hash, reviewer.id, 'approve', {
+          comment: 'the edit stands as its approval (policy: proposal.approve_own_edit)',
+          edits: null,
+          policy_version: policy.policy_version,
+          now,
+        });
       const required = Math.max(policy.approvals, 1);
-      const approved = required <= 1;
+      const received = editStands ? 1 : 0;
+      const approved = received >= required;
       const next: Proposal = {
         ...proposal,
         version,
@@ -522,7 +432,7 @@ export class Kernel {
         updated_at: now,
       };
       await tx.updateProposal(next);
-      await this.append(tx, ctx, {
+      await this.r.append(tx, ctx, {
         type: EVENT_TYPES.APPROVAL_DECISION,
         actor: reviewer.id,
         workflow_id: proposal.workflow_id,
@@ -536,14 +446,17 @@ export class Kernel {
           hash,
           comment: args.comment ?? null,
           status: next.status,
-          approvals: { received: 1, required },
+          approvals: { received, required },
+          edit_stands_as_approval: editStands,
           policy: policySummary(policy),
+          token: tokenRecord(ctx),
+          purpose: ctx.purpose,
         },
       });
-      return reviewResult(next, tool.name, edited, hash, 1);
+      if (!approved) await this.recordApprovalRequest(tx, ctx, next, hash, reviewer.id);
+      return reviewResult(next, tool.name, edited, hash, received);
     }
 
-    this.assertRole(reviewer, proposal.required_roles, proposal.id);
     const decision = await this.insertDecision(
       tx,
       ctx,
@@ -552,7 +465,7 @@ export class Kernel {
       current.hash,
       reviewer.id,
       args.decision,
-      { comment: args.comment, edits: null, policy_version: this.policy.version, now },
+      { comment: args.comment, edits: null, policy_version: this.r.policy.version, now },
     );
     const received =
       countApprovals(decisions, proposal.version) + (args.decision === 'approve' ? 1 : 0);
@@ -569,7 +482,7 @@ export class Kernel {
       updated_at: now,
     };
     await tx.updateProposal(next);
-    await this.append(tx, ctx, {
+    await this.r.append(tx, ctx, {
       type: EVENT_TYPES.APPROVAL_DECISION,
       actor: reviewer.id,
       workflow_id: proposal.workflow_id,
@@ -582,6 +495,8 @@ export class Kernel {
         comment: args.comment ?? null,
         status,
         approvals: { received, required: proposal.required_approvals },
+        token: tokenRecord(ctx),
+        purpose: ctx.purpose,
       },
     });
     return reviewResult(next, tool.name, current.params, current.hash, received);
@@ -592,7 +507,7 @@ export class Kernel {
   async reviseAction(ctx: CallContext, input: S.ReviseActionInput) {
     assertContext(ctx);
     const args = parseInput(S.reviseActionInput, input, 'revise_action input');
-    return this.recording(
+    return this.r.recording(
       ctx,
       {
         workflow_id: { of_proposal: args.proposal_id },
@@ -601,8 +516,8 @@ export class Kernel {
         subject: { proposal_id: args.proposal_id },
       },
       async (tx) => {
-        const p = await this.proposal(tx, ctx, args.proposal_id);
-        const actor = await this.actor(tx, ctx, args.actor_id, 'actor_id');
+        const p = await this.r.proposal(tx, ctx, args.proposal_id);
+        const actor = await this.r.actor(tx, ctx, args.actor_id, 'actor_id');
         assertActsAs(ctx, actor.id, 'actor_id');
         if (actor.id !== p.proposer_id)
           throw new CountersignError(
@@ -616,17 +531,17 @@ export class Kernel {
             `${p.id} is ${p.status}; only a proposal a reviewer sent back (needs_info) can be revised.`,
             { proposal_id: p.id, status: p.status },
           );
-        await this.openWorkflow(tx, ctx, p.workflow_id);
-        const tool = this.tool(p.tool);
-        const params = this.validParams(tool, args.params, 'params');
-        const policy = this.require(
+        await this.r.openWorkflow(tx, ctx, p.workflow_id);
+        const tool = this.r.tool(p.tool);
+        const params = this.r.validParams(tool, args.params, 'params');
+        const policy = this.r.require(
           ctx,
           actorPrincipal(actor),
           'proposal.create',
           { type: 'Tool', id: tool.name, risk: tool.risk },
           p.workflow_id,
         );
-        const now = this.clock.now();
+        const now = this.r.clock.now();
         const version = p.version + 1;
         const hash = callHash(tool.name, params);
         await tx.insertVersion({
@@ -653,7 +568,7 @@ export class Kernel {
           updated_at: now,
         };
         await tx.updateProposal(next);
-        await this.append(tx, ctx, {
+        await this.r.append(tx, ctx, {
           type: EVENT_TYPES.ACTION_REVISED,
           actor: actor.id,
           workflow_id: p.workflow_id,
@@ -717,7 +632,7 @@ export class Kernel {
       subject: { proposal_id },
     };
     // Phase 1: check the approval binding and claim the execution.
-    const claim = await this.recording(ctx, refusal, (tx) =>
+    const claim = await this.r.recording(ctx, refusal, (tx) =>
       this.claim(tx, ctx, proposal_id, requestedDryRun),
     );
     if (claim.kind === 'done') return claim.result;
@@ -729,7 +644,7 @@ export class Kernel {
           'A human must check the target and reconcile; it is not re-run.',
         { execution_id: claim.execution.id, proposal_id },
       );
-      await this.recordRefusal(ctx, refusal, e);
+      await this.r.recordRefusal(ctx, refusal, e);
       throw e;
     }
     // Phase 2: run the tool and record the outcome.
@@ -742,20 +657,20 @@ export class Kernel {
     proposal_id: string,
     requestedDryRun: boolean,
   ): Promise<Claim> {
-    const proposal = await this.proposal(tx, ctx, proposal_id);
+    const proposal = await this.r.proposal(tx, ctx, proposal_id);
     // A run's calls run only as steps of that run (under an invocation it generated).
     if (!ctx.agent_invocation_id?.startsWith(`${proposal.workflow_id}.`))
       await this.assertOutsideRun(tx, ctx, proposal.workflow_id, 'execute_action', proposal.id);
-    const tool = this.tool(proposal.tool);
-    const principal = await this.principalOf(tx, ctx);
-    this.require(
+    const tool = this.r.tool(proposal.tool);
+    const principal = await this.r.principalOf(tx, ctx);
+    this.r.require(
       ctx,
       principal,
       'proposal.execute',
       proposalResource(proposal, tool),
       proposal.workflow_id,
     );
-    this.require(
+    this.r.require(
       ctx,
       principal,
       'tool.invoke',
@@ -781,10 +696,10 @@ export class Kernel {
           status: proposal.status,
         },
       );
-    const version = await this.version(tx, ctx, proposal, proposal.approved_version);
+    const version = await this.r.version(tx, ctx, proposal, proposal.approved_version);
     await this.assertBinding(tx, ctx, proposal, version);
     const dryRun = requestedDryRun || (await this.dryRunSetting(tx, ctx.tenant_id));
-    const params = this.validParams(tool, version.params, 'params');
+    const params = this.r.validParams(tool, version.params, 'params');
 
     if (!dryRun) {
       const existing = await tx.findLiveExecution(ctx.tenant_id, proposal.id, version.version);
@@ -813,7 +728,7 @@ export class Kernel {
       proposal_id: proposal.id,
       execution_id: claim.execution_id ?? `${proposal.id}.v${version.version}`,
       idempotency_key: `${ctx.tenant_id}:${proposal.id}:v${version.version}`,
-      now: this.clock.now(),
+      now: this.r.clock.now(),
     };
     let output: JsonObject | null = null;
     let error: JsonObject | null = null;
@@ -828,13 +743,13 @@ export class Kernel {
       if (e instanceof CountersignError) error = { code: e.code, message: e.message };
     }
     const status: Execution['status'] = error ? 'failed' : dryRun ? 'simulated' : 'succeeded';
-    return this.store.transaction(async (tx) => {
+    return this.r.store.transaction(async (tx) => {
       let execution: Execution;
       if (claim.execution_id) {
         const started = await tx.getExecution(ctx.tenant_id, claim.execution_id);
         if (!started)
           throw new CountersignError('INTERNAL', `claimed ${claim.execution_id} vanished`);
-        execution = { ...started, status, output, error, finished_at: this.clock.now() };
+        execution = { ...started, status, output, error, finished_at: this.r.clock.now() };
         await tx.finishExecution(execution);
       } else {
         if (!dryRun) {
@@ -844,7 +759,7 @@ export class Kernel {
         }
         const id = await tx.nextId(ctx.tenant_id, 'execution');
         const started = this.newExecution(ctx, id, claim);
-        execution = { ...started, status, output, error, finished_at: this.clock.now() };
+        execution = { ...started, status, output, error, finished_at: this.r.clock.now() };
         await tx.insertExecution(execution);
         await this.appendToolInvoke(tx, ctx, started);
       }
@@ -855,7 +770,7 @@ export class Kernel {
           updated_at: execution.finished_at ?? proposal.updated_at,
         });
       }
-      await this.append(tx, ctx, {
+      await this.r.append(tx, ctx, {
         type: EVENT_TYPES.ACTION_EXECUTED,
         actor: principalIdOf(ctx),
         workflow_id: proposal.workflow_id,
@@ -899,13 +814,13 @@ export class Kernel {
       status: 'started',
       output: null,
       error: null,
-      started_at: this.clock.now(),
+      started_at: this.r.clock.now(),
       finished_at: null,
     };
   }
 
   private appendToolInvoke(tx: StoreTx, ctx: CallContext, e: Execution): Promise<void> {
-    return this.append(tx, ctx, {
+    return this.r.append(tx, ctx, {
       type: EVENT_TYPES.TOOL_INVOKE,
       actor: principalIdOf(ctx),
       workflow_id: e.workflow_id,
@@ -966,7 +881,7 @@ export class Kernel {
     await Promise.all(Array.from({ length: width }, worker));
 
     const workflows = new Set<string>();
-    return this.store.transaction(async (tx) => {
+    return this.r.store.transaction(async (tx) => {
       // A refused call may name a proposal that does not exist: it has no workflow to add.
       for (const r of results) {
         const p = r.proposal_id ? await tx.getProposal(ctx.tenant_id, r.proposal_id) : undefined;
@@ -974,7 +889,7 @@ export class Kernel {
       }
       const workflow_id = args.workflow_id ?? (workflows.size === 1 ? [...workflows][0]! : null);
       const parallel_id = await tx.nextId(ctx.tenant_id, 'parallel');
-      await this.append(tx, ctx, {
+      await this.r.append(tx, ctx, {
         type: EVENT_TYPES.PARALLEL_EXECUTED,
         actor: principalIdOf(ctx),
         workflow_id,
@@ -1043,7 +958,7 @@ export class Kernel {
   ): Promise<string> {
     const hash = callHash(call.tool, call.params);
     if (call.proposal_id) {
-      const p = await this.store.transaction((tx) => this.proposal(tx, ctx, call.proposal_id!));
+      const p = await this.r.store.transaction((tx) => this.r.proposal(tx, ctx, call.proposal_id!));
       if (p.tool !== call.tool || (p.approved_hash !== null && p.approved_hash !== hash))
         throw new CountersignError(
           'APPROVAL_HASH_MISMATCH',
@@ -1052,11 +967,11 @@ export class Kernel {
         );
       return p.id;
     }
-    const matches = await this.store.transaction((tx) =>
+    const matches = await this.r.store.transaction((tx) =>
       tx.findApprovedByHash(ctx.tenant_id, hash),
     );
     if (matches[0]) return matches[0].id;
-    const tool = this.tool(call.tool);
+    const tool = this.r.tool(call.tool);
     if (!args.workflow_id || !args.actor_id)
       throw new CountersignError(
         'REVIEW_REQUIRED',
@@ -1064,10 +979,11 @@ export class Kernel {
           'or give workflow_id and actor_id so policy can allow it without review.',
         { tool: call.tool, hash },
       );
-    const actor = await this.store.transaction((tx) =>
-      this.actor(tx, ctx, args.actor_id!, 'actor_id'),
+    const actor = await this.r.store.transaction((tx) =>
+      this.r.actor(tx, ctx, args.actor_id!, 'actor_id'),
     );
-    const decision = this.decide(
+    assertActsAs(ctx, actor.id, 'actor_id');
+    const decision = this.r.decide(
       ctx,
       actorPrincipal(actor),
       'proposal.create',
@@ -1102,10 +1018,10 @@ export class Kernel {
   ): Promise<{ entries: LedgerEvent[] }> {
     assertContext(ctx);
     const args = parseInput(S.getAuditLogInput, input, 'get_audit_log input');
-    return this.store.transaction(async (tx) => {
-      const workflow = await this.workflow(tx, ctx, args.workflow_id);
-      const principal = await this.principalOf(tx, ctx);
-      this.require(
+    return this.r.store.transaction(async (tx) => {
+      const workflow = await this.r.workflow(tx, ctx, args.workflow_id);
+      const principal = await this.r.principalOf(tx, ctx);
+      this.r.require(
         ctx,
         principal,
         'audit.read',
@@ -1114,7 +1030,7 @@ export class Kernel {
       );
       const entries = await tx.listLedger(ctx.tenant_id, { workflow_id: workflow.id });
       // Reading the audit log is itself recorded, outside the workflow's own trace.
-      await this.append(tx, ctx, {
+      await this.r.append(tx, ctx, {
         type: EVENT_TYPES.AUDIT_LOG_READ,
         actor: principal.id,
         workflow_id: null,
@@ -1128,22 +1044,22 @@ export class Kernel {
   async verifyAudit(ctx: CallContext): Promise<VerifyReport> {
     assertContext(ctx);
     const verifier = new ChainVerifier(ctx.tenant_id);
-    await this.store.transaction(async (tx) => {
-      this.require(ctx, await this.principalOf(tx, ctx), 'audit.read', {
+    await this.r.store.transaction(async (tx) => {
+      this.r.require(ctx, await this.r.principalOf(tx, ctx), 'audit.read', {
         type: 'Tenant',
         id: ctx.tenant_id,
       });
     });
     let after = 0;
     for (;;) {
-      const page = await this.store.transaction((tx) =>
+      const page = await this.r.store.transaction((tx) =>
         tx.listLedger(ctx.tenant_id, { after_seq: after, limit: 2000 }),
       );
       for (const e of page) verifier.push(e);
       if (page.length < 2000 || verifier.broken) break;
       after = page[page.length - 1]!.seq;
     }
-    const head = await this.store.transaction((tx) => tx.readLedgerHead(ctx.tenant_id));
+    const head = await this.r.store.transaction((tx) => tx.readLedgerHead(ctx.tenant_id));
     return verifier.finish(head);
   }
 
@@ -1152,7 +1068,7 @@ export class Kernel {
   async setPolicy(ctx: CallContext, input: S.SetPolicyInput) {
     assertContext(ctx);
     const args = parseInput(S.setPolicyInput, input, 'set_policy input');
-    return this.recording(
+    return this.r.recording(
       ctx,
       {
         workflow_id: null,
@@ -1161,14 +1077,14 @@ export class Kernel {
         subject: { ...args },
       },
       async (tx) => {
-        const principal = await this.principalOf(tx, ctx);
-        this.require(ctx, principal, 'policy.set', { type: 'Tenant', id: ctx.tenant_id });
+        const principal = await this.r.principalOf(tx, ctx);
+        this.r.require(ctx, principal, 'policy.set', { type: 'Tenant', id: ctx.tenant_id });
         const previous = await this.dryRunSetting(tx, ctx.tenant_id);
         const dry_run = args.dry_run ?? previous;
         const policy_version = this.settingsVersion(dry_run);
         if (args.dry_run !== undefined) {
           await tx.putSetting(ctx.tenant_id, SETTING_DRY_RUN, String(dry_run));
-          await this.append(tx, ctx, {
+          await this.r.append(tx, ctx, {
             type: EVENT_TYPES.POLICY_SET,
             actor: principal.id,
             workflow_id: null,
@@ -1176,7 +1092,8 @@ export class Kernel {
               dry_run,
               previous: { dry_run: previous },
               policy_version,
-              cedar_version: this.policy.version,
+              cedar_version: this.r.policy.version,
+              purpose: ctx.purpose,
             },
           });
         }
@@ -1187,7 +1104,7 @@ export class Kernel {
 
   /** The effective policy version: the Cedar policy set's hash combined with the settings. */
   private settingsVersion(dry_run: boolean): string {
-    return callHash('policy', { cedar: this.policy.version, dry_run }).slice(0, 16);
+    return callHash('policy', { cedar: this.r.policy.version, dry_run }).slice(0, 16);
   }
 
   // ---- reads ----------------------------------------------------------------------------
@@ -1195,11 +1112,11 @@ export class Kernel {
   async getWorkflow(ctx: CallContext, input: { workflow_id: string }) {
     assertContext(ctx);
     const args = parseInput(S.getWorkflowInput, input, 'get_workflow input');
-    return this.store.transaction(async (tx) => {
-      const workflow = await this.workflow(tx, ctx, args.workflow_id);
-      this.require(
+    return this.r.store.transaction(async (tx) => {
+      const workflow = await this.r.workflow(tx, ctx, args.workflow_id);
+      this.r.require(
         ctx,
-        await this.principalOf(tx, ctx),
+        await this.r.principalOf(tx, ctx),
         'workflow.read',
         { type: 'Workflow', id: workflow.id },
         workflow.id,
@@ -1223,11 +1140,11 @@ export class Kernel {
   async getProposal(ctx: CallContext, input: { proposal_id: string }): Promise<ProposalView> {
     assertContext(ctx);
     const args = parseInput(S.getProposalInput, input, 'get_proposal input');
-    return this.store.transaction(async (tx) => {
-      const proposal = await this.proposal(tx, ctx, args.proposal_id);
-      this.require(
+    return this.r.store.transaction(async (tx) => {
+      const proposal = await this.r.proposal(tx, ctx, args.proposal_id);
+      this.r.require(
         ctx,
-        await this.principalOf(tx, ctx),
+        await this.r.principalOf(tx, ctx),
         'workflow.read',
         { type: 'Workflow', id: proposal.workflow_id },
         proposal.workflow_id,
@@ -1257,13 +1174,13 @@ export class Kernel {
   ): Promise<{ reviews: PendingReview[] }> {
     assertContext(ctx);
     const args = parseInput(S.listPendingReviewsInput, input, 'list_pending_reviews input');
-    const now = Date.parse(this.clock.now());
+    const now = Date.parse(this.r.clock.now());
     const updated_before =
       args.min_age_seconds === undefined
         ? undefined
         : new Date(now - args.min_age_seconds * 1000).toISOString();
-    return this.store.transaction(async (tx) => {
-      this.require(ctx, await this.principalOf(tx, ctx), 'workflow.read', {
+    return this.r.store.transaction(async (tx) => {
+      this.r.require(ctx, await this.r.principalOf(tx, ctx), 'workflow.read', {
         type: 'Tenant',
         id: ctx.tenant_id,
       });
@@ -1277,14 +1194,15 @@ export class Kernel {
       });
       const reviews: PendingReview[] = [];
       for (const p of pending) {
-        const version = await this.version(tx, ctx, p, p.version);
+        const version = await this.r.version(tx, ctx, p, p.version);
         const decisions = await tx.listDecisions(ctx.tenant_id, p.id);
         reviews.push({
           proposal_id: p.id,
           workflow_id: p.workflow_id,
           tool: p.tool,
-          risk: this.tools.get(p.tool)?.risk ?? 'write',
+          risk: this.r.tools.get(p.tool)?.risk ?? 'write',
           proposer_id: p.proposer_id,
+          authors: authorsOf(p, version).map((a) => a.id),
           reason: p.reason,
           version: p.version,
           params: version.params,
@@ -1301,67 +1219,33 @@ export class Kernel {
     });
   }
 
-  // ---- API tokens ---------------------------------------------------------------------
+  // ---- API tokens (ops/tokens.ts) ---------------------------------------------------------
 
-  /** Creates a token acting as `actor_id`; the secret is returned once and stored hashed. */
-  async createToken(ctx: CallContext, input: S.CreateTokenInput) {
-    assertContext(ctx);
-    const args = parseInput(S.createTokenInput, input, 'create_token input');
-    const newSecret = this.newSecret;
-    if (!newSecret) throw new CountersignError('INTERNAL', 'No secret generator is configured.');
-    return this.store.transaction(async (tx) => {
-      const principal = await this.principalOf(tx, ctx);
-      this.require(ctx, principal, 'token.create', { type: 'Tenant', id: ctx.tenant_id });
-      // An operator token administers the tenant like the local operator: only the operator
-      // may mint one, so no actor can raise itself to it.
-      if (args.actor_id === OPERATOR_ID && ctx.caller.kind !== 'operator')
-        throw new CountersignError(
-          'POLICY_DENIED',
-          'Only the local operator can create an operator token.',
-        );
-      const actor =
-        args.actor_id === OPERATOR_ID
-          ? { id: OPERATOR_ID }
-          : await this.actor(tx, ctx, args.actor_id, 'actor_id');
-      const id = await tx.nextId(ctx.tenant_id, 'token');
-      const token = `cs_${newSecret()}`;
-      await tx.insertToken({
-        tenant_id: ctx.tenant_id,
-        id,
-        actor_id: actor.id,
-        name: args.name,
-        token_hash: sha256Hex(token),
-        created_at: this.clock.now(),
-        revoked_at: null,
-      });
-      await this.append(tx, ctx, {
-        type: EVENT_TYPES.TOKEN_CREATED,
-        actor: principal.id,
-        workflow_id: null,
-        data: { token_id: id, actor_id: actor.id, name: args.name },
-      });
-      return { token_id: id, actor_id: actor.id, token };
-    });
+  createToken(ctx: CallContext, input: CreateTokenInput) {
+    return this.tokens.create(ctx, input);
   }
 
-  /** Resolves a bearer token to its tenant and actor, or throws UNAUTHENTICATED. */
-  async authenticate(token: string): Promise<Authenticated> {
-    const refuse = () =>
-      new CountersignError('UNAUTHENTICATED', 'Missing, unknown or revoked API token.');
-    if (typeof token !== 'string' || !/^cs_[A-Za-z0-9_-]{16,128}$/.test(token)) throw refuse();
-    const found = await this.store.transaction((tx) => tx.findTokenByHash(sha256Hex(token)));
-    if (!found || found.revoked_at !== null) throw refuse();
-    return { tenant_id: found.tenant_id, actor_id: found.actor_id, token_id: found.id };
+  revokeToken(ctx: CallContext, input: RevokeTokenInput) {
+    return this.tokens.revoke(ctx, input);
   }
 
-  async countTokens(tenant_id: string): Promise<number> {
-    return this.store.transaction((tx) => tx.countTokens(tenant_id));
+  listTokens(ctx: CallContext, input: ListTokensInput = {}) {
+    return this.tokens.list(ctx, input);
+  }
+
+  /** Resolves a bearer token to its tenant and principal, or throws UNAUTHENTICATED. */
+  authenticate(token: string): Promise<Authenticated> {
+    return this.tokens.authenticate(token);
+  }
+
+  countTokens(tenant_id: string): Promise<number> {
+    return this.tokens.count(tenant_id);
   }
 
   // ---- idempotent requests (used by the HTTP surface) ----------------------------------
 
   async recallResponse(ctx: CallContext, key: string): Promise<IdempotencyRecord | undefined> {
-    return this.store.transaction((tx) =>
+    return this.r.store.transaction((tx) =>
       tx.getIdempotency(ctx.tenant_id, principalIdOf(ctx), key),
     );
   }
@@ -1371,200 +1255,17 @@ export class Kernel {
     ctx: CallContext,
     r: { key: string; fingerprint: string; status: number; body: JsonValue },
   ): Promise<void> {
-    await this.store.transaction((tx) =>
+    await this.r.store.transaction((tx) =>
       tx.putIdempotency({
         tenant_id: ctx.tenant_id,
         principal: principalIdOf(ctx),
         ...r,
-        created_at: this.clock.now(),
+        created_at: this.r.clock.now(),
       }),
     );
   }
 
   // ---- helpers --------------------------------------------------------------------------
-
-  /**
-   * Runs `work` in a transaction. When it is refused with a recordable code, the transaction
-   * rolls back (no partial state) and the refusal is appended to the ledger in its own.
-   */
-  private async recording<T>(
-    ctx: CallContext,
-    refusal: Refusal,
-    work: (tx: StoreTx) => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await this.store.transaction(work);
-    } catch (e) {
-      if (e instanceof CountersignError && RECORDED_REFUSALS.has(e.code))
-        await this.recordRefusal(ctx, refusal, e);
-      throw e;
-    }
-  }
-
-  private recordRefusal(ctx: CallContext, refusal: Refusal, e: CountersignError): Promise<void> {
-    return this.store.transaction(async (tx) => {
-      const w = refusal.workflow_id;
-      const workflow_id =
-        w === null || typeof w === 'string'
-          ? w
-          : ((await tx.getProposal(ctx.tenant_id, w.of_proposal))?.workflow_id ?? null);
-      await this.append(tx, ctx, {
-        type: EVENT_TYPES.OPERATION_REFUSED,
-        actor: refusal.actor,
-        workflow_id,
-        data: {
-          operation: refusal.operation,
-          code: e.code,
-          message: e.message,
-          ...refusal.subject,
-        },
-      });
-    });
-  }
-
-  private async append(tx: StoreTx, ctx: CallContext, event: NewEvent): Promise<void> {
-    const head = await tx.lockLedgerHead(ctx.tenant_id);
-    await tx.appendLedger(chainEvent(ctx.tenant_id, head, this.clock.now(), event));
-  }
-
-  private async principalOf(tx: StoreTx, ctx: CallContext): Promise<PolicyPrincipal> {
-    if (ctx.caller.kind === 'operator') return operatorPrincipal;
-    const actor = await tx.getActor(ctx.tenant_id, ctx.caller.actor_id);
-    if (!actor)
-      throw new CountersignError(
-        'POLICY_DENIED',
-        `Denied: the calling actor ${ctx.caller.actor_id} does not exist.`,
-      );
-    return actorPrincipal(actor);
-  }
-
-  private decide(
-    ctx: CallContext,
-    principal: PolicyPrincipal,
-    action: PolicyRequest['action'],
-    resource: PolicyRequest['resource'],
-    workflow_id?: string,
-  ): PolicyDecision {
-    return this.policy.decide({
-      tenant_id: ctx.tenant_id,
-      principal,
-      action,
-      resource,
-      purpose: ctx.purpose,
-      workflow_id,
-      agent_invocation_id: ctx.agent_invocation_id,
-    });
-  }
-
-  /** Asks policy and throws POLICY_DENIED on deny; returns the decision otherwise. */
-  private require(
-    ctx: CallContext,
-    principal: PolicyPrincipal,
-    action: PolicyRequest['action'],
-    resource: PolicyRequest['resource'],
-    workflow_id?: string,
-  ): PolicyDecision {
-    const decision = this.decide(ctx, principal, action, resource, workflow_id);
-    if (decision.effect === 'deny')
-      throw new CountersignError(
-        'POLICY_DENIED',
-        `Policy denies ${action} by ${principal.id} on ${resource.type} ${resource.id}` +
-          (decision.reasons.length
-            ? ` (${decision.reasons.join(', ')})`
-            : ' (no policy permits it)') +
-          (decision.errors.length ? `; evaluation errors: ${decision.errors.join('; ')}` : '') +
-          '.',
-        {
-          action,
-          principal: principal.id,
-          resource: `${resource.type}::${resource.id}`,
-          policy: policySummary(decision),
-        },
-      );
-    return decision;
-  }
-
-  private assertRole(reviewer: Actor, roles: readonly string[], proposal_id: string): void {
-    if (roles.length > 0 && !roles.includes(reviewer.role))
-      throw new CountersignError(
-        'MISSING_ROLE',
-        `${reviewer.id} has role "${reviewer.role}"; policy requires a reviewer with one of: ${roles.join(', ')}.`,
-        { proposal_id, required_roles: [...roles], reviewer_role: reviewer.role },
-      );
-  }
-
-  private tool(name: string): ToolDefinition {
-    const tool = this.tools.get(name);
-    if (!tool) {
-      const known = this.tools.list().map((t) => t.name);
-      throw new CountersignError(
-        'UNKNOWN_TOOL',
-        `Unknown tool "${name}". Registered tools: ${known.join(', ')}.`,
-        {
-          tool: name,
-          registered: known,
-        },
-      );
-    }
-    return tool;
-  }
-
-  private validParams(tool: ToolDefinition, params: JsonObject, prefix: string): JsonObject {
-    const checked = tool.validate(params);
-    if (checked.ok) return checked.value;
-    const issues: FieldIssue[] = checked.issues.map((i) => ({
-      path: i.path ? `${prefix}.${i.path}` : prefix,
-      message: i.message,
-    }));
-    throw new CountersignError(
-      'VALIDATION_FAILED',
-      `Invalid parameters for ${tool.name}: ${describeIssues(issues)}`,
-      { issues, tool: tool.name },
-    );
-  }
-
-  private async workflow(tx: StoreTx, ctx: CallContext, id: string): Promise<Workflow> {
-    const w = await tx.getWorkflow(ctx.tenant_id, id);
-    if (!w) throw notFound('workflow', id);
-    return w;
-  }
-
-  private async openWorkflow(tx: StoreTx, ctx: CallContext, id: string): Promise<Workflow> {
-    const w = await this.workflow(tx, ctx, id);
-    if (w.status !== 'open')
-      throw new CountersignError(
-        'INVALID_STATE',
-        `${id} is ${w.status}; proposals need an open workflow.`,
-        {
-          workflow_id: id,
-          status: w.status,
-        },
-      );
-    return w;
-  }
-
-  private async actor(tx: StoreTx, ctx: CallContext, id: string, field: string): Promise<Actor> {
-    const a = await tx.getActor(ctx.tenant_id, id);
-    if (!a) throw notFound('actor', id, field);
-    return a;
-  }
-
-  private async proposal(tx: StoreTx, ctx: CallContext, id: string): Promise<Proposal> {
-    const p = await tx.getProposal(ctx.tenant_id, id);
-    if (!p) throw notFound('proposal', id);
-    return p;
-  }
-
-  private async version(
-    tx: StoreTx,
-    ctx: CallContext,
-    p: Proposal,
-    n: number,
-  ): Promise<ProposalVersion> {
-    const v = await tx.getVersion(ctx.tenant_id, p.id, n);
-    if (!v) throw new CountersignError('INTERNAL', `${p.id} has no version ${n}`);
-    return v;
-  }
 
   private async dryRunSetting(tx: StoreTx, tenant_id: string): Promise<boolean> {
     return (await tx.getSetting(tenant_id, SETTING_DRY_RUN)) === 'true';
@@ -1596,6 +1297,7 @@ export class Kernel {
       comment: o.comment ?? null,
       edits: o.edits,
       policy_version: o.policy_version,
+      token_id: ctx.token?.id ?? null,
       created_at: o.now,
     };
     await tx.insertDecision(d);
@@ -1623,7 +1325,7 @@ export class Kernel {
         now: proposal.updated_at,
       },
     );
-    await this.append(tx, ctx, {
+    await this.r.append(tx, ctx, {
       type: EVENT_TYPES.APPROVAL_DECISION,
       actor: POLICY_REVIEWER_ID,
       workflow_id: proposal.workflow_id,
@@ -1644,10 +1346,11 @@ export class Kernel {
     ctx: CallContext,
     proposal: Proposal,
     hash: string,
+    requested_by: string = proposal.proposer_id,
   ): Promise<void> {
-    return this.append(tx, ctx, {
+    return this.r.append(tx, ctx, {
       type: EVENT_TYPES.APPROVAL_REQUESTED,
-      actor: proposal.proposer_id,
+      actor: requested_by,
       workflow_id: proposal.workflow_id,
       data: {
         proposal_id: proposal.id,
@@ -1674,24 +1377,16 @@ type Claim =
   | { kind: 'done'; result: S.ExecutionResult & { execution_id: string } }
   | { kind: 'running'; execution: Execution; version: ProposalVersion };
 
-function notFound(kind: string, id: string, field?: string): CountersignError {
-  return new CountersignError(
-    'NOT_FOUND',
-    `No ${kind} ${id} in this tenant${field ? ` (${field})` : ''}.`,
-    {
-      kind,
-      id,
-      ...(field ? { field } : {}),
-    },
-  );
-}
-
-function principalIdOf(ctx: CallContext): string {
-  return ctx.caller.kind === 'operator' ? OPERATOR_ID : ctx.caller.actor_id;
-}
-
+/** An edit is a decision on the version it changed, never an approval of the new one. */
 function isApproval(kind: DecisionKind): boolean {
-  return kind === 'approve' || kind === 'edit' || kind === 'policy_allow';
+  return kind === 'approve' || kind === 'policy_allow';
+}
+
+/** Who wrote a version: its proposer, and its editor or reviser when that is someone else. */
+function authorsOf(p: Proposal, v: ProposalVersion): Author[] {
+  const authors: Author[] = [{ id: p.proposer_id, as: 'proposer' }];
+  if (v.author_id !== p.proposer_id) authors.push({ id: v.author_id, as: 'editor' });
+  return authors;
 }
 
 function countApprovals(decisions: readonly Decision[], version: number): number {
@@ -1710,16 +1405,6 @@ function proposalResource(p: Proposal, tool: ToolDefinition): PolicyRequest['res
     risk: tool.risk,
     proposer: p.proposer_id,
     workflow: p.workflow_id,
-  };
-}
-
-function policySummary(d: PolicyDecision): JsonObject {
-  return {
-    effect: d.effect,
-    approvals: d.approvals,
-    roles: [...d.roles],
-    policy_version: d.policy_version,
-    reasons: [...d.reasons],
   };
 }
 

@@ -20,11 +20,16 @@ export type IdKind =
 
 export type RiskClass = 'read' | 'write' | 'irreversible';
 
+/** What an actor is: only humans decide unless a policy names a service for a tool. */
+export type ActorKind = 'human' | 'agent' | 'service';
+export const ACTOR_KINDS: readonly ActorKind[] = ['human', 'agent', 'service'];
+
 export interface Actor {
   readonly tenant_id: string;
   readonly id: string;
   readonly name: string;
   readonly role: string;
+  readonly kind: ActorKind;
   readonly created_at: string;
 }
 
@@ -97,6 +102,8 @@ export interface Decision {
   readonly comment: string | null;
   readonly edits: JsonObject | null;
   readonly policy_version: string;
+  /** The API token the decision was made with (null: the local operator's tools, or policy). */
+  readonly token_id: string | null;
   readonly created_at: string;
 }
 
@@ -154,8 +161,16 @@ export interface ApiToken {
   readonly actor_id: string;
   readonly name: string;
   readonly token_hash: string;
+  /** Who minted it: always the tenant's operator (the root of trust). */
+  readonly created_by: string;
   readonly created_at: string;
+  /** After this time the token is refused; null: no expiry. */
+  readonly expires_at: string | null;
+  /** The operations the token may call; null: every operation its principal may. */
+  readonly scope: readonly string[] | null;
   readonly revoked_at: string | null;
+  /** When a request last authenticated with it (updated at most once a minute). */
+  readonly last_used_at: string | null;
 }
 
 /** The first response to a write sent with an idempotency key, replayed on retries. */
@@ -250,6 +265,8 @@ export interface ApprovalDecision {
   readonly reviewer_id: string;
   readonly decision: ApprovalDecisionKind;
   readonly comment: string | null;
+  /** The API token the decision was made with (null: the local operator's tools, or the system). */
+  readonly token_id: string | null;
   readonly created_at: string;
 }
 

@@ -74,6 +74,12 @@ const toolName = z
 export const registerActorInput = z.strictObject({
   name: text(200).describe('Name of the actor'),
   role: text(100).describe('Role of the actor in the workflow'),
+  kind: z
+    .enum(['human', 'agent', 'service'])
+    .optional()
+    .describe(
+      'human (default), agent or service. Only humans decide unless a policy names a service for a tool; agents propose and execute.',
+    ),
 });
 export const registerActorOutput = z.object({ actor_id: z.string() });
 
@@ -254,18 +260,7 @@ export type ListPendingReviewsInput = z.input<typeof listPendingReviewsInput>;
 export type ExecutionResult = z.output<typeof executionResult>;
 export type ParallelCallResult = z.output<typeof parallelCallResult>;
 
-export const createTokenInput = z.strictObject({
-  actor_id: z
-    .union([actorId, z.literal('operator')])
-    .describe('The actor the token acts as, or "operator" for an administrator token'),
-  name: text(100).describe('What the token is for, e.g. "ci" or "claude-desktop"'),
-});
-export const createTokenOutput = z.object({
-  token_id: z.string(),
-  actor_id: z.string(),
-  token: z.string().describe('The secret; shown once, stored only as a hash'),
-});
-export type CreateTokenInput = z.input<typeof createTokenInput>;
+export * from './token-schemas.js';
 
 // ---- outputs of the reads -----------------------------------------------------------------
 
@@ -296,6 +291,9 @@ export const listPendingReviewsOutput = z.object({
       tool: z.string(),
       risk: z.string(),
       proposer_id: z.string(),
+      authors: z
+        .array(z.string())
+        .describe('The proposer and the author of this version (an editor): neither may review it'),
       reason: z.string(),
       version: z.number(),
       params: record,

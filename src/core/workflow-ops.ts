@@ -1,7 +1,9 @@
 import { canonicalJson, sha256Hex } from './canonical.js';
-import { type CallContext, assertActsAs, assertContext } from './context.js';
+import { assertActsAs, assertMayDecide } from './authority.js';
+import { type CallContext, actorPrincipal, assertContext } from './context.js';
 import { CountersignError } from './errors.js';
-import type { Kernel, KernelInternals } from './kernel.js';
+import type { Kernel } from './kernel.js';
+import { type Rules, notFound, principalIdOf, tokenRecord } from './ops/rules.js';
 import { EVENT_TYPES, type EventType } from './ledger.js';
 import type {
   ApprovalDecision,
@@ -14,7 +16,7 @@ import type {
 } from './model.js';
 import type { KnowledgeHit } from './ports/knowledge.js';
 import type { StoreTx } from './ports/store.js';
-import { proposeActionInput } from './schemas.js';
+import { proposeActionInput, reviewActionInput } from './schemas.js';
 import { parseInput } from './validation.js';
 import * as W from './workflow-schemas.js';
 
@@ -55,7 +57,7 @@ export interface EffectScope {
     tool: string;
     params: JsonObject;
     reason: string;
-  }): ReturnType<KernelInternals['propose']>;
+  }): ReturnType<Kernel['propose']>;
   /** Asks for a human decision; returns the existing request when the key was used before. */
   requestApproval(input: GateRequest): Promise<ApprovalRequest>;
   /** Policy check for an agent invocation (denied without a workflow context). */
@@ -82,6 +84,8 @@ export interface PendingApproval {
   readonly workflow_id: string;
   readonly title: string;
   readonly requested_by: string;
+  /** Who wrote what is decided: none of them may decide it. */
+  readonly authors: readonly string[];
   readonly required_roles: readonly string[];
   readonly approvals: { readonly received: number; readonly required: number };
   readonly waiting_since: string;
@@ -96,10 +100,10 @@ export interface PendingApproval {
  * kernel, commit every state change with its ledger event.
  */
 export class WorkflowOps {
-  private readonly k: KernelInternals;
+  private readonly k: Rules;
 
   constructor(readonly kernel: Kernel) {
-    this.k = kernel.internals();
+    this.k = kernel.r;
   }
 
   get clock() {
@@ -282,7 +286,7 @@ export class WorkflowOps {
             data,
           }),
         propose: (p) =>
-          this.k.propose(
+          this.kernel.propose(
             tx,
             ctx,
             parseInput(proposeActionInput, { workflow_id: run_id, ...p }, 'propose'),
@@ -448,6 +452,7 @@ export class WorkflowOps {
       id,
       name,
       role: 'agent',
+      kind: 'agent',
       created_at: this.k.clock.now(),
     });
     await tx.putSetting(ctx.tenant_id, key, id);
@@ -455,7 +460,7 @@ export class WorkflowOps {
       type: EVENT_TYPES.ACTOR_REGISTERED,
       actor: principalIdOf(ctx),
       workflow_id: null,
-      data: { actor_id: id, name, role: 'agent', agent_role: role },
+      data: { actor_id: id, name, role: 'agent', kind: 'agent', agent_role: role },
     });
     return id;
   }
@@ -520,6 +525,14 @@ export class WorkflowOps {
           `${workflow.id} is ${workflow.status}; approvals need an open workflow.`,
           { workflow_id: workflow.id, status: workflow.status },
         );
+      // A run's gates belong to it: only the run asks for them, so nobody can plant a gate
+      // (with no roles, or a forged packet) that the run would meet later.
+      if (await tx.runs.getRun(ctx.tenant_id, workflow.id))
+        throw new CountersignError(
+          'INVALID_STATE',
+          `${workflow.id} is a workflow run; its gates are created by the run itself, and request_approval is refused on it.`,
+          { workflow_id: workflow.id, operation: 'request_approval' },
+        );
       return this.insertGate(
         tx,
         ctx,
@@ -545,7 +558,18 @@ export class WorkflowOps {
     g: GateRequest,
   ): Promise<ApprovalRequest> {
     const existing = await tx.runs.findApprovalByKey(ctx.tenant_id, run.id, g.request_key);
-    if (existing) return existing;
+    if (existing) {
+      // The same request again (a retried step) returns the gate; anything else is refused,
+      // never adopted.
+      const mismatch = gateMismatch(existing, g, run.started_by);
+      if (mismatch)
+        throw new CountersignError(
+          'INVALID_STATE',
+          `${existing.id} already holds request key "${g.request_key}" of ${run.id} with a different ${mismatch}; it is not adopted.`,
+          { approval_id: existing.id, workflow_id: run.id, request_key: g.request_key, mismatch },
+        );
+      return existing;
+    }
     const now = this.k.clock.now();
     const approval: ApprovalRequest = {
       tenant_id: ctx.tenant_id,
@@ -605,12 +629,14 @@ export class WorkflowOps {
         const approval = await this.approval(tx, ctx.tenant_id, args.approval_id);
         const reviewer = await this.k.actor(tx, ctx, args.reviewer_id, 'reviewer_id');
         assertActsAs(ctx, reviewer.id, 'reviewer_id');
-        if (reviewer.id === approval.requested_by)
-          throw new CountersignError(
-            'SELF_APPROVAL',
-            `${reviewer.id} asked for ${approval.id} and cannot decide it; another reviewer must.`,
-            { approval_id: approval.id, requested_by: approval.requested_by },
-          );
+        const subject = { type: 'approval', id: approval.id } as const;
+        assertMayDecide({
+          decider: reviewer,
+          authors: [{ id: approval.requested_by, as: 'requester' }],
+          roles: [],
+          earlier: [],
+          subject,
+        });
         if (approval.status !== 'pending')
           throw new CountersignError(
             'INVALID_STATE',
@@ -619,7 +645,7 @@ export class WorkflowOps {
           );
         this.k.require(
           ctx,
-          { id: reviewer.id, kind: 'actor', roles: [reviewer.role] },
+          actorPrincipal(reviewer),
           'approval.decide',
           {
             type: 'Approval',
@@ -629,23 +655,14 @@ export class WorkflowOps {
           },
           approval.workflow_id,
         );
-        if (approval.required_roles.length > 0 && !approval.required_roles.includes(reviewer.role))
-          throw new CountersignError(
-            'MISSING_ROLE',
-            `${reviewer.id} has role "${reviewer.role}"; ${approval.id} needs a reviewer with one of: ${approval.required_roles.join(', ')}.`,
-            {
-              approval_id: approval.id,
-              required_roles: [...approval.required_roles],
-              reviewer_role: reviewer.role,
-            },
-          );
         const earlier = await tx.runs.listApprovalDecisions(ctx.tenant_id, approval.id);
-        if (earlier.some((d) => d.reviewer_id === reviewer.id))
-          throw new CountersignError(
-            'DUPLICATE_DECISION',
-            `${reviewer.id} already decided ${approval.id}.`,
-            { approval_id: approval.id },
-          );
+        assertMayDecide({
+          decider: reviewer,
+          authors: [],
+          roles: approval.required_roles,
+          earlier: earlier.map((d) => d.reviewer_id),
+          subject,
+        });
         const now = this.k.clock.now();
         const decision: ApprovalDecision = {
           tenant_id: ctx.tenant_id,
@@ -654,6 +671,7 @@ export class WorkflowOps {
           reviewer_id: reviewer.id,
           decision: args.decision,
           comment: args.comment ?? null,
+          token_id: ctx.token?.id ?? null,
           created_at: now,
         };
         await tx.runs.insertApprovalDecision(decision);
@@ -674,12 +692,20 @@ export class WorkflowOps {
         for (const bound of approval.proposals) {
           const proposal = await tx.getProposal(ctx.tenant_id, bound.proposal_id);
           if (!proposal || proposal.status !== 'pending') continue;
-          const reviewed = await this.k.review(tx, ctx, {
-            proposal_id: bound.proposal_id,
-            reviewer_id: reviewer.id,
-            decision: args.decision,
-            comment: args.comment ?? `decided at ${approval.id}`,
-          });
+          const reviewed = await this.kernel.review(
+            tx,
+            ctx,
+            parseInput(
+              reviewActionInput,
+              {
+                proposal_id: bound.proposal_id,
+                reviewer_id: reviewer.id,
+                decision: args.decision,
+                comment: args.comment ?? `decided at ${approval.id}`,
+              },
+              'review',
+            ),
+          );
           applied.push({
             proposal_id: bound.proposal_id,
             hash: bound.hash,
@@ -698,6 +724,8 @@ export class WorkflowOps {
             status,
             approvals: { received, required: approval.required_approvals },
             proposals: applied,
+            token: tokenRecord(ctx),
+            purpose: ctx.purpose,
           },
         });
         return { approval: next, decision, resolved: status !== 'pending' };
@@ -754,6 +782,7 @@ export class WorkflowOps {
         reviewer_id: 'system',
         decision: 'timeout',
         comment: `no decision by ${approval.due_at ?? 'the deadline'}; default outcome: ${outcome}`,
+        token_id: null,
         created_at: now,
       };
       await tx.runs.insertApprovalDecision(decision);
@@ -827,6 +856,7 @@ export class WorkflowOps {
             workflow_id: a.workflow_id,
             title: a.title,
             requested_by: a.requested_by,
+            authors: [a.requested_by],
             required_roles: a.required_roles,
             approvals: { received, required: a.required_approvals },
             waiting_since: a.created_at,
@@ -851,6 +881,7 @@ export class WorkflowOps {
           workflow_id: r.workflow_id,
           title: `${r.tool}: ${r.reason}`,
           requested_by: r.proposer_id,
+          authors: r.authors,
           required_roles: r.required_roles,
           approvals: r.approvals,
           waiting_since: r.waiting_since,
@@ -933,10 +964,15 @@ export class WorkflowOps {
   }
 }
 
-function notFound(kind: string, id: string): CountersignError {
-  return new CountersignError('NOT_FOUND', `No ${kind} ${id} in this tenant.`, { kind, id });
-}
-
-function principalIdOf(ctx: CallContext): string {
-  return ctx.caller.kind === 'operator' ? 'operator' : ctx.caller.actor_id;
+/** What differs between a gate on record and the same request key asked for again, if anything. */
+function gateMismatch(a: ApprovalRequest, g: GateRequest, requested_by: string): string | null {
+  if (a.title !== g.title) return 'title';
+  if (a.requested_by !== requested_by) return 'requester';
+  if (a.required_approvals !== g.required_approvals) return 'number of approvals';
+  if (canonicalJson([...a.required_roles].sort()) !== canonicalJson([...g.required_roles].sort()))
+    return 'set of roles';
+  const bound = (ps: readonly { proposal_id: string; hash: string }[]) =>
+    canonicalJson(ps.map((p) => [p.proposal_id, p.hash]).sort());
+  if (bound(a.proposals) !== bound(g.proposals)) return 'set of bound calls';
+  return null;
 }

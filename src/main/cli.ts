@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { operatorContext } from '../core/context.js';
 import { CountersignError, isCountersignError, toCountersignError } from '../core/errors.js';
-import { operation } from '../surfaces/operations.js';
+import { invokeOperation, operation } from '../surfaces/operations.js';
 import { type Config, configFromEnv } from './config.js';
 import { openRuntime } from './compose.js';
 import { runDemo } from './demo.js';
@@ -74,6 +74,20 @@ function defined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90m`, `12h`, `30d`, `45s` or a bare number of seconds. */
+function parseDuration(value: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(value.trim());
+  if (!m)
+    throw new CountersignError(
+      'VALIDATION_FAILED',
+      `--expires-in must be a duration such as 90m, 12h, 30d or a number of seconds, got "${value}"`,
+      { issues: [{ path: '--expires-in', message: 'not a duration' }] },
+    );
+  return Number(m[1]) * DURATION_UNITS[m[2] || 's']!;
+}
+
 const LOCAL_OR_REMOTE = `
 Runs against the local data directory as its operator, or with --server and --token
 (env COUNTERSIGN_SERVER, COUNTERSIGN_TOKEN) against a running server as the token's actor.`;
@@ -118,7 +132,12 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     const config = configOf(g);
     const rt = await openRuntime(config);
     try {
-      return await op.run(rt.services, operatorContext(g.purpose, config.tenant), defined(input));
+      return await invokeOperation(
+        rt.services,
+        op,
+        operatorContext(g.purpose, config.tenant),
+        defined(input),
+      );
     } finally {
       await rt.close();
     }
@@ -153,7 +172,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     )
     .addHelpText(
       'after',
-      '\nOn the first start it creates an administrator token and prints it once, with the MCP\nclient configuration. Open the printed URL in a browser for the console and sign in with a\ntoken. With COUNTERSIGN_TEMPORAL_ADDRESS set, runs execute on Temporal (start `countersign worker`\ntoo), and COUNTERSIGN_TEMPORAL_UI_URL (e.g. http://localhost:8233) links each run to the Temporal UI. Ctrl-C stops it cleanly.\n\nExamples:\n  npx countersign serve --demo\n  npx countersign serve --port 8787',
+      '\nOn the first start it creates an operator token (it administers: actors, tokens, policy,\nreads; it never acts as an actor) and prints it once, with the MCP client configuration. Open the printed URL in a browser for the console and sign in with a\ntoken. With COUNTERSIGN_TEMPORAL_ADDRESS set, runs execute on Temporal (start `countersign worker`\ntoo), and COUNTERSIGN_TEMPORAL_UI_URL (e.g. http://localhost:8233) links each run to the Temporal UI. Ctrl-C stops it cleanly.\n\nExamples:\n  npx countersign serve --demo\n  npx countersign serve --port 8787',
     )
     .action((o: { port?: string; demo?: boolean }) =>
       serveCommandMain(configOf(globals()), o.port, { out, demo: o.demo ?? false }),
@@ -164,11 +183,42 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description(
       'serve MCP on stdin/stdout for a local client (Claude Desktop, Claude Code, Cursor)',
     )
+    .option('--actor <id>', 'act as this agent or service actor')
+    .option(
+      '--operator',
+      'act as the trusted local operator, naming actors in parameters (scripts and demos only)',
+    )
     .addHelpText(
       'after',
-      '\nThe client runs it; as the local operator it may name actors in parameters.\n\nClient configuration:\n  {"mcpServers":{"countersign":{"command":"npx","args":["countersign","mcp"]}}}',
+      '\nThe connection acts as one agent: --actor <id>, or the actor of the token in COUNTERSIGN_TOKEN\n' +
+        '(or --token), or else this data directory\'s "local-agent" (kind agent, registered on first use).\n' +
+        'An agent proposes and executes what people approved; it never reviews, decides or names\n' +
+        'another actor. Privileged calls need a "purpose" argument. --operator is for scripts and\n' +
+        'demos: parameters then name the acting actors, as the local CLI does.\n\n' +
+        'Client configuration:\n  {"mcpServers":{"countersign":{"command":"npx","args":["countersign","mcp"]}}}\n' +
+        '  {"mcpServers":{"countersign":{"command":"npx","args":["countersign","mcp","--actor","actor_3"]}}}',
     )
-    .action(() => runMcpStdio(configOf(globals())));
+    .action((o: { actor?: string; operator?: boolean }) => {
+      const g = globals();
+      const token = g.token ?? process.env.COUNTERSIGN_TOKEN;
+      const chosen = [o.operator && '--operator', o.actor && '--actor', token && 'a token'].filter(
+        Boolean,
+      );
+      if (chosen.length > 1)
+        throw new CountersignError(
+          'VALIDATION_FAILED',
+          `countersign mcp binds to one principal; choose one of ${chosen.join(', ')}.`,
+        );
+      return runMcpStdio(configOf(g), {
+        bind: o.operator
+          ? { operator: true }
+          : o.actor
+            ? { actor: o.actor }
+            : token
+              ? { token }
+              : undefined,
+      });
+    });
 
   program
     .command('worker')
@@ -191,11 +241,16 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description('register an actor')
     .requiredOption('--name <name>', 'name of the actor')
     .requiredOption('--role <role>', 'role of the actor')
+    .addOption(
+      new Option('--kind <kind>', 'a person decides; an agent proposes and executes')
+        .choices(['human', 'agent', 'service'])
+        .default('human'),
+    )
     .addHelpText(
       'after',
-      `\nExample:\n  countersign actor register --name Alice --role Developer\n${LOCAL_OR_REMOTE}`,
+      `\nExamples:\n  countersign actor register --name Alice --role Developer\n  countersign actor register --name "Claude Code" --role agent --kind agent\n${LOCAL_OR_REMOTE}`,
     )
-    .action((o: { name: string; role: string }) => show('register_actor', o));
+    .action((o: { name: string; role: string; kind: string }) => show('register_actor', o));
 
   const workflow = program.command('workflow').description('workflows');
   workflow
@@ -416,13 +471,35 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description('create a token acting as an actor (the secret is printed once)')
     .requiredOption('--actor <id>', 'the actor the token acts as')
     .requiredOption('--name <name>', 'what the token is for')
+    .option('--expires-in <duration>', 'expire after 90m, 12h, 30d or N seconds', parseDuration)
+    .option('--scope <operations>', 'only these operations, comma-separated', (v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .addHelpText(
       'after',
-      `\nExample:\n  countersign token create --actor actor_2 --name "bob's laptop"\n${LOCAL_OR_REMOTE}`,
+      `\nOnly the operator mints tokens. Examples:\n  countersign token create --actor actor_2 --name "bob's laptop" --expires-in 30d\n  countersign token create --actor actor_3 --name ci --scope propose_action,execute_action\n${LOCAL_OR_REMOTE}`,
     )
-    .action((o: { actor: string; name: string }) =>
-      show('create_token', { actor_id: o.actor, name: o.name }),
+    .action((o: { actor: string; name: string; expiresIn?: number; scope?: string[] }) =>
+      show('create_token', {
+        actor_id: o.actor,
+        name: o.name,
+        expires_in_seconds: o.expiresIn,
+        scope: o.scope,
+      }),
     );
+  token
+    .command('revoke <token_id>')
+    .description('revoke a token: its next request is refused')
+    .addHelpText('after', `\nExample:\n  countersign token revoke token_3\n${LOCAL_OR_REMOTE}`)
+    .action((token_id: string) => show('revoke_token', { token_id }));
+  token
+    .command('list')
+    .description('tokens with status, expiry, scope, who minted them and last use')
+    .addHelpText('after', `\nExample:\n  countersign token list --json\n${LOCAL_OR_REMOTE}`)
+    .action(() => show('list_tokens', {}));
 
   program
     .command('tools')

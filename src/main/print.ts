@@ -1,5 +1,6 @@
 import type { VerifyReport } from '../core/ledger.js';
 import type { LedgerEvent } from '../core/model.js';
+import type { TokenView } from '../core/token-schemas.js';
 import type { TraceReport } from '../core/trace.js';
 import type { DemoStep, DemoTranscript } from './demo.js';
 
@@ -42,7 +43,24 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
   }
   if (what === 'create_token') {
     out(`token_id: ${String(r.token_id)} (acts as ${String(r.actor_id)})\n`);
-    out(`token (shown once, store it now): ${String(r.token)}\n`);
+    if (typeof r.token === 'string') out(`token (shown once, store it now): ${r.token}\n`);
+    else
+      out(
+        `token: not shown (${typeof r.note === 'string' ? r.note : 'the secret was shown once'})\n`,
+      );
+    out(`expires: ${typeof r.expires_at === 'string' ? r.expires_at : 'never (until revoked)'}\n`);
+    if (Array.isArray(r.scope)) out(`scope: ${r.scope.join(', ')}\n`);
+    return;
+  }
+  if (what === 'list_tokens') {
+    const tokens = r.tokens as TokenView[];
+    if (tokens.length === 0) out('No tokens.\n');
+    for (const t of tokens)
+      out(
+        `${t.token_id.padEnd(10)} ${t.actor_id.padEnd(10)} ${t.status.padEnd(8)} ${t.name.padEnd(20)} ` +
+          `minted by ${t.created_by}, expires ${t.expires_at ?? 'never'}, last used ${t.last_used_at ?? 'never'}` +
+          `${t.scope ? `, scope ${t.scope.join(',')}` : ''}\n`,
+      );
     return;
   }
   if (

@@ -16,7 +16,7 @@ export function httpRequestFor(
       });
     return encodeURIComponent(value);
   });
-  if (op.http.method === 'GET') {
+  if (op.http.method === 'GET' || op.http.method === 'DELETE') {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(rest)) {
       if (v === undefined) continue;
@@ -28,7 +28,7 @@ export function httpRequestFor(
       );
     }
     const qs = query.toString();
-    return { method: 'GET', path: qs ? `${path}?${qs}` : path, body: undefined };
+    return { method: op.http.method, path: qs ? `${path}?${qs}` : path, body: undefined };
   }
   return { method: op.http.method, path, body: rest };
 }

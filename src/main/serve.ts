@@ -56,7 +56,7 @@ function resolvePort(option: number | string | undefined): number {
 }
 
 /**
- * Opens the runtime, bootstraps an administrator token on the first start, and serves the
+ * Opens the runtime, bootstraps an operator token on the first start, and serves the
  * HTTP API on host:port (127.0.0.1 unless told otherwise).
  */
 export async function startServer(
@@ -126,13 +126,12 @@ export async function startServer(
 
 /** What `countersign serve` prints: where to reach the API and how to connect an MCP client. */
 export function serveBanner(url: string, adminToken: string | null): string {
-  const token = adminToken ?? '<your API token>';
   const http = {
     mcpServers: {
       countersign: {
         type: 'http',
         url: `${url}/mcp`,
-        headers: { Authorization: `Bearer ${token}` },
+        headers: { Authorization: "Bearer <the agent's token>" },
       },
     },
   };
@@ -141,14 +140,19 @@ export function serveBanner(url: string, adminToken: string | null): string {
     `Countersign listening on ${url}`,
     `Console: ${url}/ (sign in with an API token)`,
     adminToken
-      ? `Admin token (shown once): ${adminToken}`
-      : 'API tokens already exist; create more with `countersign token create`.',
+      ? `Operator token (shown once): ${adminToken}`
+      : 'API tokens already exist; `countersign token list` shows them.',
+    'The operator token administers (actors, tokens, policy, reads) and never acts as an actor.',
+    'Give each person and agent an identity of their own, then a token for it:',
+    '  countersign actor register --name Alice --role Developer',
+    '  countersign actor register --name "Claude Code" --role agent --kind agent',
+    '  countersign token create --actor <actor id> --name "claude-code" --expires-in 30d',
     `OpenAPI: ${url}/openapi.json`,
     '',
-    'MCP over Streamable HTTP (client config):',
+    "MCP over Streamable HTTP (client config, with an agent's token):",
     JSON.stringify(http, null, 2),
     '',
-    'MCP over stdio (client config, run in this checkout):',
+    'MCP over stdio (client config, run in this checkout; acts as the local agent):',
     JSON.stringify(stdio, null, 2),
     '',
   ].join('\n');

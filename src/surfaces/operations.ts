@@ -1,5 +1,8 @@
 import type { z } from 'zod';
+import { assertActsAs, assertInScope } from '../core/authority.js';
 import type { CallContext } from '../core/context.js';
+import { CountersignError } from '../core/errors.js';
+import { parseInput } from '../core/validation.js';
 import * as S from '../core/schemas.js';
 import type { Services } from './services.js';
 import { CONSOLE_OPERATIONS } from './console-operations.js';
@@ -24,7 +27,9 @@ export interface Operation {
   /** Parameters naming the acting actor: over HTTP they must be the token's own actor. */
   readonly actorFields: readonly string[];
   /** The HTTP route; `{name}` segments are taken from the input of the same name. */
-  readonly http: { readonly method: 'GET' | 'POST' | 'PUT'; readonly path: string };
+  readonly http: { readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE'; readonly path: string };
+  /** Output fields holding a secret: never kept in an idempotency record (a replay says so). */
+  readonly secretFields?: readonly string[];
   run(services: Services, ctx: CallContext, input: unknown): Promise<unknown>;
 }
 
@@ -164,15 +169,60 @@ export const OPERATIONS: readonly Operation[] = [
     name: 'create_token',
     title: 'Create an API token',
     description:
-      'Create a bearer token that acts as actor_id in this tenant. The secret is returned once and stored ' +
-      'only as a hash. Allowed to the local operator and to actors with the "admin" role.',
+      'Create a bearer token that acts as actor_id (or "operator") in this tenant, optionally expiring ' +
+      '(expires_in_seconds) and scoped to a list of operations. The secret is returned once and stored only ' +
+      'as a hash. Only the operator mints tokens: no actor can, whatever its role.',
     input: S.createTokenInput,
     output: S.createTokenOutput,
     write: true,
     privileged: true,
     actorFields: [],
     http: { method: 'POST', path: '/tokens' },
-    run: ({ kernel: k }, c, i) => k.createToken(c, i as S.CreateTokenInput),
+    secretFields: ['token'],
+    run: ({ kernel: k }, c, i) => {
+      const input = i as S.CreateTokenInput;
+      const unknown = (input.scope ?? []).filter((name) => !OPERATION_NAMES.has(name));
+      if (unknown.length > 0)
+        throw new CountersignError(
+          'VALIDATION_FAILED',
+          `scope names no such operation: ${unknown.join(', ')}.`,
+          {
+            issues: unknown.map((name) => ({
+              path: 'scope',
+              message: `unknown operation ${name}`,
+            })),
+          },
+        );
+      return k.createToken(c, input);
+    },
+  }),
+  op({
+    name: 'revoke_token',
+    title: 'Revoke an API token',
+    description:
+      'Revoke a token: the next request made with it is refused. The operator revokes any token, an actor ' +
+      'its own. Revoking a revoked token changes nothing (already_revoked is true).',
+    input: S.revokeTokenInput,
+    output: S.revokeTokenOutput,
+    write: true,
+    privileged: true,
+    actorFields: [],
+    http: { method: 'DELETE', path: '/tokens/{token_id}' },
+    run: ({ kernel: k }, c, i) => k.revokeToken(c, i as S.RevokeTokenInput),
+  }),
+  op({
+    name: 'list_tokens',
+    title: 'List API tokens',
+    description:
+      "The tenant's tokens (an actor sees its own) with status (active, expired, revoked), expiry, scope, " +
+      'who minted each and when it was last used. Secrets are never shown.',
+    input: S.listTokensInput,
+    output: S.listTokensOutput,
+    write: false,
+    privileged: false,
+    actorFields: [],
+    http: { method: 'GET', path: '/tokens' },
+    run: ({ kernel: k }, c, i) => k.listTokens(c, i as S.ListTokensInput),
   }),
   op({
     name: 'get_workflow',
@@ -250,6 +300,42 @@ export const OPERATIONS: readonly Operation[] = [
   ...WORKFLOW_OPERATIONS,
   ...CONSOLE_OPERATIONS,
 ];
+
+/**
+ * Runs an operation for a caller at any door (HTTP, MCP on either transport): the token's
+ * scope, then the acting-actor fields. An actor's token that leaves an acting field out acts
+ * as itself; naming anyone else, or naming anyone with an operator token, is refused before
+ * the core runs (and the core checks again).
+ */
+export async function invokeOperation(
+  services: Services,
+  op: Operation,
+  ctx: CallContext,
+  input: Record<string, unknown>,
+): Promise<unknown> {
+  assertInScope(ctx, op.name);
+  const args = withCallerDefaults(op, ctx, input);
+  for (const field of op.actorFields) {
+    const named = args[field];
+    if (typeof named === 'string') assertActsAs(ctx, named, field);
+  }
+  parseInput(op.input, args, `${op.name} input`);
+  return op.run(services, ctx, args);
+}
+
+/** The input with each actor field an actor's call leaves out set to that actor. */
+export function withCallerDefaults(
+  op: Operation,
+  ctx: CallContext,
+  input: Record<string, unknown>,
+): Record<string, unknown> {
+  const args = { ...input };
+  for (const field of op.actorFields)
+    if (args[field] === undefined && ctx.caller.kind === 'actor') args[field] = ctx.caller.actor_id;
+  return args;
+}
+
+const OPERATION_NAMES: ReadonlySet<string> = new Set(OPERATIONS.map((o) => o.name));
 
 export function operation(name: string): Operation {
   const o = OPERATIONS.find((x) => x.name === name);

@@ -58,6 +58,11 @@ const pendingOutput = z.object({
       workflow_id: z.string(),
       title: z.string(),
       requested_by: z.string(),
+      authors: z
+        .array(z.string())
+        .describe(
+          'Who wrote what is decided (proposer, editor, requester): none of them may decide it',
+        ),
       required_roles: z.array(z.string()),
       approvals: z.object({ received: z.number().int(), required: z.number().int() }),
       waiting_since: z.string(),

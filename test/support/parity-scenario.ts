@@ -1,6 +1,7 @@
 /**
  * One scenario for every front door: seed 002's complete example, extended with a policy
- * denial, a self-approval attempt, an edit and a dry run. A driver sends each step through
+ * denial, a self-approval attempt, an edit that another reviewer approves (its editor may not)
+ * and a dry run. A driver sends each step through
  * its surface; `as` names who acts (the operator, or an actor through that actor's token).
  */
 export type Outcome = { ok: true; result: Record<string, unknown> } | { ok: false; code: string };
@@ -84,6 +85,17 @@ export const PARITY_STEPS: readonly Step[] = [
       edits: { params: edits },
     },
     as: 'actor_3',
+  },
+  {
+    op: 'review_action',
+    input: { proposal_id: 'proposal_2', reviewer_id: 'actor_3', decision: 'approve' },
+    as: 'actor_3',
+    fails: 'SELF_APPROVAL',
+  },
+  {
+    op: 'review_action',
+    input: { proposal_id: 'proposal_2', reviewer_id: 'actor_2', decision: 'approve' },
+    as: 'actor_2',
   },
   {
     op: 'execute_parallel',

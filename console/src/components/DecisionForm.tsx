@@ -17,7 +17,7 @@ const LABEL: Record<DecisionKind, string> = {
   approve: 'Approve',
   reject: 'Reject',
   request_more_info: 'Request more information',
-  edit: 'Edit and approve',
+  edit: 'Propose an edit',
 };
 
 /**
@@ -116,7 +116,8 @@ export function DecisionForm({
       {allowEdit && (
         <>
           <label htmlFor="decision-edits">
-            Edited parameters (JSON, merged into the call; for “Edit and approve”)
+            Edited parameters (JSON, merged into the call; “Propose an edit” makes a new version
+            that someone other than you and the proposer must approve)
           </label>
           <textarea
             id="decision-edits"

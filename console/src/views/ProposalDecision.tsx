@@ -27,12 +27,15 @@ export function ProposalDecision({ id }: { id: string }) {
   const { proposal, final_tool_call: call, versions, decisions } = view.data;
   const first = versions[0];
   const edited = first && first.version !== call.version;
+  const current = versions.find((v) => v.version === call.version);
   const can = eligibility(me, {
     requested_by: proposal.proposer_id,
+    authors: [proposal.proposer_id, ...(current ? [current.author_id] : [])],
     required_roles: proposal.required_roles,
   });
+  // An edit proposes a new version; only approvals of this version count.
   const received = decisions.filter(
-    (d) => d.version === call.version && (d.decision === 'approve' || d.decision === 'edit'),
+    (d) => d.version === call.version && d.decision === 'approve',
   ).length;
 
   const decide = async (d: DecisionInput) => {

@@ -177,6 +177,7 @@ export class CedarPolicyEngine implements PolicyEngine {
     const context: cedar.Context = { tenant_id: request.tenant_id, purpose: request.purpose };
     if (request.workflow_id) context.workflow_id = request.workflow_id;
     if (request.agent_invocation_id) context.agent_invocation_id = request.agent_invocation_id;
+    if (request.local_operator) context.local_operator = true;
 
     const answer = cedar.statefulIsAuthorized({
       principal: principalUid,

@@ -150,12 +150,13 @@ class KyselyTx implements StoreTx {
   }
 
   async getActor(tenant_id: string, id: string): Promise<Actor | undefined> {
-    return this.db
+    const row = await this.db
       .selectFrom('actors')
       .selectAll()
       .where('tenant_id', '=', tenant_id)
       .where('id', '=', id)
       .executeTakeFirst();
+    return row && { ...row, kind: row.kind as Actor['kind'] };
   }
 
   async insertWorkflow(w: Workflow): Promise<void> {
@@ -422,15 +423,59 @@ class KyselyTx implements StoreTx {
   }
 
   async insertToken(t: ApiToken): Promise<void> {
-    await this.db.insertInto('api_tokens').values(t).execute();
+    await this.db
+      .insertInto('api_tokens')
+      .values({ ...t, scope: t.scope === null ? null : json(t.scope) })
+      .execute();
   }
 
   async findTokenByHash(token_hash: string): Promise<ApiToken | undefined> {
-    return this.db
+    const row = await this.db
       .selectFrom('api_tokens')
       .selectAll()
       .where('token_hash', '=', token_hash)
       .executeTakeFirst();
+    return row && toToken(row);
+  }
+
+  async getToken(tenant_id: string, id: string): Promise<ApiToken | undefined> {
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toToken(row);
+  }
+
+  async listTokens(tenant_id: string): Promise<ApiToken[]> {
+    const rows = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('tenant_id', '=', tenant_id)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(toToken);
+  }
+
+  async revokeToken(tenant_id: string, id: string, at: string): Promise<void> {
+    await this.db
+      .updateTable('api_tokens')
+      .set({ revoked_at: at })
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  async touchToken(tenant_id: string, id: string, at: string): Promise<void> {
+    await this.db
+      .updateTable('api_tokens')
+      .set({ last_used_at: at })
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .execute();
   }
 
   async countTokens(tenant_id: string): Promise<number> {
@@ -526,4 +571,8 @@ function toExecution(r: Selectable<Tables['executions']>): Execution {
     output: parse<JsonObject>(r.output),
     error: parse<JsonObject>(r.error),
   };
+}
+
+function toToken(r: Selectable<Tables['api_tokens']>): ApiToken {
+  return { ...r, scope: parse<string[]>(r.scope) };
 }

@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import { engineMigration, proposalsOutsideRunsIndex } from './engine-migration.js';
 import { knowledgeMigration } from './knowledge-migration.js';
+import { principalsMigration } from './principals-migration.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -240,6 +241,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0003_engine': engineMigration(appendOnly, dialect),
         '0004_knowledge': knowledgeMigration(dialect),
         '0005_proposals_outside_runs': proposalsOutsideRunsIndex,
+        '0006_principals_tokens': principalsMigration,
       }),
   };
 }

@@ -66,6 +66,7 @@ export interface RunTables {
     reviewer_id: string;
     decision: string;
     comment: string | null;
+    token_id: string | null;
     created_at: string;
   };
 }

@@ -1,6 +1,13 @@
 /** Table shapes as stored: JSON as text, booleans as 0/1, times as ISO text (portable). */
 export interface Tables {
-  actors: { tenant_id: string; id: string; name: string; role: string; created_at: string };
+  actors: {
+    tenant_id: string;
+    id: string;
+    name: string;
+    role: string;
+    kind: string;
+    created_at: string;
+  };
   workflows: {
     tenant_id: string;
     id: string;
@@ -48,6 +55,7 @@ export interface Tables {
     comment: string | null;
     edits: string | null;
     policy_version: string;
+    token_id: string | null;
     created_at: string;
   };
   executions: {
@@ -88,8 +96,12 @@ export interface Tables {
     actor_id: string;
     name: string;
     token_hash: string;
+    created_by: string;
     created_at: string;
+    expires_at: string | null;
+    scope: string | null;
     revoked_at: string | null;
+    last_used_at: string | null;
   };
   idempotency_records: {
     tenant_id: string;

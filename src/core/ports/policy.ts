@@ -19,10 +19,12 @@ export const POLICY_ACTIONS = [
   'approval.read',
   'knowledge.add',
   'knowledge.search',
+  'proposal.approve_own_edit',
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
-export type PrincipalKind = 'operator' | 'actor' | 'service';
+/** The operator, or the kind of an actor (human, agent, service). */
+export type PrincipalKind = 'operator' | 'human' | 'agent' | 'service';
 
 export interface PolicyPrincipal {
   readonly id: string;
@@ -59,6 +61,8 @@ export interface PolicyRequest {
   readonly workflow_id?: string | undefined;
   /** Set by a workflow for the agent invocation it generated (seed 001, prompt 11.4). */
   readonly agent_invocation_id?: string | undefined;
+  /** True when the local operator (no token) makes the call, naming actors in parameters. */
+  readonly local_operator?: boolean | undefined;
   readonly extra?: Readonly<Record<string, JsonValue>>;
 }
 

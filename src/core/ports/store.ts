@@ -92,6 +92,12 @@ export interface StoreTx {
   insertToken(token: ApiToken): Promise<void>;
   /** Looks a token up by the hash of its secret, across tenants. */
   findTokenByHash(token_hash: string): Promise<ApiToken | undefined>;
+  getToken(tenant_id: string, id: string): Promise<ApiToken | undefined>;
+  /** Oldest first. */
+  listTokens(tenant_id: string): Promise<ApiToken[]>;
+  /** Sets revoked_at unless the token is revoked already. */
+  revokeToken(tenant_id: string, id: string, at: string): Promise<void>;
+  touchToken(tenant_id: string, id: string, at: string): Promise<void>;
   countTokens(tenant_id: string): Promise<number>;
 
   getIdempotency(

@@ -6,13 +6,12 @@ import Fastify, {
 } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { canonicalJson, sha256Hex } from '../../core/canonical.js';
-import { type CallContext, assertActsAs, callerFor } from '../../core/context.js';
+import { type CallContext, tokenContext } from '../../core/context.js';
 import { CountersignError, type FieldIssue, isCountersignError } from '../../core/errors.js';
 import type { Kernel } from '../../core/kernel.js';
 import type { Services } from '../services.js';
 import type { IdempotencyRecord, JsonValue } from '../../core/model.js';
-import { parseInput } from '../../core/validation.js';
-import { OPERATIONS, type Operation } from '../operations.js';
+import { OPERATIONS, type Operation, invokeOperation } from '../operations.js';
 import { type HttpError, isRememberable, toHttpError } from './errors.js';
 import { buildOpenApi, jsonSchemaOf, pathParams } from './openapi.js';
 
@@ -151,27 +150,13 @@ function governedRoute(
   const inPath = pathParams(op.http.path);
   const fieldTypes = queryFieldTypes(op);
 
-  const invoke = async (ctx: CallContext, req: FastifyRequest): Promise<unknown> => {
-    const input = inputOf(op, req, inPath, fieldTypes);
-    parseInput(op.input, input, `${op.name} input`);
-    // Over HTTP a token acts only as its own actor (operations.ts, actorFields). Refused here,
-    // before the kernel runs, such an attempt is not written to the ledger.
-    if (ctx.caller.kind === 'actor')
-      for (const field of op.actorFields) {
-        const named = input[field];
-        if (typeof named === 'string') assertActsAs(ctx, named, field);
-      }
-    return op.run(services, ctx, input);
-  };
+  const invoke = (ctx: CallContext, req: FastifyRequest): Promise<unknown> =>
+    invokeOperation(services, op, ctx, inputOf(op, req, inPath, fieldTypes));
   const kernel = services.kernel;
 
   return async (req, reply) => {
     const auth = await authenticate(kernel, req.headers.authorization);
-    const ctx: CallContext = {
-      tenant_id: auth.tenant_id,
-      caller: callerFor(auth.actor_id),
-      purpose: purposeOf(op, req.headers['x-purpose']),
-    };
+    const ctx = tokenContext(auth, purposeOf(op, req.headers['x-purpose']));
     const key = op.write ? idempotencyKey(req.headers['idempotency-key']) : undefined;
     if (key === undefined) return sendJson(reply, 200, await invoke(ctx, req));
 
@@ -194,7 +179,12 @@ function governedRoute(
         body = answer.body as unknown as JsonValue;
       }
       try {
-        await kernel.rememberResponse(ctx, { key, fingerprint, status, body });
+        await kernel.rememberResponse(ctx, {
+          key,
+          fingerprint,
+          status,
+          body: status === 200 ? withoutSecrets(op, body) : body,
+        });
       } catch (e) {
         if (isCountersignError(e) && e.code === 'CONFLICT') {
           const winner = await kernel.recallResponse(ctx, key);
@@ -206,6 +196,19 @@ function governedRoute(
       return sendJson(reply, status, body, headers);
     });
   };
+}
+
+/**
+ * The body kept for replays: secrets (a new token) are never stored. A replay answers with the
+ * field set to null and a note that the secret was shown once.
+ */
+function withoutSecrets(op: Operation, body: JsonValue): JsonValue {
+  if (!op.secretFields?.length || typeof body !== 'object' || body === null || Array.isArray(body))
+    return body;
+  const kept: Record<string, JsonValue> = { ...body };
+  for (const field of op.secretFields) if (field in kept) kept[field] = null;
+  kept.note = `The secret (${op.secretFields.join(', ')}) was shown once, in the first response to this request; it is not stored.`;
+  return kept;
 }
 
 function sendJson(
@@ -298,7 +301,7 @@ function inputOf(
   const params = (req.params ?? {}) as Record<string, string>;
   const query = (req.query ?? {}) as Record<string, unknown>;
   let source: Record<string, unknown>;
-  if (op.http.method === 'GET') {
+  if (op.http.method === 'GET' || op.http.method === 'DELETE') {
     source = Object.fromEntries(
       Object.entries(query).map(([k, v]) => [k, coerce(v, fieldTypes.get(k))]),
     );
@@ -328,7 +331,7 @@ function inputOf(
 /** The JSON types each input field accepts, to read query-string values as numbers or booleans. */
 function queryFieldTypes(op: Operation): Map<string, Set<string>> {
   const types = new Map<string, Set<string>>();
-  if (op.http.method !== 'GET') return types;
+  if (op.http.method !== 'GET' && op.http.method !== 'DELETE') return types;
   const schema = jsonSchemaOf(op.input, 'input');
   const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
   const collect = (s: Record<string, unknown>, into: Set<string>) => {
@@ -371,7 +374,8 @@ function fingerprintOf(op: Operation, req: FastifyRequest, inPath: readonly stri
   let path = op.http.path;
   for (const name of inPath)
     path = path.replace(`{${name}}`, encodeURIComponent(params[name] ?? ''));
-  const payload = op.http.method === 'GET' ? (req.query ?? {}) : (req.body ?? {});
+  const payload =
+    op.http.method === 'GET' || op.http.method === 'DELETE' ? (req.query ?? {}) : (req.body ?? {});
   let body: string;
   try {
     body = canonicalJson(payload);

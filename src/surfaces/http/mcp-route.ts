@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { callerFor } from '../../core/context.js';
+import { tokenContext } from '../../core/context.js';
 import type { Services } from '../services.js';
 import { createMcpHttpHandler } from '../mcp/streamable-http.js';
 import { authenticate } from './app.js';
@@ -8,7 +8,8 @@ const PURPOSE_MAX = 500;
 
 /**
  * MCP over Streamable HTTP at /mcp, behind the same bearer tokens as the API: the token's
- * principal is the caller, so an actor token can only act as its own actor.
+ * principal is the caller, so an actor token can only act as its own actor, and an operator
+ * token administers but never acts as an actor. X-Purpose, or a `purpose` argument, says why.
  */
 export function mcpRoute(services: Services): (app: FastifyInstance) => void {
   const mcp = createMcpHttpHandler(services);
@@ -23,11 +24,8 @@ export function mcpRoute(services: Services): (app: FastifyInstance) => void {
           .trim()
           .slice(0, PURPOSE_MAX);
         reply.hijack();
-        await mcp.handle(request.raw, reply.raw, request.body, {
-          tenant_id: auth.tenant_id,
-          caller: callerFor(auth.actor_id),
-          purpose: purpose || 'mcp-http',
-        });
+        // An empty purpose: privileged tools then need a `purpose` argument (server.ts).
+        await mcp.handle(request.raw, reply.raw, request.body, tokenContext(auth, purpose));
       },
     });
   };

@@ -93,7 +93,7 @@ function operationObject(op: Operation): Json {
     required: true,
     schema: props[name] ?? { type: 'string' },
   }));
-  if (op.http.method === 'GET') {
+  if (op.http.method === 'GET' || op.http.method === 'DELETE') {
     for (const [name, schema] of Object.entries(props)) {
       if (inPath.includes(name)) continue;
       parameters.push({ name, in: 'query', required: required.includes(name), schema });
@@ -106,7 +106,7 @@ function operationObject(op: Operation): Json {
   });
   if (op.write) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
   const body =
-    op.http.method === 'GET'
+    op.http.method === 'GET' || op.http.method === 'DELETE'
       ? {}
       : {
           requestBody: {

@@ -8,9 +8,15 @@ import type { CallContext } from '../../core/context.js';
 import { CountersignError, isCountersignError } from '../../core/errors.js';
 import type { Services } from '../services.js';
 import { parseInput } from '../../core/validation.js';
-import { OPERATIONS, type Operation } from '../operations.js';
+import { OPERATIONS, type Operation, invokeOperation, withCallerDefaults } from '../operations.js';
 
 export interface McpServerOptions {
+  /**
+   * Privileged operations (reviews, executions, policy, tokens…) need a purpose: the context's
+   * (an X-Purpose header) or a `purpose` argument, as over HTTP. Off only for the trusted local
+   * operator (`countersign mcp --operator`), like the local CLI.
+   */
+  readonly requirePurpose?: boolean;
   /**
    * Told about every error that is not a CountersignError (the caller only sees INTERNAL).
    * Defaults to one line on stderr: stdout may be the MCP channel itself.
@@ -31,7 +37,8 @@ const INSTRUCTIONS =
 
 /**
  * An MCP server exposing every operation of the catalogue as a tool: the same name, schemas
- * and kernel call as the HTTP routes and CLI commands. Each call runs in `contextFor()`.
+ * and kernel call as the HTTP routes and CLI commands. Each call runs in `contextFor()`, asked
+ * afresh per call (a token-bound door re-checks its token, so a revocation takes effect at once).
  *
  * Results carry the operation's output as `structuredContent` (and as JSON text). Failures
  * are tool results with `isError: true` and the text `CODE: message`; anything that is not a
@@ -43,7 +50,7 @@ const INSTRUCTIONS =
  */
 export function createMcpServer(
   services: Services,
-  contextFor: () => CallContext,
+  contextFor: () => CallContext | Promise<CallContext>,
   options: McpServerOptions = {},
 ): McpServer {
   const onInternalError = options.onInternalError ?? logInternalError;
@@ -76,8 +83,20 @@ export function createMcpServer(
 
   async function call(op: Operation, args: unknown): Promise<CallToolResult> {
     try {
-      parseInput(op.input, args, `${op.name} arguments`);
-      const result = checkedOutput(op, await op.run(services, contextFor(), args));
+      const { purpose, input } = splitPurpose(args);
+      const base = await contextFor();
+      parseInput(op.input, withCallerDefaults(op, base, input), `${op.name} arguments`);
+      const ctx = { ...base, purpose: purpose ?? base.purpose };
+      if (ctx.purpose.trim() === '') {
+        if (op.privileged && (options.requirePurpose ?? true))
+          throw new CountersignError(
+            'POLICY_DENIED',
+            `${op.name} needs a purpose: pass a "purpose" argument (or the X-Purpose header over HTTP) saying why the call is made; it is recorded in the ledger.`,
+            { operation: op.name, field: 'purpose' },
+          );
+        ctx.purpose = `mcp:${op.name}`;
+      }
+      const result = checkedOutput(op, await invokeOperation(services, op, ctx, input));
       return {
         content: [{ type: 'text', text: JSON.stringify(result) }],
         structuredContent: result,
@@ -152,10 +171,38 @@ function advertisedInput(op: Operation): z.ZodType {
       target: 'draft-7',
       io: 'input',
     });
+    jsonSchema.properties = { ...(jsonSchema.properties ?? {}), purpose: PURPOSE_PROPERTY };
     schema = z.looseObject({}).meta(jsonSchema);
     advertised.set(op, schema);
   }
   return schema;
+}
+
+const PURPOSE_MAX = 500;
+const PURPOSE_PROPERTY = {
+  type: 'string',
+  minLength: 1,
+  maxLength: PURPOSE_MAX,
+  description:
+    'Why this call is made (recorded in the ledger); required for reviews, executions, policy and tokens unless the X-Purpose header says it.',
+} as const;
+
+/** Takes the MCP-only `purpose` argument out of a tool call's arguments. */
+function splitPurpose(args: unknown): {
+  purpose: string | undefined;
+  input: Record<string, unknown>;
+} {
+  if (typeof args !== 'object' || args === null || Array.isArray(args))
+    return { purpose: undefined, input: args as Record<string, unknown> };
+  const { purpose, ...input } = args as Record<string, unknown>;
+  if (purpose === undefined) return { purpose: undefined, input };
+  if (typeof purpose !== 'string' || purpose.trim() === '' || purpose.length > PURPOSE_MAX)
+    throw new CountersignError(
+      'VALIDATION_FAILED',
+      `purpose must be a non-empty string of at most ${PURPOSE_MAX} characters.`,
+      { issues: [{ path: 'purpose', message: `1 to ${PURPOSE_MAX} characters` }] },
+    );
+  return { purpose: purpose.trim(), input };
 }
 
 function annotations(op: Operation): ToolAnnotations {
