@@ -410,9 +410,8 @@ describe('countersign serve checkpoints on a schedule', () => {
     expect(written.at(-1)).toMatchObject({ seq: 3 });
     expect(received).toEqual(written);
     expect(mode(logOf(dir))).toBe(0o600);
-    expect(log.filter((l) => l.startsWith('checkpoint: tenant default'))).toHaveLength(
-      written.length,
-    );
+    // Routine checkpoints stay out of the server log (it is for what needs a human).
+    expect(log).toEqual([]);
     const verify = await cli(dir, ['audit', 'verify']);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/checkpoints: \d in .* hold \(newest: seq 3/);

@@ -139,7 +139,7 @@ function newestCheckpoint(
   tenant_id: string,
   verifier: SignatureVerifier,
 ): Checkpoint | null {
-  let newest: Checkpoint | null = null;
+  const candidates: Checkpoint[] = [];
   for (const { text } of lines) {
     let value: unknown;
     try {
@@ -148,11 +148,11 @@ function newestCheckpoint(
       continue;
     }
     const parsed = parseCheckpoint(value);
-    if (!parsed.ok || parsed.checkpoint.tenant_id !== tenant_id) continue;
-    if (signatureProblem(parsed.checkpoint, verifier)) continue;
-    if (!newest || parsed.checkpoint.seq > newest.seq) newest = parsed.checkpoint;
+    if (parsed.ok && parsed.checkpoint.tenant_id === tenant_id) candidates.push(parsed.checkpoint);
   }
-  return newest;
+  // Newest first, so a long log costs one signature check, not one per line.
+  candidates.sort((a, b) => b.seq - a.seq);
+  return candidates.find((c) => signatureProblem(c, verifier) === null) ?? null;
 }
 
 async function readLog(file: string): Promise<CheckpointLogLine[]> {

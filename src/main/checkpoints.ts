@@ -83,7 +83,7 @@ export function startCheckpointSchedule(
   const pass = async () => {
     try {
       for (const { tenant_id, outcome } of await checkpointer.checkpointAll({ onlyIfMoved: true }))
-        report(log, tenant_id, outcome, opened.log.location);
+        report(log, tenant_id, outcome);
     } catch (e) {
       log(`warning: checkpoint pass failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -113,16 +113,8 @@ export function startCheckpointSchedule(
   };
 }
 
-function report(
-  log: (line: string) => void,
-  tenant_id: string,
-  outcome: CheckpointOutcome,
-  location: string,
-): void {
-  if (outcome.status === 'written')
-    log(
-      `checkpoint: tenant ${tenant_id} at seq ${outcome.checkpoint.seq}, root ${outcome.checkpoint.merkle_root.slice(0, 12)}… → ${location}`,
-    );
-  else if (outcome.status === 'refused')
+/** Only what needs a human reaches the log: a written checkpoint is routine and stays quiet. */
+function report(log: (line: string) => void, tenant_id: string, outcome: CheckpointOutcome): void {
+  if (outcome.status === 'refused')
     log(`warning: checkpoint of tenant ${tenant_id} refused: ${outcome.reason}`);
 }

@@ -51,6 +51,8 @@ export class CheckpointAuditor {
   private readonly problems: CheckpointProblem[] = [];
   /** Signed checkpoints still to compare, by seq. */
   private readonly pending: Pending[] = [];
+  /** Index of the next pending checkpoint (a log may hold many: no shifting). */
+  private next = 0;
   private readonly acc = new MerkleAccumulator();
   private lastHash = GENESIS_HASH;
   private checked = 0;
@@ -98,7 +100,7 @@ export class CheckpointAuditor {
   }
 
   finish(): CheckpointReport {
-    for (const { line, checkpoint: c } of this.pending.splice(0))
+    for (const { line, checkpoint: c } of this.pending.slice(this.next))
       this.problems.push(
         problem(
           line,
@@ -120,8 +122,10 @@ export class CheckpointAuditor {
 
   /** Compares every pending checkpoint whose seq the stream has reached. */
   private settle(): void {
-    while (this.pending[0] && this.pending[0].checkpoint.seq === this.acc.size) {
-      const { line, checkpoint: c } = this.pending.shift()!;
+    for (let p = this.pending[this.next]; p && p.checkpoint.seq === this.acc.size;) {
+      const { line, checkpoint: c } = p;
+      this.next += 1;
+      p = this.pending[this.next];
       const root = toHex(this.acc.root());
       if (this.lastHash !== c.head_hash)
         this.problems.push(
