@@ -234,6 +234,27 @@ describe.each(STORES)('store contract on $name', (factory) => {
     });
   });
 
+  it('lists the tenants that have a ledger, sorted', async () => {
+    expect(await store.transaction((tx) => tx.listLedgerTenants())).toEqual([]);
+    for (const tenant of ['zeta', 'acme', 'default'])
+      await store.transaction(async (tx) => {
+        const head = await tx.lockLedgerHead(tenant);
+        await tx.appendLedger(
+          chainEvent(tenant, head, T, {
+            type: EVENT_TYPES.WORKFLOW_STEP,
+            actor: 'a',
+            workflow_id: null,
+            data: {},
+          }),
+        );
+      });
+    expect(await store.transaction((tx) => tx.listLedgerTenants())).toEqual([
+      'acme',
+      'default',
+      'zeta',
+    ]);
+  });
+
   it('upserts settings and re-runs migrations harmlessly', async () => {
     await store.transaction((tx) => tx.putSetting('default', 'dry_run', 'true'));
     await store.transaction((tx) => tx.putSetting('default', 'dry_run', 'false'));

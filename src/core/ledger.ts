@@ -86,15 +86,23 @@ export interface VerifyReport {
 
 /**
  * Checks a tenant's chain incrementally: feed events in seq order, then `finish` with the
- * head the store recorded (which catches a tail that was cut off).
+ * head the store recorded (which catches a tail that was cut off). `from` resumes after a
+ * head already checked (the events up to it are taken as verified).
  */
 export class ChainVerifier {
-  private expectedSeq = 1;
-  private prevHash = GENESIS_HASH;
-  private count = 0;
+  private expectedSeq: number;
+  private prevHash: string;
+  private count: number;
   private problem: VerifyProblem | null = null;
 
-  constructor(private readonly tenant_id: string) {}
+  constructor(
+    private readonly tenant_id: string,
+    from: LedgerHead = { seq: 0, hash: GENESIS_HASH },
+  ) {
+    this.expectedSeq = from.seq + 1;
+    this.prevHash = from.hash;
+    this.count = from.seq;
+  }
 
   get broken(): boolean {
     return this.problem !== null;

@@ -7,7 +7,22 @@ import { type Config, configFromEnv } from './config.js';
 import { openRuntime } from './compose.js';
 import { runDemo } from './demo.js';
 import { EXIT, EXIT_HELP, exitCodeFor } from './exit-codes.js';
-import { printDemo, printResult, printTrace, printVerify } from './print.js';
+import {
+  LedgerContradiction,
+  auditCheckProof,
+  auditCheckpoint,
+  auditKey,
+  auditProve,
+  verifyCheckpoints,
+} from './audit-commands.js';
+import {
+  printCheckpoint,
+  printDemo,
+  printProofCheck,
+  printResult,
+  printTrace,
+  printVerify,
+} from './print.js';
 import { runMcpStdio } from './mcp-stdio.js';
 import { callRemote } from './remote.js';
 import { serveCommandMain } from './serve.js';
@@ -436,15 +451,137 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     );
   audit
     .command('verify')
-    .description("check the tenant's whole hash chain; exits 5 naming the first broken seq")
+    .description(
+      "check the tenant's whole hash chain and its signed checkpoints; exits 5 naming the first break",
+    )
+    .option(
+      '--checkpoints <file>',
+      'a checkpoint log to hold the database to (default <data dir>/checkpoints.jsonl, when it exists)',
+    )
+    .option(
+      '--public-key <key>',
+      'the key checkpoints must be signed with: a file (SPKI PEM or base64), or the key itself (default: the local signing key)',
+    )
     .addHelpText(
       'after',
-      `\nExample:\n  countersign audit verify && echo "ledger intact"\n${LOCAL_OR_REMOTE}`,
+      `\nEvery checkpoint of the tenant in the log must carry a good signature and match the database:
+the same head and Merkle root at its seq (else history was rewritten), and no fewer events
+(else the tail was cut). An auditor passes a copy of the log and the public key they were given
+(countersign audit key), material a database writer never held.
+
+Examples:
+  countersign audit verify && echo "ledger intact"
+  countersign audit verify --checkpoints ./received/checkpoints.jsonl --public-key ./countersign.pub
+${LOCAL_OR_REMOTE}
+Checkpoints are checked only locally: with --server it verifies the chain alone.`,
+    )
+    .action(async (o: { checkpoints?: string; publicKey?: string }) => {
+      const g = globals();
+      const remote = Boolean(g.server ?? process.env.COUNTERSIGN_SERVER);
+      if (remote && (o.checkpoints !== undefined || o.publicKey !== undefined))
+        throw new CountersignError(
+          'VALIDATION_FAILED',
+          '--checkpoints and --public-key check the local database: leave out --server.',
+        );
+      const report = (await invoke('verify_audit', {})) as VerifyReport;
+      const checkpoints = remote ? undefined : await verifyCheckpoints(configOf(g), o);
+      printVerify(out, report, g.json ?? false, checkpoints);
+      if (!report.ok || checkpoints?.ok === false) process.exitCode = EXIT.LEDGER_BROKEN;
+    });
+  /** Key, checkpoint and prove work on the local data directory and database only. */
+  const localConfig = (command: string) => {
+    const g = globals();
+    if (g.server ?? process.env.COUNTERSIGN_SERVER)
+      throw new CountersignError(
+        'VALIDATION_FAILED',
+        `audit ${command} works on the local data directory (its key, checkpoint log and database): leave out --server.`,
+      );
+    return configOf(g);
+  };
+  audit
+    .command('key')
+    .description(
+      'print the public key checkpoints are signed with (SPKI PEM; --json adds the key ID and base64 raw key)',
+    )
+    .addHelpText(
+      'after',
+      `\nThe Ed25519 signing key is <data dir>/signing-key.pem (mode 0600), or the file named by
+COUNTERSIGN_SIGNING_KEY_FILE; it is created on first need. Give the public key to whoever audits.
+
+Example:
+  countersign audit key > countersign.pub`,
+    )
+    .action(() => {
+      const info = auditKey(localConfig('key'));
+      out(globals().json ? `${JSON.stringify(info, null, 2)}\n` : info.public_key_pem);
+    });
+  audit
+    .command('checkpoint')
+    .description(
+      "sign the tenant's ledger at its head and append the checkpoint to <data dir>/checkpoints.jsonl",
+    )
+    .addHelpText(
+      'after',
+      `\nIt first verifies the chain and every checkpoint already in the log, and signs nothing (exit 5)
+when the database contradicts them. With COUNTERSIGN_CHECKPOINT_WEBHOOK set, the checkpoint is also
+POSTed there (a failure is a warning). countersign serve checkpoints every
+COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS (default 300; 0 turns it off) when a head moved.
+
+Example:
+  countersign audit checkpoint`,
     )
     .action(async () => {
-      const report = (await invoke('verify_audit', {})) as VerifyReport;
-      printVerify(out, report, globals().json ?? false);
-      if (!report.ok) process.exitCode = EXIT.LEDGER_BROKEN;
+      const { outcome, log } = await auditCheckpoint(localConfig('checkpoint'), (line) =>
+        process.stderr.write(`warning: ${line}\n`),
+      );
+      printCheckpoint(out, outcome, log, globals().json ?? false);
+      if (outcome.status === 'refused') process.exitCode = EXIT.LEDGER_BROKEN;
+    });
+  audit
+    .command('prove <seq>')
+    .description(
+      'print an RFC 6962 inclusion proof of one event against the newest checkpoint (JSON)',
+    )
+    .addHelpText(
+      'after',
+      `\nThe proof holds the event, its leaf index (seq - 1), the tree size, the audit path and the
+signed checkpoint; countersign audit check-proof verifies it with the public key alone.
+
+Example:
+  countersign audit prove 42 > event-42.proof.json`,
+    )
+    .action(async (seqText: string) => {
+      const seq = Number(seqText);
+      if (!Number.isSafeInteger(seq) || seq < 1)
+        throw new CountersignError('VALIDATION_FAILED', `<seq> must be a positive whole number`, {
+          issues: [{ path: 'seq', message: 'positive integer' }],
+        });
+      try {
+        out(`${JSON.stringify(await auditProve(localConfig('prove'), seq), null, 2)}\n`);
+      } catch (e) {
+        if (!(e instanceof LedgerContradiction)) throw e;
+        process.stderr.write(`LEDGER BROKEN, no proof: ${e.message}\n`);
+        process.exitCode = EXIT.LEDGER_BROKEN;
+      }
+    });
+  audit
+    .command('check-proof')
+    .description(
+      'verify an inclusion proof with a public key, without any database; exits 5 if it does not hold',
+    )
+    .requiredOption('--proof <file>', 'the proof (from countersign audit prove); - reads stdin')
+    .requiredOption(
+      '--public-key <key>',
+      "the signing key's public half: a file (SPKI PEM or base64), or the key itself",
+    )
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign audit check-proof --proof event-42.proof.json --public-key countersign.pub`,
+    )
+    .action((o: { proof: string; publicKey: string }) => {
+      const check = auditCheckProof(o.proof, o.publicKey);
+      printProofCheck(out, check, globals().json ?? false);
+      if (!check.valid) process.exitCode = EXIT.LEDGER_BROKEN;
     });
 
   const policy = program.command('policy').description('system policy settings');

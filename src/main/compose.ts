@@ -68,6 +68,13 @@ export interface OpenOptions {
   definitions?: readonly AnyDefinition[];
 }
 
+/** The store alone: SQLite in the data directory, or Postgres when `databaseUrl` is set. */
+export function openConfiguredStore(config: Config): Promise<KyselyStore> {
+  return config.databaseUrl
+    ? openPostgresStore(config.databaseUrl)
+    : openSqliteStore(path.join(config.dataDir, SQLITE_FILE));
+}
+
 /**
  * The composition root: the only place that picks adapters. SQLite in the data directory by
  * default; Postgres when `databaseUrl` is set.
@@ -76,9 +83,7 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
   const policy = config.policyDir
     ? CedarPolicyEngine.fromDirectory(config.policyDir)
     : CedarPolicyEngine.fromDirectory();
-  const store = config.databaseUrl
-    ? await openPostgresStore(config.databaseUrl)
-    : await openSqliteStore(path.join(config.dataDir, SQLITE_FILE));
+  const store = await openConfiguredStore(config);
   const demo = createDemoTools({ dataDir: config.dataDir, webhookUrl: config.webhookUrl });
   // Downstream MCP servers configured in <data dir>/gateway.json become governed tools.
   const gateway = await loadGatewayTools({ dataDir: config.dataDir }).catch(async (e: unknown) => {

@@ -15,7 +15,16 @@ export interface Config {
   readonly model: string | undefined;
   /** When set, workflow runs execute on Temporal (`countersign worker` runs them). */
   readonly temporal: TemporalConfig | undefined;
+  /** The checkpoint signing key (PEM); default `<data dir>/signing-key.pem`. */
+  readonly signingKeyFile: string | undefined;
+  /** Where each checkpoint is also POSTed, when set. */
+  readonly checkpointWebhookUrl: string | undefined;
+  /** How often `serve` checkpoints a ledger whose head moved; 0 turns it off. */
+  readonly checkpointIntervalSeconds: number;
 }
+
+/** The default of COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS. */
+export const DEFAULT_CHECKPOINT_INTERVAL_SECONDS = 300;
 
 export interface TemporalConfig {
   /** host:port of the Temporal frontend, e.g. 127.0.0.1:7233. */
@@ -30,6 +39,7 @@ export interface TemporalConfig {
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const blank = (v: string | undefined) => (v && v.trim() !== '' ? v : undefined);
+  const keyFile = blank(env.COUNTERSIGN_SIGNING_KEY_FILE);
   return {
     dataDir: path.resolve(blank(env.COUNTERSIGN_DATA_DIR) ?? '.countersign'),
     databaseUrl: blank(env.COUNTERSIGN_DATABASE_URL),
@@ -38,7 +48,26 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     tenant: blank(env.COUNTERSIGN_TENANT) ?? 'default',
     model: blank(env.COUNTERSIGN_MODEL),
     temporal: temporalFromEnv(env, blank),
+    signingKeyFile: keyFile === undefined ? undefined : path.resolve(keyFile),
+    checkpointWebhookUrl: blank(env.COUNTERSIGN_CHECKPOINT_WEBHOOK),
+    checkpointIntervalSeconds: checkpointIntervalFromEnv(
+      blank(env.COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS),
+    ),
   };
+}
+
+function checkpointIntervalFromEnv(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_CHECKPOINT_INTERVAL_SECONDS;
+  const seconds = /^\s*[0-9]+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(seconds))
+    throw new CountersignError(
+      'VALIDATION_FAILED',
+      `COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS must be a whole number of seconds (0 turns scheduled checkpoints off), not ${JSON.stringify(text)}.`,
+      {
+        issues: [{ path: 'COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS', message: 'integer >= 0' }],
+      },
+    );
+  return seconds;
 }
 
 function temporalFromEnv(

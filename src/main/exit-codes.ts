@@ -47,4 +47,6 @@ export const EXIT_HELP = `Exit codes:
   2  usage or validation error (bad flags, bad JSON, unknown tool)
   3  denied (policy, self-approval, missing role, review required, hash mismatch)
   4  not found, wrong state, duplicate or in-doubt execution
-  5  audit verify found a broken ledger, or trace validate a broken run trace`;
+  5  audit verify found a broken ledger or one its signed checkpoints contradict (audit checkpoint
+     and audit prove refuse such a ledger), audit check-proof a proof that does not hold, or
+     trace validate a broken run trace`;

@@ -1,3 +1,6 @@
+import { type CheckpointReport, describeCheckpoint } from '../core/audit/checkpoint-audit.js';
+import type { CheckpointOutcome } from '../core/audit/checkpointer.js';
+import type { ProofCheck } from '../core/audit/inclusion.js';
 import type { VerifyReport } from '../core/ledger.js';
 import type { LedgerEvent } from '../core/model.js';
 import type { TokenView } from '../core/token-schemas.js';
@@ -131,13 +134,87 @@ export function printLedger(out: Out, entries: readonly LedgerEvent[]): void {
     );
 }
 
-export function printVerify(out: Out, report: VerifyReport, json: boolean): void {
+/**
+ * `audit verify`: the chain report, and with `checkpoints` (local runs) the checkpoint report.
+ * In JSON, `ok` is both together; `first_broken_seq` and `problem` stay the chain's.
+ */
+export function printVerify(
+  out: Out,
+  report: VerifyReport,
+  json: boolean,
+  checkpoints?: CheckpointReport | null,
+): void {
   if (json) {
-    out(`${JSON.stringify(report, null, 2)}\n`);
+    const both =
+      checkpoints === undefined
+        ? report
+        : { ...report, ok: report.ok && (checkpoints?.ok ?? true), checkpoints };
+    out(`${JSON.stringify(both, null, 2)}\n`);
     return;
   }
-  if (report.ok) out(`ledger intact: ${report.events} events, head ${short(report.head.hash)}\n`);
-  else out(`LEDGER BROKEN at seq ${report.first_broken_seq}: ${report.problem?.reason}\n`);
+  if (!report.ok)
+    out(`LEDGER BROKEN at seq ${report.first_broken_seq}: ${report.problem?.reason}\n`);
+  else if (!checkpoints?.problem)
+    out(`ledger intact: ${report.events} events, head ${short(report.head.hash)}\n`);
+  if (!checkpoints) return;
+  const p = checkpoints.problem;
+  if (p) {
+    const more = checkpoints.problems > 1 ? ` (${checkpoints.problems} problems in all)` : '';
+    out(`LEDGER BROKEN: ${describeCheckpoint(p, checkpoints.source)}: ${p.reason}${more}\n`);
+  } else if (checkpoints.latest)
+    out(
+      `checkpoints: ${checkpoints.checked} in ${checkpoints.source} hold (newest: seq ${checkpoints.latest.seq}, signed ${checkpoints.latest.time})\n`,
+    );
+  else out(`checkpoints: none of this tenant in ${checkpoints.source}\n`);
+}
+
+export function printCheckpoint(
+  out: Out,
+  outcome: CheckpointOutcome,
+  log: string,
+  json: boolean,
+): void {
+  if (json) {
+    out(`${JSON.stringify({ ...outcome, log }, null, 2)}\n`);
+    return;
+  }
+  if (outcome.status === 'written') {
+    const c = outcome.checkpoint;
+    out(
+      `checkpoint signed: tenant ${c.tenant_id}, seq ${c.seq}, root ${short(c.merkle_root)}, key ${c.key_id}, appended to ${log}\n`,
+    );
+  } else if (outcome.status === 'unchanged') out(`no new events since seq ${outcome.seq}\n`);
+  else out(`LEDGER BROKEN, nothing signed: ${outcome.reason}\n`);
+}
+
+export function printProofCheck(out: Out, check: ProofCheck, json: boolean): void {
+  if (json) {
+    out(
+      `${JSON.stringify(
+        check.valid
+          ? {
+              valid: true,
+              tenant_id: check.proof.tenant_id,
+              seq: check.proof.seq,
+              tree_size: check.proof.tree_size,
+              checkpoint: check.proof.checkpoint,
+            }
+          : check,
+        null,
+        2,
+      )}\n`,
+    );
+    return;
+  }
+  if (!check.valid) {
+    out(`PROOF INVALID: ${check.reason}\n`);
+    return;
+  }
+  const { event: e, checkpoint: c } = check.proof;
+  out(
+    `proof valid: event ${e.seq} (${e.type} by ${e.actor} at ${e.time}) is entry ${e.seq} of ${c.seq} ` +
+      `in tenant ${c.tenant_id}'s ledger as signed at ${c.time} by key ${c.key_id}\n`,
+  );
 }
 
 function stepLine(s: DemoStep): string {

@@ -7,6 +7,7 @@ import { buildHttpApp } from '../surfaces/http/app.js';
 import { consoleRoute, defaultConsoleDir } from '../surfaces/http/console-route.js';
 import { mcpRoute } from '../surfaces/http/mcp-route.js';
 import type { Services } from '../surfaces/services.js';
+import { startCheckpointSchedule } from './checkpoints.js';
 import { openRuntime } from './compose.js';
 import { demoBanner, seedConsoleDemo } from './console-demo.js';
 import type { Config } from './config.js';
@@ -96,6 +97,12 @@ export async function startServer(
       },
     });
     await app.listen({ port, host });
+    // Signed checkpoints of every tenant's ledger, outside the database, while it serves.
+    const checkpoints = startCheckpointSchedule(
+      config,
+      runtime.store,
+      options.log ?? (() => undefined),
+    );
     const address = app.server.address() as AddressInfo;
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${shownHost}:${address.port}`;
@@ -111,7 +118,12 @@ export async function startServer(
           try {
             await server.close();
           } finally {
-            await runtime.close();
+            try {
+              // After the last request, before the store closes: anchor what they wrote.
+              await checkpoints.stop();
+            } finally {
+              await runtime.close();
+            }
           }
         })();
         return closing;

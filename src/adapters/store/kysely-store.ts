@@ -517,6 +517,15 @@ class KyselyTx implements StoreTx {
       .executeTakeFirst();
     return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
   }
+
+  async listLedgerTenants(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('ledger_heads')
+      .select('tenant_id')
+      .orderBy('tenant_id')
+      .execute();
+    return rows.map((r) => r.tenant_id);
+  }
 }
 
 const liveKey = (proposal_id: string, version: number) => `${proposal_id}#${version}`;

@@ -88,6 +88,8 @@ export interface StoreTx {
   ): Promise<LedgerEvent[]>;
   /** The head as recorded, without locking (for verification). */
   readLedgerHead(tenant_id: string): Promise<LedgerHead>;
+  /** Every tenant that has a ledger head, sorted (what a checkpointer anchors). */
+  listLedgerTenants(): Promise<string[]>;
 
   insertToken(token: ApiToken): Promise<void>;
   /** Looks a token up by the hash of its secret, across tenants. */
