@@ -150,6 +150,12 @@ describe('the console beside the API', () => {
     );
   });
   afterAll(() => server.close());
+  /** GET `url`, body read (an unread body would hold the connection open at close). */
+  const get = async (url: string) => {
+    const res = await fetch(`${server.url}${url}`);
+    await res.arrayBuffer();
+    return res;
+  };
 
   it('serves the built console at / and its assets, without touching the API routes', async () => {
     const index = await fetch(`${server.url}/`);
@@ -174,10 +180,82 @@ describe('the console beside the API', () => {
     await wrongMethod.arrayBuffer();
   });
 
+  it('sends the console with its Content-Security-Policy, and nosniff on every answer', async () => {
+    const index = await fetch(`${server.url}/`);
+    const html = await index.text();
+    const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.map((a) => path.extname(a)).sort()).toEqual(['.css', '.js']);
+    for (const res of [
+      index,
+      ...(await Promise.all([...assets, '/index.html', '/console-config.json'].map(get))),
+    ]) {
+      expect(res.status, res.url).toBe(200);
+      expect(res.headers.get('content-security-policy'), res.url).toBe(
+        "default-src 'self'; img-src 'self'; frame-ancestors 'none'",
+      );
+      expect(res.headers.get('x-content-type-options'), res.url).toBe('nosniff');
+    }
+    // The console's HTML has no inline script or style for the policy to block.
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>|<style|\sstyle=/);
+    // API answers, errors and MCP included: nosniff everywhere, the console's policy not needed.
+    const answers = [
+      await get('/healthz'),
+      await get('/openapi.json'),
+      await get('/assets/nothing-here.js'),
+      await get('/proposals'),
+      await fetch(`${server.url}/me`, {
+        headers: { authorization: 'Bearer cs_nope_nope_nope_nope' },
+      }),
+      // MCP answers on the raw response, past Fastify's reply.
+      await fetch(`${server.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${server.adminToken!}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'headers-test', version: '1' },
+          },
+        }),
+      }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 404, 405, 401, 200]);
+    await Promise.all(answers.map((r) => r.arrayBuffer().catch(() => undefined)));
+    for (const res of answers)
+      expect(res.headers.get('x-content-type-options'), res.url).toBe('nosniff');
+  });
+
   it('gives the console its Temporal UI link template', async () => {
     expect(await (await fetch(`${server.url}/console-config.json`)).json()).toEqual({
       temporal_ui_url: 'http://localhost:8233/namespaces/default/workflows/{workflow_id}',
     });
+  });
+});
+
+describe('a server whose console is not built', () => {
+  it('says so at /, with the console headers', async () => {
+    const server = await startServer(
+      { ...configFromEnv({}), dataDir: tmp('unbuilt') },
+      { port: 0, consoleDir: tmp('empty-console') },
+    );
+    try {
+      const res = await fetch(`${server.url}/`);
+      expect(res.status).toBe(503);
+      expect(await res.text()).toContain('npm run build');
+      expect(res.headers.get('content-security-policy')).toBe(
+        "default-src 'self'; img-src 'self'; frame-ancestors 'none'",
+      );
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    } finally {
+      await server.close();
+    }
   });
 });
 

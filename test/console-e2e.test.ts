@@ -5,6 +5,8 @@
  * timeline go to .test-results/screenshots (not committed). Run `npm run build` first.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -22,6 +24,12 @@ let profile: string;
 let server: DemoServer;
 let context: BrowserContext;
 let page: Page;
+/** Chromium's reports of Content-Security-Policy violations, over the whole session. */
+const cspViolations: string[] = [];
+/** A server elsewhere that a report's image points at; it must never be asked. */
+let elsewhere: http.Server;
+let elsewhereUrl: string;
+const elsewhereHits: string[] = [];
 
 /** Calls the API as a demo person, the way an agent or another client would. */
 async function api(who: string, method: string, url: string, body?: unknown) {
@@ -69,7 +77,8 @@ const overflowX = () =>
  * landmarks), as "rule: element" lines; none is expected.
  */
 async function accessibilityProblems(): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
+  // Evaluated through the DevTools protocol: the console's CSP rightly refuses an inline script.
+  await page.evaluate(fs.readFileSync(AXE, 'utf8'));
   const violations = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
     `axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }).then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
   );
@@ -87,6 +96,12 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-console-e2e-'));
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-chromium-'));
   server = await startDemoServer(dir);
+  elsewhere = http.createServer((req, res) => {
+    elsewhereHits.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'image/gif' }).end();
+  });
+  await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+  elsewhereUrl = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
@@ -103,11 +118,16 @@ beforeAll(async () => {
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(STEP_TIMEOUT);
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
 }, 60_000);
 
 afterAll(async () => {
   await context?.close();
   await server?.stop();
+  elsewhere?.closeAllConnections();
+  await new Promise((r) => (elsewhere ? elsewhere.close(r) : r(undefined)));
   for (const d of [dir, profile]) if (d) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -330,6 +350,66 @@ describe(
       await poll(() => text('proposal-status')).toBe('pending');
       expect(await overflowX()).toBeLessThanOrEqual(0);
       await shot('decision-phone');
+    });
+
+    it('shows a remote image in a run’s report as text and never fetches it', async () => {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      const pixel = `${elsewhereUrl}/pixel.gif?d=context-leak`;
+      const requested: string[] = [];
+      const onRequest = (r: { url(): string }) => requested.push(r.url());
+      page.on('request', onRequest);
+      const now = Date.now();
+      const started = await api('Dana', 'POST', '/workflows/start', {
+        definition: 'ops_change_control',
+        idempotency_key: 'e2e-remote-image',
+        input: {
+          change_request: {
+            title: 'Rotate the cache keys',
+            summary: `Rotate keys. ![status](${pixel})`,
+            change_type: 'configuration',
+            requested_by: 'dana@example.com',
+            ticket: 'CHG-2001',
+          },
+          impacted_systems: [
+            { name: 'cache', criticality: 'low', environment: 'staging', owner: 'platform-team' },
+          ],
+          requirements: { compliance: [] },
+          change_window: {
+            start: new Date(now - 3_600_000).toISOString(),
+            end: new Date(now + 86_400_000).toISOString(),
+          },
+          parameters: {
+            config_changes: [{ service: 'cache', key: 'key_version', from: null, to: '2' }],
+          },
+        },
+      });
+      const runId = String(started.workflow_id);
+      const gate = (started.waiting_on as { approval_id: string }).approval_id;
+      await api('Bob', 'POST', `/approvals/${gate}/decision`, {
+        reviewer_id: 'actor_2',
+        decision: 'reject',
+        comment: 'Not this week.',
+      });
+      await page.goto(`${server.url}/#/runs/${runId}`);
+      await poll(() => text('run-stage'), { timeout: 30_000 }).toBe('rejected');
+      const blocked = page.locator('.report [data-testid=blocked-image]');
+      await poll(() => blocked.textContent()).toBe(`[image not loaded: status — ${pixel}]`);
+      expect(await page.locator('.report img').count()).toBe(0);
+      page.off('request', onRequest);
+      expect(requested.filter((u) => u.startsWith(elsewhereUrl))).toEqual([]);
+      expect(elsewhereHits).toEqual([]);
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('run-report-remote-image');
+    });
+
+    it('runs under its Content-Security-Policy without a single violation, and the policy holds', async () => {
+      expect(cspViolations).toEqual([]);
+      // An image from elsewhere, put in the page by hand, is refused by the policy itself.
+      await page.evaluate(
+        `(() => { const i = document.createElement('img'); i.alt = ''; i.src = ${JSON.stringify(`${elsewhereUrl}/injected.gif`)}; document.body.append(i); })()`,
+      );
+      await poll(() => cspViolations.join('\n')).toMatch(/img-src 'self'/);
+      expect(elsewhereHits).toEqual([]);
     });
   },
 );

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../src/core/model.js';
 import { isSecretKey, redactJson, redactText } from '../src/core/redact.js';
@@ -14,6 +15,20 @@ const jwt =
   'eyJhbGciOiJIUzI1NiJ9.' +
   'eyJzdWIiOiIxMjM0NTY3ODkwIn0.' +
   'dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+const csToken = 'cs_' + 'fXt59HlIAl2B3N49iyRqG_WQB7aBGd51JOOyLb3oWuM';
+const stripeLive = 'sk_live_' + 'yyaHLN1fP5sMfyc2fsyr4GPl';
+const stripeTest = 'sk_test_' + '51HqLyjWDarjtT1zdp7dcXv9EZYvIOtbn0bnXnQbWoyG';
+const stripeRestricted = 'rk_live_' + 'ovBAPTWNsZroeMypGyPp0a1b';
+const google = 'AIza' + 'SyrxLnSfnPmOFZ5Ej071z0fdL5UkhP7xhGi';
+const glpat = 'glpat-' + 'ovBAPTWNsZroeMypGyPp';
+const glpatRoutable = 'glpat-' + 'oK9vBAPTWNsZroeMypGyPp3xQ8bM2nLr.01.0w1a2b3c4';
+const npm = 'npm_' + 'VAocmPtvzDsQKfZisRpMqC7papQlQBvubaIR';
+const azureKey =
+  'XAOPoyoDq4XnNlA3keKN0vIFSt9qIMo2vnJF2qz/ARZT3HQ1cAnwJ02JYteztsC5OSd4RsMKhCAtZAclMZ97pw==';
+const sasKey = 'rlDy6c+ALIcsTQEFUmuKlhYs6wID2Ys+mwjQCx4tZI4=';
+const awsSecret = 'k7Rq2/x9VbN+' + 'Lp4TzW8cYh3mJd6sFa0eGu1iKoQn';
+const random32 = 'Mw1hA7JUoXDRC5I91pYVF9ZnBmqPnyQFJPjAd/2Fm6w=';
+const random24url = 'KWWQz596JBA5lgQVN1Ka5wy3sNVM_1zu';
 const pem = [
   '-----BEGIN RSA PRIVATE KEY-----',
   'MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu',
@@ -81,6 +96,86 @@ describe('redactText: each pattern', () => {
     expect(redactText(`slack ${slack}`).text).toBe('slack [REDACTED:slack_token]');
   });
 
+  it('redacts Countersign API tokens as the kernel mints them', () => {
+    expect(redactText(`export COUNTERSIGN_TOKEN=${csToken}`).text).toBe(
+      'export COUNTERSIGN_TOKEN=[REDACTED:countersign_token]',
+    );
+    expect(redactText(`curl -H "Authorization: Bearer ${csToken}"`).redactions).toEqual({
+      bearer: 1,
+    });
+    // compose.ts: `cs_` + 32 random bytes in base64url; the test kernels use 24 bytes.
+    for (let i = 0; i < 200; i++) {
+      const token = `cs_${randomBytes(i % 2 ? 32 : 24).toString('base64url')}`;
+      expect(redactText(`use ${token}.`).text, token).toBe('use [REDACTED:countersign_token].');
+    }
+  });
+
+  it('redacts Stripe secret and restricted keys, live and test', () => {
+    expect(redactText(`STRIPE=${stripeLive} and ${stripeTest}, ${stripeRestricted}.`)).toEqual({
+      text: 'STRIPE=[REDACTED:stripe_key] and [REDACTED:stripe_key], [REDACTED:stripe_key].',
+      redactions: { stripe_key: 3 },
+    });
+  });
+
+  it('redacts Google API keys', () => {
+    expect(redactText(`maps?key=${google}&q=x`).text).toBe(
+      'maps?key=[REDACTED:google_api_key]&q=x',
+    );
+    expect(redactText(`"${google}"`).text).toBe('"[REDACTED:google_api_key]"');
+  });
+
+  it('redacts GitLab access tokens, old and routable format', () => {
+    expect(redactText(`PAT ${glpat}.`).text).toBe('PAT [REDACTED:gitlab_token].');
+    expect(redactText(`PAT ${glpatRoutable} ok`).text).toBe('PAT [REDACTED:gitlab_token] ok');
+  });
+
+  it('redacts npm access tokens', () => {
+    expect(redactText(`//registry.npmjs.org/:_authToken=${npm}`).text).toBe(
+      '//registry.npmjs.org/:_authToken=[REDACTED:npm_token]',
+    );
+  });
+
+  it('redacts Azure storage and service-bus keys and SAS signatures, keeping the rest', () => {
+    expect(
+      redactText(
+        `DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=${azureKey};EndpointSuffix=core.windows.net`,
+      ),
+    ).toEqual({
+      text: 'DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=[REDACTED:azure_key];EndpointSuffix=core.windows.net',
+      redactions: { azure_key: 1 },
+    });
+    expect(
+      redactText(
+        `Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${sasKey}`,
+      ).text,
+    ).toBe(
+      'Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=[REDACTED:azure_key]',
+    );
+    expect(
+      redactText(
+        'https://acme.blob.core.windows.net/c?sv=2022-11-02&sp=r&se=2026-01-01T00:00:00Z&sig=' +
+          'Ab3dEf6hIj9lMn2pQr5tUv8x%2BYz0aB1cD2eF3gH4%3D',
+      ).text,
+    ).toBe(
+      'https://acme.blob.core.windows.net/c?sv=2022-11-02&sp=r&se=2026-01-01T00:00:00Z&sig=[REDACTED:azure_key]',
+    );
+  });
+
+  it('redacts long random-looking base64 and base64url runs', () => {
+    for (const secret of [awsSecret, random32, random24url, azureKey]) {
+      expect(redactText(`value ${secret} here`).text, secret).toBe(
+        'value [REDACTED:high_entropy] here',
+      );
+    }
+    expect(redactText(`{"signing_salt":"${random24url}"}`).text).toBe(
+      '{"signing_salt":"[REDACTED:high_entropy]"}',
+    );
+    // In a link only the random segment goes; the host and path stay readable.
+    expect(redactText(`https://docs.example.com/document/d/${random24url}/edit`).text).toBe(
+      'https://docs.example.com/document/d/[REDACTED:high_entropy]/edit',
+    );
+  });
+
   it('redacts JWTs and bearer tokens', () => {
     expect(redactText(`token ${jwt} expired`).text).toBe('token [REDACTED:jwt] expired');
     expect(redactText('Authorization: Bearer abc123def456ghi789.').text).toBe(
@@ -127,7 +222,10 @@ describe('redactText: each pattern', () => {
   });
 
   it('is idempotent', () => {
-    const once = redactText(`p=${gh} password=x a@b.io +44 20 7946 0958 ${pem}`).text;
+    const once = redactText(
+      `p=${gh} password=x a@b.io +44 20 7946 0958 ${pem} ${csToken} ${stripeLive} ${google} ` +
+        `${glpat} ${npm} AccountKey=${azureKey} ${random32}`,
+    ).text;
     expect(redactText(once)).toEqual({ text: once, redactions: {} });
   });
 });
@@ -150,6 +248,42 @@ describe('redactText: near misses are kept', () => {
       keeps(text);
     }
   });
+
+  it('keeps look-alikes of the named token formats', () => {
+    for (const text of [
+      'The cs_change_control_window_policy setting and cs_short.',
+      'The sk_live_short and rk_test_ prefixes are not keys.',
+      'AIzaTooShort and npm_install_dependencies_for_the_whole_workspace ran.',
+      'The glpat- prefix alone, glpat-short, and AccountKey=; are fine.',
+    ]) {
+      keeps(text);
+    }
+  });
+
+  it('keeps hashes, IDs, identifiers, paths and links that the product shows', () => {
+    for (const text of [
+      // Call and ledger hashes (sha256 hex), also named and upper-cased, and a commit ID.
+      'Approved hash 87c029cafdd53a4bb4e17aef8b49ba20918261a2858a58f9421e01c3c8d4fea5.',
+      'prev_hash sha256:b1b050c9b0137fe8ce7fb01a11977886c6573f97392d87cedc2543a3c7da7545',
+      'Digest 0E35DE7D849666397101A9AB23EBFB1066EADA44982648754B425136B3375CEE and commit 6eece09a1c31e47489811edd003d1e36910e9fd3',
+      'Run run_aa465c6095a2b949b370, proposal_12 and request 550e8400-e29b-41d4-a716-446655440000.',
+      // Digests in base64, named as such (Subresource Integrity, package-lock integrity).
+      'integrity sha512-z6dx5tSXw2TzPzVvE6Le8VRbbvyzcUa4Kqu8zi1xZbmTXAdTAtGEGkJAG3jrJ0b7EgDcDuhhYhVYGfmW6ywjKg==',
+      'digest sha256:Mw1hA7JUoXDRC5I91pYVF9ZnBmqPnyQFJPjAd/2Fm6w=',
+      // Identifiers and constants, however long.
+      'Call getProposalVersionWithApprovedHashAndPolicy2 or COMPRESSED_SRGB8_ALPHA8_ASTC_10x10_KHR.',
+      'See _grpc_channelz_v1_ChannelConnectivityState_State__Output and Uint8ClampedArrayConstructor.',
+      // Paths and links.
+      'Edit console/src/components/RedactedJsonViewer2 and test/fixtures/temporal-histories/Seed002.',
+      'Read https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/Uint8ClampedArray',
+      'and https://github.com/WebKit/WebKit/blob/6eece09a1c31e47489811edd003d1e36910e9fd3/Source/WebCore/css/CSSProperties.json',
+      'and https://www.w3.org/TR/2018/CR-css-flexbox-1-20181119/ today.',
+      // Ordinary prose with long words.
+      'Pneumonoultramicroscopicsilicovolcanoconiosis and Supercalifragilisticexpialidocious2024 are words.',
+    ]) {
+      keeps(text);
+    }
+  });
 });
 
 describe('redactText: adversarial input', () => {
@@ -165,6 +299,11 @@ describe('redactText: adversarial input', () => {
       'password="'.repeat(n / 4),
       'http://'.repeat(n),
       'DE89 '.repeat(n),
+      'cs_'.repeat(n),
+      'aB3/'.repeat(n),
+      'aB3'.repeat(n) + '===',
+      'AccountKey='.repeat(n / 4),
+      'glpat-' + 'a.'.repeat(n),
     ]) {
       expect(redactText(text).text.length).toBeGreaterThan(0);
     }

@@ -6,6 +6,7 @@ import type { Kernel } from '../core/kernel.js';
 import { buildHttpApp } from '../surfaces/http/app.js';
 import { consoleRoute, defaultConsoleDir } from '../surfaces/http/console-route.js';
 import { mcpRoute } from '../surfaces/http/mcp-route.js';
+import { noSniff } from '../surfaces/http/security-headers.js';
 import type { Services } from '../surfaces/services.js';
 import { startCheckpointSchedule } from './checkpoints.js';
 import { openRuntime } from './compose.js';
@@ -91,6 +92,7 @@ export async function startServer(
     app = buildHttpApp(runtime.services, {
       ...(options.log ? { log: options.log } : {}),
       extraRoutes: (a) => {
+        noSniff(a);
         mcp(a);
         consoleFiles(a);
         options.extraRoutes?.(a);

@@ -1,9 +1,8 @@
-import Markdown from 'react-markdown';
-import remarkGfm from 'remark-gfm';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { JsonView } from '../components/JsonView.js';
 import { Loading } from '../components/Loading.js';
 import { RedactedJson } from '../components/RedactedJson.js';
+import { ReportMarkdown } from '../components/ReportMarkdown.js';
 import { shortHash } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
@@ -97,7 +96,7 @@ export function RunView({
       {report && (
         <section className="card report" aria-labelledby="report-title">
           <h2 id="report-title">Audit report</h2>
-          <Markdown remarkPlugins={[remarkGfm]}>{report}</Markdown>
+          <ReportMarkdown>{report}</ReportMarkdown>
         </section>
       )}
       <section className="card" aria-labelledby="artifacts-title">

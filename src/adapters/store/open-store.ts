@@ -1,8 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
+import { openPrivateDatabase } from '../private-files.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Tables } from './schema.js';
 
@@ -30,15 +29,19 @@ export type SqliteSynchronous = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
 
 /**
  * Opens (creating if needed) the embedded SQLite store: WAL, `synchronous=FULL` by default so
- * that a committed decision survives a power cut, busy timeout for a second process.
+ * that a committed decision survives a power cut, busy timeout for a second process. A new
+ * database file (and its `-wal`, `-shm`) is 0600 in a directory created 0700 (private-files.ts).
  */
 export async function openSqliteStore(
   file: string,
   options: { synchronous?: SqliteSynchronous } = {},
 ): Promise<KyselyStore> {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const database = new Database(file);
-  database.pragma('journal_mode = WAL');
+  const open = (f: string) => {
+    const db = new Database(f);
+    db.pragma('journal_mode = WAL');
+    return db;
+  };
+  const database = file === ':memory:' ? open(file) : openPrivateDatabase(file, open);
   database.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Tables>({

@@ -16,6 +16,12 @@ import { z } from 'zod';
 import { defineTool } from '../../core/define-tool.js';
 import type { JsonObject, JsonValue } from '../../core/model.js';
 import type { ToolContext, ToolDefinition } from '../../core/ports/tools.js';
+import {
+  createPrivateFile,
+  makePrivateDir,
+  openPrivateDatabase,
+  writePrivateFile,
+} from '../private-files.js';
 
 type Db = Database.Database;
 
@@ -152,9 +158,11 @@ class DemoTarget {
     const open = this.connections.get(file);
     if (open) return open;
     if (!create && !fs.existsSync(file)) return null;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
+    const db = openPrivateDatabase(file, (f) => {
+      const d = new Database(f);
+      d.pragma('journal_mode = WAL');
+      return d;
+    });
     db.pragma('busy_timeout = 5000');
     this.connections.set(file, db);
     return db;
@@ -794,9 +802,9 @@ function writeConfig(file: string, config: Map<string, string>, tmpSuffix: strin
   const entries = [...config.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const text = `${JSON.stringify(Object.fromEntries(entries), null, 2)}\n`;
   const tmp = `${file}.${tmpSuffix}.tmp`;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makePrivateDir(path.dirname(file));
   try {
-    fs.writeFileSync(tmp, text, 'utf8');
+    writePrivateFile(tmp, text);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
@@ -874,10 +882,12 @@ export function createDemoTools(options: DemoToolsOptions): DemoTools {
       const db = target.database(p.database);
       const file = backupFile(p.database, p.backup_type, ctx);
       const partial = `${file}.partial`;
-      fs.mkdirSync(path.dirname(file), { recursive: true });
+      makePrivateDir(path.dirname(file));
       fs.rmSync(partial, { force: true });
       let tables: JsonObject[];
       try {
+        // Created 0600 first: the backup API writes into it without changing its mode.
+        createPrivateFile(partial);
         await db.backup(partial);
         const copy = new Database(partial);
         try {

@@ -36,6 +36,17 @@
  * - A stdio server gets only the SDK's safe environment (HOME, PATH, SHELL, TERM, USER, LOGNAME)
  *   plus its configured `env`: the gateway's own secrets are not passed down. Its stderr is
  *   kept (the last few KB) and quoted when it fails.
+ * - What a downstream server writes is untrusted text that agents and reviewers read: a tool
+ *   description or a result may carry instructions aimed at the agent (prompt injection), and
+ *   may be any size. So it is bounded, and labelled where it is read:
+ *   - the description is cut to DESCRIPTION_MAX characters and prefixed
+ *     `[from downstream MCP server <name>, untrusted]`; each description and title inside the
+ *     inputSchema is cut to DESCRIPTION_MAX too, and a schema over SCHEMA_MAX skips the tool;
+ *   - a result carries the same label in `from`; every string in it is cut to OUTPUT_TEXT_MAX
+ *     characters and OUTPUT_TOTAL_MAX in all, each array and object to OUTPUT_ITEMS_MAX entries;
+ *   - an isError text is cut to ERROR_TEXT_MAX and labelled in the recorded error.
+ *   Every cut says so (`[truncated N chars]`). The text itself is kept as the server wrote it:
+ *   rewriting it would change what the tool returned.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -56,6 +67,21 @@ import { describeIssues, fieldIssues } from '../../core/validation.js';
 export const GATEWAY_FILE = 'gateway.json';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+
+/** A downstream tool's description (and each description or title in its inputSchema). */
+export const DESCRIPTION_MAX = 1024;
+/** A downstream tool's inputSchema, as JSON; a larger one skips the tool. */
+export const SCHEMA_MAX = 65_536;
+/** One string in a result (a text block, a structured value, base64 data). */
+export const OUTPUT_TEXT_MAX = 16_384;
+/** All strings in a result together. */
+export const OUTPUT_TOTAL_MAX = 65_536;
+/** Entries of one array or object in a result (content blocks included). */
+export const OUTPUT_ITEMS_MAX = 256;
+/** Nesting depth kept in a structured result. */
+export const OUTPUT_DEPTH_MAX = 32;
+/** The text of an isError result, or of a failed call, in the recorded error. */
+export const ERROR_TEXT_MAX = 2048;
 
 export interface GatewayOptions {
   /** Holds `gateway.json`; relative paths in the config resolve against it. */
@@ -517,6 +543,84 @@ async function connect(spec: ServerSpec, timeoutMs: number): Promise<Connection>
 }
 
 // ---------------------------------------------------------------------------------------------
+// Untrusted text
+
+/** The label on everything a downstream server wrote. */
+export function untrustedLabel(server: string): string {
+  return `[from downstream MCP server ${server}, untrusted]`;
+}
+
+/**
+ * `text` cut to at most `max` characters (never inside a surrogate pair), followed by a marker
+ * saying how many were cut; unchanged when it fits.
+ */
+export function capText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = Math.max(0, max);
+  const last = text.charCodeAt(end - 1);
+  if (end > 0 && last >= 0xd800 && last <= 0xdbff) end -= 1;
+  const marker = `[truncated ${text.length - end} chars]`;
+  return end === 0 ? marker : `${text.slice(0, end)} ${marker}`;
+}
+
+/** An inputSchema with every `description`, `title` and `$comment` string cut. */
+function boundedSchema(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.map(boundedSchema);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, JsonValue> = {};
+  for (const [key, v] of Object.entries(value))
+    out[key] =
+      typeof v === 'string' && (key === 'description' || key === 'title' || key === '$comment')
+        ? capText(v, DESCRIPTION_MAX)
+        : boundedSchema(v);
+  return out;
+}
+
+/** A result value with its strings, arrays, objects and depth cut (see the header). */
+function boundedValue(value: JsonValue, budget: { left: number }, depth: number): JsonValue {
+  if (typeof value === 'string') {
+    const max = Math.min(OUTPUT_TEXT_MAX, Math.max(0, budget.left));
+    budget.left -= Math.min(value.length, max);
+    return capText(value, max);
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= OUTPUT_DEPTH_MAX) return `[truncated: nested deeper than ${OUTPUT_DEPTH_MAX}]`;
+  if (Array.isArray(value)) {
+    const items = value.slice(0, OUTPUT_ITEMS_MAX).map((v) => boundedValue(v, budget, depth + 1));
+    if (value.length > OUTPUT_ITEMS_MAX)
+      items.push(`[truncated ${value.length - OUTPUT_ITEMS_MAX} items]`);
+    return items;
+  }
+  const entries = Object.entries(value);
+  const kept = entries
+    .slice(0, OUTPUT_ITEMS_MAX)
+    .map(([k, v]): [string, JsonValue] => [
+      capText(k, DESCRIPTION_MAX),
+      boundedValue(v, budget, depth + 1),
+    ]);
+  if (entries.length > OUTPUT_ITEMS_MAX)
+    kept.push(['[truncated]', `[truncated ${entries.length - OUTPUT_ITEMS_MAX} keys]`]);
+  // fromEntries defines own properties, so a `__proto__` key stays data.
+  return Object.fromEntries(kept);
+}
+
+/** A successful result as recorded: labelled, content blocks and structured content cut. */
+function boundedResult(server: string, r: CallToolResult): JsonObject {
+  const budget = { left: OUTPUT_TOTAL_MAX };
+  const blocks = toJson(r.content) as JsonValue[];
+  const content = blocks.slice(0, OUTPUT_ITEMS_MAX).map((block) => boundedValue(block, budget, 1));
+  if (blocks.length > OUTPUT_ITEMS_MAX)
+    content.push({
+      type: 'text',
+      text: `[truncated ${blocks.length - OUTPUT_ITEMS_MAX} content blocks]`,
+    });
+  const out: JsonObject = { from: untrustedLabel(server), content };
+  if (r.structuredContent !== undefined)
+    out.structuredContent = boundedValue(toJson(r.structuredContent), budget, 1);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Tools
 
 interface ToolBuild {
@@ -531,10 +635,10 @@ interface ToolBuild {
 function governedTool(b: ToolBuild): ToolDefinition {
   const { conn, tool, name, validator, callTimeoutMs } = b;
   const server = conn.spec.name;
-  const inputSchema = toJson(tool.inputSchema) as JsonObject;
+  const inputSchema = boundedSchema(toJson(tool.inputSchema)) as JsonObject;
   return Object.freeze({
     name,
-    description: `[via ${server}] ${tool.description ?? tool.name}`,
+    description: `${untrustedLabel(server)} ${capText(tool.description ?? tool.name, DESCRIPTION_MAX)}`,
     risk: b.risk,
     idempotent: b.risk === 'read',
     inputSchema,
@@ -579,9 +683,11 @@ function governedTool(b: ToolBuild): ToolDefinition {
             `${name}: server "${server}" did not answer within ${callTimeoutMs} ms; the downstream tool may still have run`,
             { cause: e },
           );
-        throw new Error(`${name}: call to server "${server}" failed: ${messageOf(e)}`, {
-          cause: e,
-        });
+        // The message may quote the server's own JSON-RPC error text: cut it.
+        throw new Error(
+          `${name}: call to server "${server}" failed: ${capText(messageOf(e), ERROR_TEXT_MAX)}`,
+          { cause: e },
+        );
       }
       // The SDK checked the result against CallToolResult; `toolResult` is the pre-2024 form.
       if (!('content' in result))
@@ -592,11 +698,11 @@ function governedTool(b: ToolBuild): ToolDefinition {
           .flatMap((c) => (c.type === 'text' ? [c.text] : []))
           .join('\n')
           .trim();
-        throw new Error(`${name} reported an error: ${text || '(no text)'}`);
+        throw new Error(
+          `${name} reported an error ${untrustedLabel(server)}: ${text ? capText(text, ERROR_TEXT_MAX) : '(no text)'}`,
+        );
       }
-      const out: JsonObject = { content: toJson(r.content) };
-      if (r.structuredContent !== undefined) out.structuredContent = toJson(r.structuredContent);
-      return out;
+      return boundedResult(server, r);
     },
   });
 }
@@ -675,6 +781,14 @@ export async function loadGatewayTools(options: GatewayOptions): Promise<Gateway
       }
       if (tool.execution?.taskSupport === 'required') {
         skipped.push({ tool: tool.name, reason: 'requires task-based execution' });
+        continue;
+      }
+      const schemaChars = JSON.stringify(tool.inputSchema ?? null).length;
+      if (schemaChars > SCHEMA_MAX) {
+        skipped.push({
+          tool: tool.name,
+          reason: `inputSchema has ${schemaChars} characters, more than ${SCHEMA_MAX}`,
+        });
         continue;
       }
       let validator: ValidateFunction;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { CONSOLE_CSP } from './security-headers.js';
 
 export interface ConsoleRouteOptions {
   /** The Vite build of console/ (index.html and assets/). */
@@ -13,7 +14,8 @@ export interface ConsoleRouteOptions {
  * The approval console at `/`: the built static files, and `/console-config.json` with the
  * settings the page cannot get from the API. Only files that exist are routed, so every other
  * path still reaches the API's JSON not-found and method-not-allowed answers. The console
- * itself talks to the server only through the HTTP API.
+ * itself talks to the server only through the HTTP API. Everything served here carries the
+ * console's Content-Security-Policy (security-headers.ts).
  */
 export function consoleRoute(options: ConsoleRouteOptions): (app: FastifyInstance) => void {
   return (app) => {
@@ -22,12 +24,14 @@ export function consoleRoute(options: ConsoleRouteOptions): (app: FastifyInstanc
       void reply
         .type('application/json; charset=utf-8')
         .header('cache-control', 'no-store')
+        .header('content-security-policy', CONSOLE_CSP)
         .send(config);
     });
     if (!fs.existsSync(path.join(options.dir, 'index.html'))) {
       app.get('/', (_req, reply) => {
         void reply
           .code(503)
+          .header('content-security-policy', CONSOLE_CSP)
           .type('text/plain; charset=utf-8')
           .send('The console is not built: run `npm run build`, then start the server again.\n');
       });
@@ -42,6 +46,7 @@ export function consoleRoute(options: ConsoleRouteOptions): (app: FastifyInstanc
         index: ['index.html'],
         // Hashed asset names change with every build; index.html must always be fresh.
         setHeaders: (res, file) => {
+          res.setHeader('content-security-policy', CONSOLE_CSP);
           res.setHeader(
             'cache-control',
             file.includes(`${path.sep}assets${path.sep}`)
