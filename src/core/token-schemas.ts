@@ -14,7 +14,9 @@ export const createTokenInput = z.strictObject({
       z.string().regex(/^actor_[1-9][0-9]{0,15}$/, 'must look like actor_<n>'),
       z.literal('operator'),
     ])
-    .describe('The actor the token acts as, or "operator" for an operator token (administers, never acts as an actor)'),
+    .describe(
+      'The actor the token acts as, or "operator" for an operator token (administers, never acts as an actor)',
+    ),
   name: z
     .string()
     .trim()
