@@ -1,5 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { EncryptionCodec } from '../adapters/temporal/encryption-codec.js';
+import { ensureKeyFile, readKeyFile } from '../adapters/temporal/key-file.js';
 import { CountersignError } from '../core/errors.js';
 import type { WorkflowOps } from '../core/workflow-ops.js';
 import type { AnyDefinition } from '../engine/catalogue.js';
@@ -14,6 +19,37 @@ const INDEXED_TYPE = {
   BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
   KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 } as const;
+
+/** The key file's name in the data directory, when COUNTERSIGN_TEMPORAL_KEY_FILE is unset. */
+export const KEY_FILE_NAME = 'temporal-keys.json';
+
+/** Where the keys encrypting what is sent to Temporal live. */
+export function temporalKeyFile(dataDir: string, t: TemporalConfig): string {
+  return t.keyFile ?? path.join(dataDir, KEY_FILE_NAME);
+}
+
+/**
+ * The codec encrypting everything this process sends to Temporal. The data directory's key
+ * file is created (0600, one random key) on first use; a file named by
+ * COUNTERSIGN_TEMPORAL_KEY_FILE must exist, since a key made up here would differ from the one
+ * the other processes share.
+ */
+export function openTemporalCodec(dataDir: string, t: TemporalConfig): EncryptionCodec {
+  const file = temporalKeyFile(dataDir, t);
+  if (t.keyFile !== undefined && !fs.existsSync(file))
+    throw new CountersignError(
+      'ENCRYPTION_KEYS_INVALID',
+      `The Temporal key file ${file} (COUNTERSIGN_TEMPORAL_KEY_FILE) does not exist: create it as the README's "Encrypting what Temporal stores" shows, or unset the variable to keep the keys in the data directory.`,
+      { file },
+    );
+  const keyring = t.keyFile !== undefined ? readKeyFile(file) : ensureKeyFile(file);
+  return new EncryptionCodec(keyring, { reload: () => readKeyFile(file) });
+}
+
+/** What the client and the worker convert payloads with: encrypted by `codec`. */
+export function temporalDataConverter(codec: PayloadCodec): DataConverter {
+  return { payloadCodecs: [codec] };
+}
 
 /** Connects to the Temporal frontend; an unreachable one is a clear ENGINE_UNAVAILABLE. */
 export async function connectTemporal(t: TemporalConfig): Promise<Connection> {
@@ -50,6 +86,8 @@ export async function ensureSearchAttributes(
 export async function openTemporalRuntime(
   t: TemporalConfig,
   deps: {
+    /** Encrypts what the client sends (openTemporalCodec). */
+    codec: PayloadCodec;
     ops: WorkflowOps;
     definitions: readonly AnyDefinition[];
     onError: (run_id: string, e: unknown) => void;
@@ -67,7 +105,11 @@ export async function openTemporalRuntime(
   }
   return new TemporalRuntime({
     ops: deps.ops,
-    client: new Client({ connection, namespace: t.namespace }),
+    client: new Client({
+      connection,
+      namespace: t.namespace,
+      dataConverter: temporalDataConverter(deps.codec),
+    }),
     definitions: deps.definitions,
     taskQueue: t.taskQueue,
     uiUrl: t.uiUrl,

@@ -24,6 +24,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   MODEL_REQUEST_REJECTED: 502,
   MODEL_REFUSED: 422,
   MODEL_OUTPUT_INVALID: 502,
+  ENCRYPTION_KEYS_INVALID: 500,
+  ENCRYPTION_KEY_UNKNOWN: 422,
+  DECRYPTION_FAILED: 422,
 });
 
 export interface ErrorBody {
