@@ -4,6 +4,7 @@ import { operatorContext } from '../core/context.js';
 import { CountersignError } from '../core/errors.js';
 import type { Kernel } from '../core/kernel.js';
 import { buildHttpApp } from '../surfaces/http/app.js';
+import { codecRoute } from '../surfaces/http/codec-route.js';
 import { consoleRoute, defaultConsoleDir } from '../surfaces/http/console-route.js';
 import { mcpRoute } from '../surfaces/http/mcp-route.js';
 import type { Services } from '../surfaces/services.js';
@@ -80,6 +81,15 @@ export async function startServer(
       adminToken = created.token;
     }
     const mcp = mcpRoute(runtime.services);
+    // On Temporal, the codec endpoint lets an operator's Temporal UI or CLI read the payloads.
+    const codec = config.temporal
+      ? {
+          kernel,
+          codec: (await import('./temporal.js')).openTemporalCodec(config.dataDir, config.temporal),
+          tenant: config.tenant,
+          allowedOrigin: config.temporal.uiUrl ? new URL(config.temporal.uiUrl).origin : null,
+        }
+      : undefined;
     const consoleFiles = consoleRoute({
       dir: options.consoleDir ?? defaultConsoleDir(),
       temporalUiUrl:
@@ -92,6 +102,7 @@ export async function startServer(
       extraRoutes: (a) => {
         mcp(a);
         consoleFiles(a);
+        if (codec) void a.register(codecRoute, codec);
         options.extraRoutes?.(a);
       },
     });
