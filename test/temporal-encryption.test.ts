@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { type Payload, defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure, type Payload, defaultPayloadConverter } from '@temporalio/common';
+import { NativeConnection } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../src/adapters/temporal/encryption-codec.js';
@@ -18,13 +19,24 @@ import { readKeyFile } from '../src/adapters/temporal/key-file.js';
 import { operatorContext } from '../src/core/context.js';
 import { snapshot } from '../src/engine/temporal/contract.js';
 import type { JsonObject } from '../src/core/model.js';
+import { runIdFor } from '../src/core/workflow-ops.js';
+import {
+  type TemporalActivities,
+  createTemporalActivities,
+} from '../src/engine/temporal/activities.js';
+import { openCore, openRuntime } from '../src/main/compose.js';
 import type { Config } from '../src/main/config.js';
 import { type RunningServer, startServer } from '../src/main/serve.js';
 import { KEY_FILE_NAME, openTemporalCodec } from '../src/main/temporal.js';
-import { type RunningWorker, startWorker } from '../src/main/worker.js';
+import { type RunningWorker, buildWorker, startWorker } from '../src/main/worker.js';
 import { type FreshPgDatabase, freshPgDatabase } from './setup/pg.js';
 import { findTemporalCli } from './setup/temporal-server.js';
-import { openWindowChange, temporalClient, temporalConfig } from './support/temporal-fixture.js';
+import {
+  eventually,
+  openWindowChange,
+  temporalClient,
+  temporalConfig,
+} from './support/temporal-fixture.js';
 
 const run = promisify(execFile);
 const EMAIL = 'riley.ops@example.com';
@@ -205,6 +217,59 @@ describe('payloads on Temporal', () => {
     await server.services.engine.cancel(ctx, { workflow_id: workflowId, reason: 'test done' });
     await expect(decoding.workflow.getHandle(workflowId).result()).rejects.toThrow(/cancel/i);
   });
+});
+
+describe('failure messages', () => {
+  it('are encrypted too: an activity failure quoting an e-mail address leaves none in the history', async () => {
+    // A worker on a queue of its own whose activities all fail, quoting personal data.
+    const t = { ...config.temporal!, taskQueue: `${config.temporal!.taskQueue}-fail` };
+    const failConfig: Config = { ...config, temporal: t };
+    const core = await openCore(failConfig);
+    const native = await NativeConnection.connect({ address: t.address });
+    const fail = () => {
+      throw ApplicationFailure.nonRetryable(`No change requester ${EMAIL}`, 'VALIDATION_FAILED');
+    };
+    const names = Object.keys(
+      createTemporalActivities({ ops: core.workflows, activities: core.activities }),
+    );
+    const failing = await buildWorker(core, native, t, {
+      activities: Object.fromEntries(names.map((n) => [n, fail])) as unknown as TemporalActivities,
+    });
+    const running = failing.run();
+    const rt = await openRuntime(failConfig, { warn: () => undefined });
+    try {
+      await rt.engine
+        .start(ctx, {
+          definition: 'ops_change_control',
+          input: input('ENC-2'),
+          idempotency_key: 'ENC-2',
+        })
+        .catch(() => undefined);
+      const id = runIdFor('default', 'ops_change_control', 'ENC-2');
+      const history = await eventually(async () => {
+        const h = await bare.workflow.getHandle(id).fetchHistory();
+        return h.events!.some((e) => e.activityTaskFailedEventAttributes) ? h : undefined;
+      }, 30_000);
+      const failed = history.events!.find((e) => e.activityTaskFailedEventAttributes)!
+        .activityTaskFailedEventAttributes!.failure!;
+      expect(failed.message).toBe('Encoded failure');
+      expect(failed.applicationFailureInfo?.type).toBe('VALIDATION_FAILED');
+      expect(text(failed.encodedAttributes?.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
+      expect(Buffer.from(History.encode(history).finish()).includes(EMAIL)).toBe(false);
+      // With the key, the message is the activity's.
+      const codec = openTemporalCodec(config.dataDir, config.temporal!);
+      const [attrs] = await codec.decode([failed.encodedAttributes!]);
+      expect(defaultPayloadConverter.fromPayload(attrs!)).toMatchObject({
+        message: `No change requester ${EMAIL}`,
+      });
+    } finally {
+      await rt.close();
+      failing.shutdown();
+      await running;
+      await native.close();
+      await core.close();
+    }
+  }, 90_000);
 });
 
 describe('a bad key file', () => {

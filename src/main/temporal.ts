@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
@@ -46,9 +47,27 @@ export function openTemporalCodec(dataDir: string, t: TemporalConfig): Encryptio
   return new EncryptionCodec(keyring, { reload: () => readKeyFile(file) });
 }
 
-/** What the client and the worker convert payloads with: encrypted by `codec`. */
+/**
+ * The compiled failure converter (src/engine/temporal/failure-converter.cts): beside this file's
+ * build in dist/, else in the build of the checkout.
+ */
+export const FAILURE_CONVERTER_PATH = ((): string => {
+  const beside = fileURLToPath(
+    new URL('../engine/temporal/failure-converter.cjs', import.meta.url),
+  );
+  if (fs.existsSync(beside)) return beside;
+  return fileURLToPath(
+    new URL('../../dist/src/engine/temporal/failure-converter.cjs', import.meta.url),
+  );
+})();
+
+/**
+ * What the client and the worker convert payloads with: encrypted by `codec`, failure messages
+ * and stack traces included (moved into an encoded payload). Workflow bundles take the same
+ * `failureConverterPath`.
+ */
 export function temporalDataConverter(codec: PayloadCodec): DataConverter {
-  return { payloadCodecs: [codec] };
+  return { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH };
 }
 
 /** Connects to the Temporal frontend; an unreachable one is a clear ENGINE_UNAVAILABLE. */

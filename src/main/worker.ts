@@ -15,6 +15,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import type { Config, TemporalConfig } from './config.js';
 import { type Core, openCore } from './compose.js';
 import {
+  FAILURE_CONVERTER_PATH,
   connectTemporal,
   ensureSearchAttributes,
   openTemporalCodec,
@@ -117,6 +118,8 @@ export async function buildWorker(
   const bundled = Date.now();
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH,
+    // Failures raised inside workflows are encoded like the worker's own.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new QuietLogger(() => undefined),
   });
   options.log?.(`workflow bundle ready in ${Date.now() - bundled} ms`);
