@@ -25,9 +25,9 @@ import {
   createTemporalActivities,
 } from '../src/engine/temporal/activities.js';
 import { openCore, openRuntime } from '../src/main/compose.js';
-import type { Config } from '../src/main/config.js';
+import { type Config, KEY_FILE_NAME } from '../src/main/config.js';
 import { type RunningServer, startServer } from '../src/main/serve.js';
-import { KEY_FILE_NAME, openTemporalCodec } from '../src/main/temporal.js';
+import { openTemporalCodec } from '../src/main/temporal.js';
 import { type RunningWorker, buildWorker, startWorker } from '../src/main/worker.js';
 import { type FreshPgDatabase, freshPgDatabase } from './setup/pg.js';
 import { findTemporalCli } from './setup/temporal-server.js';

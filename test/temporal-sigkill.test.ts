@@ -94,6 +94,9 @@ it('a worker killed with SIGKILL mid-activity is replaced and the run completes 
   );
   const url = /Countersign listening on (http:\/\/\S+)/.exec(serve.out())![1]!;
   const token = /Admin token \(shown once\): (\S+)/.exec(serve.out())![1]!;
+  expect(serve.out()).toContain(
+    `encrypted with the keys in ${path.join(dataDir, 'temporal-keys.json')}; the Temporal UI and CLI decode through ${url}/codec`,
+  );
   const api = async <T = Record<string, unknown>>(
     method: string,
     route: string,

@@ -33,6 +33,14 @@ export interface TemporalConfig {
   readonly keyFile?: string | undefined;
 }
 
+/** The key file's name in the data directory, when COUNTERSIGN_TEMPORAL_KEY_FILE is unset. */
+export const KEY_FILE_NAME = 'temporal-keys.json';
+
+/** Where the keys encrypting what is sent to Temporal live. */
+export function temporalKeyFile(dataDir: string, t: TemporalConfig): string {
+  return t.keyFile ?? path.join(dataDir, KEY_FILE_NAME);
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const blank = (v: string | undefined) => (v && v.trim() !== '' ? v : undefined);
   return {

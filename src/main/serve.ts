@@ -10,7 +10,7 @@ import { mcpRoute } from '../surfaces/http/mcp-route.js';
 import type { Services } from '../surfaces/services.js';
 import { openRuntime } from './compose.js';
 import { demoBanner, seedConsoleDemo } from './console-demo.js';
-import type { Config } from './config.js';
+import { type Config, temporalKeyFile } from './config.js';
 
 export const DEFAULT_PORT = 8787;
 
@@ -186,7 +186,8 @@ export async function serveCommandMain(
   const t = (demo?.config ?? config).temporal;
   out(
     t
-      ? `Workflow runs execute on Temporal at ${t.address} (namespace ${t.namespace}, task queue ${t.taskQueue}): keep \`countersign worker\` running with the same settings.\n\n`
+      ? `Workflow runs execute on Temporal at ${t.address} (namespace ${t.namespace}, task queue ${t.taskQueue}): keep \`countersign worker\` running with the same settings.\n` +
+          `What is sent to Temporal is encrypted with the keys in ${temporalKeyFile((demo?.config ?? config).dataDir, t)}; the Temporal UI and CLI decode through ${server.url}/codec with an operator token.\n\n`
       : 'Workflow runs execute in this process (the embedded runtime).\n\n',
   );
   if (demo) out(`${demoBanner(server.url, demo)}\n`);

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
@@ -11,7 +10,7 @@ import type { WorkflowOps } from '../core/workflow-ops.js';
 import type { AnyDefinition } from '../engine/catalogue.js';
 import { DEFAULT_ACTIVITY_TIMEOUTS, SEARCH_ATTRIBUTES } from '../engine/temporal/contract.js';
 import { TemporalRuntime } from '../engine/temporal/temporal-runtime.js';
-import type { TemporalConfig } from './config.js';
+import { type TemporalConfig, temporalKeyFile } from './config.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const { IndexedValueType } = proto.temporal.api.enums.v1;
@@ -20,14 +19,6 @@ const INDEXED_TYPE = {
   BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
   KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 } as const;
-
-/** The key file's name in the data directory, when COUNTERSIGN_TEMPORAL_KEY_FILE is unset. */
-export const KEY_FILE_NAME = 'temporal-keys.json';
-
-/** Where the keys encrypting what is sent to Temporal live. */
-export function temporalKeyFile(dataDir: string, t: TemporalConfig): string {
-  return t.keyFile ?? path.join(dataDir, KEY_FILE_NAME);
-}
 
 /**
  * The codec encrypting everything this process sends to Temporal. The data directory's key
