@@ -6,6 +6,7 @@
  * Temporal UI or CLI would read it, through serve's codec endpoint.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -217,6 +218,49 @@ describe('payloads on Temporal', () => {
     await server.services.engine.cancel(ctx, { workflow_id: workflowId, reason: 'test done' });
     await expect(decoding.workflow.getHandle(workflowId).result()).rejects.toThrow(/cancel/i);
   });
+});
+
+describe('rotating the key', () => {
+  it('a worker still holding the old key reads runs started under the new one; old histories still decode', async () => {
+    const file = path.join(config.dataDir, KEY_FILE_NAME);
+    const before = readKeyFile(file);
+    const old = JSON.parse(fs.readFileSync(file, 'utf8')) as { keys: Record<string, string> };
+    const rotated = {
+      current: 'k-rotated',
+      keys: { ...old.keys, 'k-rotated': randomBytes(32).toString('base64') },
+    };
+    // As an operator would: the new file whole, in place.
+    fs.writeFileSync(`${file}.new`, JSON.stringify(rotated), { mode: 0o600 });
+    fs.renameSync(`${file}.new`, file);
+
+    // A server restarted after the rotation encrypts with the new key; the worker of this test
+    // file started before it and has only the old one until it re-reads the file.
+    const rt = await openRuntime(config, { warn: () => undefined });
+    try {
+      const run = await rt.engine.start(ctx, {
+        definition: 'ops_change_control',
+        input: input('ENC-3'),
+        idempotency_key: 'ENC-3',
+      });
+      expect(run).toMatchObject({ status: 'waiting', stage: 'risk_review' });
+      const history = await bare.workflow.getHandle(run.workflow_id).fetchHistory();
+      const ids = new Set(payloadsOf(history).map((p) => text(p.metadata![KEY_ID_METADATA])));
+      expect(ids).toEqual(new Set(['k-rotated']));
+      expect(Buffer.from(History.encode(history).finish()).includes(EMAIL)).toBe(false);
+
+      // The first run's history, under the old key, still decodes with the rotated file.
+      const first = runIdFor('default', 'ops_change_control', 'ENC-1');
+      const oldPayloads = payloadsOf(await bare.workflow.getHandle(first).fetchHistory());
+      expect(text(oldPayloads[0]!.metadata![KEY_ID_METADATA])).toBe(before.current);
+      const codec = openTemporalCodec(config.dataDir, config.temporal!);
+      expect(codec.currentKeyId).toBe('k-rotated');
+      const decoded = await codec.decode(oldPayloads);
+      expect(decoded.some((p) => Buffer.from(p.data ?? []).includes(EMAIL))).toBe(true);
+      await rt.engine.cancel(ctx, { workflow_id: run.workflow_id, reason: 'test done' });
+    } finally {
+      await rt.close();
+    }
+  }, 90_000);
 });
 
 describe('failure messages', () => {
