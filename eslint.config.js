@@ -125,6 +125,7 @@ export default tseslint.config(
       'src/engine/temporal/workflows.ts',
       'src/engine/temporal/run-workflow.ts',
       'src/engine/temporal/contract.ts',
+      'src/engine/temporal/failure-converter.cts',
       'src/engine/interpreter.ts',
       'src/engine/definition.ts',
       'src/engine/catalogue.ts',

@@ -5,13 +5,15 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../src/main/worker.js';
-import { HISTORIES_DIR } from './support/temporal-fixture.js';
+import { HISTORIES_DIR, testDataConverter } from './support/temporal-fixture.js';
 
 /**
  * Determinism: histories recorded from real runs (test/fixtures/temporal-histories, written by
  * the Temporal tests with UPDATE_TEMPORAL_HISTORIES=1) replay against today's workflow code
  * with the SDK's replayer. A change that would break running workflows fails here; bump the
- * definition's version (or patch) instead, and record new histories.
+ * definition's version (or patch) instead, and record new histories. Histories recorded since
+ * payloads are encrypted are under the test key (TEST_KEY_FILE); older ones are plain, and the
+ * codec passes plain payloads through.
  */
 const USER_WORKFLOWS = path.resolve('test/fixtures/temporal/user-workflows.mjs');
 const ALTERED_WORKFLOWS = path.resolve('test/fixtures/temporal/altered-workflows.mjs');
@@ -47,7 +49,11 @@ describe('recorded Temporal histories', () => {
     for (const file of histories) {
       const workflowBundle = file.startsWith('quick-review') ? user : shipped;
       await expect(
-        Worker.runReplayHistory({ workflowBundle }, read(file), file),
+        Worker.runReplayHistory(
+          { workflowBundle, dataConverter: testDataConverter() },
+          read(file),
+          file,
+        ),
         file,
       ).resolves.toBeUndefined();
     }

@@ -51,7 +51,7 @@ beforeAll(async () => {
   config = temporalConfig(inject('temporalAddress'), db.url, 'runtime');
   worker = await startWorker(config);
   rt = await openRuntime(config, { warn: () => undefined });
-  client = await temporalClient(inject('temporalAddress'));
+  client = await temporalClient(inject('temporalAddress'), config);
   riley = (await rt.kernel.registerActor(ctx, { name: 'Riley', role: 'change_manager' })).actor_id;
   sam = (await rt.kernel.registerActor(ctx, { name: 'Sam', role: 'service_owner' })).actor_id;
   await seedConfig(rt, ctx, 'checkout-api', 'upstream.timeout', '30s');

@@ -87,7 +87,7 @@ it('retrieves, drafts, waits at the gate, then writes back once through the down
   expect(again).toMatchObject({ workflow_id: run.workflow_id, status: 'completed' });
   expect(fs.readFileSync(path.join(downstream, 'reply.txt'), 'utf8')).toBe(`${draft.answer}\n`);
 
-  const client = await temporalClient(inject('temporalAddress'));
+  const client = await temporalClient(inject('temporalAddress'), config);
   try {
     await keepHistory(
       inject('temporalAddress'),

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { validateTrace } from '../src/core/trace.js';
+import { configFromEnv } from '../src/main/config.js';
 import type { LedgerEvent } from '../src/core/model.js';
 import { type FreshPgDatabase, freshPgDatabase } from './setup/pg.js';
 import { type FakeModelServer, startFakeModelServer } from './support/fake-model-server.js';
@@ -93,6 +94,9 @@ it('a worker killed with SIGKILL mid-activity is replaced and the run completes 
   );
   const url = /Countersign listening on (http:\/\/\S+)/.exec(serve.out())![1]!;
   const operatorToken = /Operator token \(shown once\): (\S+)/.exec(serve.out())![1]!;
+  expect(serve.out()).toContain(
+    `encrypted with the keys in ${path.join(dataDir, 'temporal-keys.json')}; the Temporal UI and CLI decode through ${url}/codec`,
+  );
   const api = async <T = Record<string, unknown>>(
     method: string,
     route: string,
@@ -226,7 +230,7 @@ it('a worker killed with SIGKILL mid-activity is replaced and the run completes 
     model.requests.filter((r) => r.schema_name === 'audit_report').length,
   ).toBeGreaterThanOrEqual(2);
 
-  const client = await temporalClient(inject('temporalAddress'));
+  const client = await temporalClient(inject('temporalAddress'), configFromEnv(env));
   try {
     const history = await client.workflow.getHandle(id).fetchHistory();
     const agentAttempts = history

@@ -50,7 +50,7 @@ it('runs a user-declared definition; its window and gate deadline are durable ti
   await new Promise((r) => setTimeout(r, 2_000));
   worker = await startWorker(config, { workflowsPath: USER_WORKFLOWS });
   try {
-    const client = await temporalClient(inject('temporalAddress'));
+    const client = await temporalClient(inject('temporalAddress'), config);
     try {
       const handle = client.workflow.getHandle(run.workflow_id);
       // The gate (3 s after the window) times out with nobody deciding: rejected, recorded.

@@ -51,6 +51,18 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'The model answered with something other than the JSON it was asked for.',
   },
+  ENCRYPTION_KEYS_INVALID: {
+    retryable: false,
+    summary: 'The key file that encrypts what is sent to Temporal is unreadable or malformed.',
+  },
+  ENCRYPTION_KEY_UNKNOWN: {
+    retryable: false,
+    summary: 'An encrypted payload names a key ID the key file does not hold.',
+  },
+  DECRYPTION_FAILED: {
+    retryable: false,
+    summary: 'An encrypted payload does not authenticate: altered, truncated or under another key.',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -19,6 +19,7 @@ import { type Activities, createActivities } from '../engine/activities.js';
 import { EmbeddedRuntime } from '../engine/embedded-runtime.js';
 import { ModelGateway, parseAllowList } from '../engine/model-gateway.js';
 import type { WorkflowEngine } from '../engine/port.js';
+import type { TemporalRuntime } from '../engine/temporal/temporal-runtime.js';
 import type { AnyDefinition } from '../engine/catalogue.js';
 import { DEFINITIONS } from '../engine/workflows/index.js';
 import type { Services } from '../surfaces/services.js';
@@ -133,15 +134,19 @@ export async function openRuntime(config: Config, options: OpenOptions = {}): Pr
         'Temporal with the SQLite store works only while every worker runs on this machine; set COUNTERSIGN_DATABASE_URL to a Postgres database for workers elsewhere.',
       );
     // The Temporal SDK loads only when it is used.
-    const { openTemporalRuntime } = await import('./temporal.js');
-    const temporal = await openTemporalRuntime(config.temporal, {
-      ops: core.workflows,
-      definitions: [...DEFINITIONS, ...(options.definitions ?? [])],
-      onError,
-    }).catch(async (e: unknown) => {
+    const { openTemporalCodec, openTemporalRuntime } = await import('./temporal.js');
+    let temporal: TemporalRuntime;
+    try {
+      temporal = await openTemporalRuntime(config.temporal, {
+        codec: openTemporalCodec(config.dataDir, config.temporal),
+        ops: core.workflows,
+        definitions: [...DEFINITIONS, ...(options.definitions ?? [])],
+        onError,
+      });
+    } catch (e) {
       await core.close();
       throw e;
-    });
+    }
     engine = temporal;
     resume = () => temporal.resume();
   } else {

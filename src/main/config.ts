@@ -35,6 +35,19 @@ export interface TemporalConfig {
   readonly uiUrl: string | undefined;
   /** How long a worker may stop heartbeating in an agent or tool call before it is presumed dead. */
   readonly heartbeatTimeoutMs: number | undefined;
+  /**
+   * The key file encrypting what is sent to Temporal (COUNTERSIGN_TEMPORAL_KEY_FILE); unset,
+   * `<data dir>/temporal-keys.json`, created on first use.
+   */
+  readonly keyFile?: string | undefined;
+}
+
+/** The key file's name in the data directory, when COUNTERSIGN_TEMPORAL_KEY_FILE is unset. */
+export const KEY_FILE_NAME = 'temporal-keys.json';
+
+/** Where the keys encrypting what is sent to Temporal live. */
+export function temporalKeyFile(dataDir: string, t: TemporalConfig): string {
+  return t.keyFile ?? path.join(dataDir, KEY_FILE_NAME);
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
@@ -90,14 +103,34 @@ function temporalFromEnv(
         issues: [{ path: 'COUNTERSIGN_TEMPORAL_HEARTBEAT_TIMEOUT_MS', message: 'integer >= 1000' }],
       },
     );
+  const keyFile = blank(env.COUNTERSIGN_TEMPORAL_KEY_FILE);
   return {
     address,
     namespace,
     heartbeatTimeoutMs,
     taskQueue: blank(env.COUNTERSIGN_TEMPORAL_TASK_QUEUE) ?? 'countersign',
     uiUrl:
-      blank(env.COUNTERSIGN_TEMPORAL_UI_URL)
+      temporalUiUrl(blank(env.COUNTERSIGN_TEMPORAL_UI_URL))
         ?.replace(/\/+$/, '')
         .concat(`/namespaces/${encodeURIComponent(namespace)}/workflows/{id}`) ?? undefined,
+    ...(keyFile ? { keyFile: path.resolve(keyFile) } : {}),
   };
+}
+
+/** The Temporal UI's address must be an http(s) URL: it is linked to and allowed by CORS. */
+function temporalUiUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:')
+    throw new CountersignError(
+      'VALIDATION_FAILED',
+      `COUNTERSIGN_TEMPORAL_UI_URL must be the Temporal UI's http(s) address, e.g. http://localhost:8233, not ${JSON.stringify(value)}.`,
+      { issues: [{ path: 'COUNTERSIGN_TEMPORAL_UI_URL', message: 'an http or https URL' }] },
+    );
+  return value;
 }

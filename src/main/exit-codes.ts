@@ -14,6 +14,7 @@ export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'VALIDATION_FAILED':
     case 'UNKNOWN_TOOL':
+    case 'ENCRYPTION_KEYS_INVALID':
       return EXIT.USAGE;
     case 'UNAUTHENTICATED':
     case 'POLICY_DENIED':
@@ -37,6 +38,8 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'MODEL_REQUEST_REJECTED':
     case 'MODEL_REFUSED':
     case 'MODEL_OUTPUT_INVALID':
+    case 'ENCRYPTION_KEY_UNKNOWN':
+    case 'DECRYPTION_FAILED':
       return EXIT.FAILURE;
   }
 }
@@ -44,7 +47,7 @@ export function exitCodeFor(code: ErrorCode): number {
 export const EXIT_HELP = `Exit codes:
   0  success
   1  failure (store or workflow engine unavailable, internal error)
-  2  usage or validation error (bad flags, bad JSON, unknown tool)
+  2  usage or validation error (bad flags, bad JSON, unknown tool, a malformed key file)
   3  denied (policy, self-approval, missing role, review required, hash mismatch)
   4  not found, wrong state, duplicate or in-doubt execution
   5  audit verify found a broken ledger or one its signed checkpoints contradict (audit checkpoint

@@ -4,6 +4,7 @@ import { operatorContext } from '../core/context.js';
 import { CountersignError } from '../core/errors.js';
 import type { Kernel } from '../core/kernel.js';
 import { buildHttpApp } from '../surfaces/http/app.js';
+import { codecRoute } from '../surfaces/http/codec-route.js';
 import { consoleRoute, defaultConsoleDir } from '../surfaces/http/console-route.js';
 import { mcpRoute } from '../surfaces/http/mcp-route.js';
 import { noSniff } from '../surfaces/http/security-headers.js';
@@ -11,7 +12,7 @@ import type { Services } from '../surfaces/services.js';
 import { startCheckpointSchedule } from './checkpoints.js';
 import { openRuntime } from './compose.js';
 import { demoBanner, seedConsoleDemo } from './console-demo.js';
-import type { Config } from './config.js';
+import { type Config, temporalKeyFile } from './config.js';
 
 export const DEFAULT_PORT = 8787;
 
@@ -82,6 +83,15 @@ export async function startServer(
       adminToken = created.token;
     }
     const mcp = mcpRoute(runtime.services);
+    // On Temporal, the codec endpoint lets an operator's Temporal UI or CLI read the payloads.
+    const codec = config.temporal
+      ? {
+          kernel,
+          codec: (await import('./temporal.js')).openTemporalCodec(config.dataDir, config.temporal),
+          tenant: config.tenant,
+          allowedOrigin: config.temporal.uiUrl ? new URL(config.temporal.uiUrl).origin : null,
+        }
+      : undefined;
     const consoleFiles = consoleRoute({
       dir: options.consoleDir ?? defaultConsoleDir(),
       temporalUiUrl:
@@ -95,6 +105,7 @@ export async function startServer(
         noSniff(a);
         mcp(a);
         consoleFiles(a);
+        if (codec) void a.register(codecRoute, codec);
         options.extraRoutes?.(a);
       },
     });
@@ -193,7 +204,8 @@ export async function serveCommandMain(
   const t = (demo?.config ?? config).temporal;
   out(
     t
-      ? `Workflow runs execute on Temporal at ${t.address} (namespace ${t.namespace}, task queue ${t.taskQueue}): keep \`countersign worker\` running with the same settings.\n\n`
+      ? `Workflow runs execute on Temporal at ${t.address} (namespace ${t.namespace}, task queue ${t.taskQueue}): keep \`countersign worker\` running with the same settings.\n` +
+          `What is sent to Temporal is encrypted with the keys in ${temporalKeyFile((demo?.config ?? config).dataDir, t)}; the Temporal UI and CLI decode through ${server.url}/codec with an operator token.\n\n`
       : 'Workflow runs execute in this process (the embedded runtime).\n\n',
   );
   if (demo) out(`${demoBanner(server.url, demo)}\n`);

@@ -11,9 +11,16 @@ import {
   type TemporalActivities,
   createTemporalActivities,
 } from '../engine/temporal/activities.js';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Config, TemporalConfig } from './config.js';
 import { type Core, openCore } from './compose.js';
-import { connectTemporal, ensureSearchAttributes } from './temporal.js';
+import {
+  FAILURE_CONVERTER_PATH,
+  connectTemporal,
+  ensureSearchAttributes,
+  openTemporalCodec,
+  temporalDataConverter,
+} from './temporal.js';
 
 /**
  * The compiled workflow module the worker bundles (src/engine/temporal/workflows.ts, built to
@@ -31,6 +38,8 @@ export interface WorkerOptions {
   readonly workflowsPath?: string;
   /** Workflows kept in the worker's cache (default: the SDK's, sized from the heap). */
   readonly maxCachedWorkflows?: number;
+  /** Encrypts what the worker sends to Temporal (default: openTemporalCodec on the core's config). */
+  readonly codec?: PayloadCodec;
 }
 
 export interface RunningWorker {
@@ -57,6 +66,8 @@ export async function startWorker(
       { issues: [{ path: 'COUNTERSIGN_TEMPORAL_ADDRESS', message: 'is required' }] },
     );
   const log = options.log ?? (() => undefined);
+  // A bad key file stops the worker before it connects anywhere.
+  const codec = options.codec ?? openTemporalCodec(config.dataDir, t);
   if (!sdkRuntimeInstalled) {
     // The SDK logs to the console by default; the worker's own lines are enough.
     TemporalSdkRuntime.install({ logger: new QuietLogger(log) });
@@ -72,7 +83,7 @@ export async function startWorker(
   let connection: NativeConnection | undefined;
   try {
     connection = await NativeConnection.connect({ address: t.address });
-    const worker = await buildWorker(core, connection, t, { ...options, log });
+    const worker = await buildWorker(core, connection, t, { ...options, log, codec });
     const conn = connection;
     const done = worker.run().finally(async () => {
       await conn.close();
@@ -95,7 +106,8 @@ export async function startWorker(
 
 /**
  * A Temporal worker for Countersign runs on an open core: the workflow bundle (built now from
- * `workflowsPath`), the activities over the core's store and kernel, `reuseV8Context` on.
+ * `workflowsPath`), the activities over the core's store and kernel, payloads encrypted by the
+ * codec, `reuseV8Context` on.
  */
 export async function buildWorker(
   core: Core,
@@ -106,6 +118,8 @@ export async function buildWorker(
   const bundled = Date.now();
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH,
+    // Failures raised inside workflows are encoded like the worker's own.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new QuietLogger(() => undefined),
   });
   options.log?.(`workflow bundle ready in ${Date.now() - bundled} ms`);
@@ -114,6 +128,9 @@ export async function buildWorker(
     namespace: t.namespace,
     taskQueue: t.taskQueue,
     workflowBundle,
+    dataConverter: temporalDataConverter(
+      options.codec ?? openTemporalCodec(core.config.dataDir, t),
+    ),
     activities:
       options.activities ??
       createTemporalActivities({ ops: core.workflows, activities: core.activities }),

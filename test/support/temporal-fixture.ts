@@ -3,19 +3,43 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { findTemporalCli } from '../setup/temporal-server.js';
 import type { JsonObject } from '../../src/core/model.js';
 import type { Config } from '../../src/main/config.js';
 import { configFromEnv } from '../../src/main/config.js';
+import { openTemporalCodec, temporalDataConverter } from '../../src/main/temporal.js';
 import { SCENARIOS } from './sample-runs.js';
 
 const run = promisify(execFile);
 
 export const HISTORIES_DIR = path.resolve('test/fixtures/temporal-histories');
+/**
+ * The key the Temporal tests encrypt with (a test-only key, committed), so histories recorded
+ * with UPDATE_TEMPORAL_HISTORIES=1 stay readable by the replay test.
+ */
+export const TEST_KEY_FILE = path.resolve('test/fixtures/temporal-test-keys.json');
 
-/** A config for the Temporal runtime on a fresh data directory and its own task queue. */
+/** Encrypts and decrypts like the processes of a `temporalConfig()`. */
+export function testDataConverter(): DataConverter {
+  return temporalDataConverter(
+    openTemporalCodec(os.tmpdir(), {
+      address: '',
+      namespace: 'default',
+      taskQueue: '',
+      uiUrl: undefined,
+      heartbeatTimeoutMs: undefined,
+      keyFile: TEST_KEY_FILE,
+    }),
+  );
+}
+
+/**
+ * A config for the Temporal runtime on a fresh data directory and its own task queue, its
+ * payloads encrypted with the test key.
+ */
 export function temporalConfig(address: string, databaseUrl: string, label: string): Config {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `cs-temporal-${label}-`));
   return {
@@ -28,6 +52,7 @@ export function temporalConfig(address: string, databaseUrl: string, label: stri
       taskQueue: `cs-${label}-${randomBytes(4).toString('hex')}`,
       uiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/{id}',
       heartbeatTimeoutMs: undefined,
+      keyFile: TEST_KEY_FILE,
     },
   };
 }
@@ -47,8 +72,18 @@ export function openWindowChange(ticket: string): JsonObject {
   };
 }
 
-export async function temporalClient(address: string): Promise<Client> {
-  return new Client({ connection: await Connection.connect({ address }) });
+/**
+ * A client that reads what Countersign processes on `config` wrote (their key file's codec);
+ * without a config, a bare client that sees what Temporal stores.
+ */
+export async function temporalClient(address: string, config?: Config): Promise<Client> {
+  const connection = await Connection.connect({ address });
+  if (!config?.temporal) return new Client({ connection });
+  return new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: temporalDataConverter(openTemporalCodec(config.dataDir, config.temporal)),
+  });
 }
 
 /** Polls until `check` returns a value (visibility in Temporal is eventually consistent). */

@@ -24,6 +24,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   MODEL_REQUEST_REJECTED: 502,
   MODEL_REFUSED: 422,
   MODEL_OUTPUT_INVALID: 502,
+  ENCRYPTION_KEYS_INVALID: 500,
+  ENCRYPTION_KEY_UNKNOWN: 422,
+  DECRYPTION_FAILED: 422,
 });
 
 export interface ErrorBody {
@@ -52,7 +55,8 @@ function isFrameworkClientError(e: unknown): e is FrameworkError {
 const FRAMEWORK_MESSAGES: Readonly<Record<string, string>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'The request body is not valid JSON.',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty but its content type is JSON.',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is larger than the 1 MiB limit.',
+  FST_ERR_CTP_BODY_TOO_LARGE:
+    'The request body is larger than this route accepts (1 MiB for API operations).',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported content type: send the body as application/json.',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The Content-Length header does not match the body.',
   FST_ERR_CTP_INVALID_TYPE: 'The Content-Type header is invalid.',
