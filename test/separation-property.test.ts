@@ -11,7 +11,13 @@ import fc from 'fast-check';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunTables } from '../src/adapters/store/run-tx.js';
+import { randomBytes } from 'node:crypto';
+import { CedarPolicyEngine } from '../src/adapters/policy/cedar-policy-engine.js';
+import { openSqliteStore } from '../src/adapters/store/open-store.js';
 import { operatorContext, tokenContext } from '../src/core/context.js';
+import { Kernel } from '../src/core/kernel.js';
+import { ManualClock } from '../src/core/ports/clock.js';
+import { staticToolRegistry } from '../src/core/ports/tools.js';
 import { isCountersignError } from '../src/core/errors.js';
 import { type Runtime, openRuntime } from '../src/main/compose.js';
 import { configFromEnv } from '../src/main/config.js';
@@ -259,5 +265,39 @@ describe('separation of duties as a property', () => {
       { proposal_id: 'proposal_1', reviewer_id: 'actor_2', decision: 'approve' },
     ]);
     expect(v.executions).toHaveLength(1);
+  });
+});
+
+describe('token expiry', () => {
+  it('an expiring token works until its moment and is refused from the next request on', async () => {
+    const clock = new ManualClock('2026-06-01T00:00:00.000Z', 0);
+    const store = await openSqliteStore(path.join(dir, 'expiry.sqlite'));
+    try {
+      const kernel = new Kernel({
+        store,
+        policy: CedarPolicyEngine.fromDirectory(),
+        tools: staticToolRegistry([]),
+        clock,
+        newSecret: () => randomBytes(24).toString('base64url'),
+      });
+      const op = operatorContext('expiry');
+      const { actor_id } = await kernel.registerActor(op, { name: 'Temp', role: 'Developer' });
+      const t = await kernel.createToken(op, { actor_id, name: 'temp', expires_in_seconds: 3600 });
+      expect(t.expires_at).toBe('2026-06-01T01:00:00.000Z');
+      clock.advance(3599_000);
+      expect((await kernel.authenticate(t.token)).actor_id).toBe(actor_id);
+      clock.advance(1_000);
+      await expect(kernel.authenticate(t.token)).rejects.toMatchObject({
+        code: 'UNAUTHENTICATED',
+        message: expect.stringContaining('expired at 2026-06-01T01:00:00.000Z') as unknown,
+      });
+      const { tokens } = await kernel.listTokens(op, {});
+      expect(tokens[0]).toMatchObject({
+        status: 'expired',
+        last_used_at: '2026-06-01T00:59:59.000Z',
+      });
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -242,7 +242,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     )
     .addHelpText(
       'after',
-      '\nNeeds COUNTERSIGN_TEMPORAL_ADDRESS (host:port of a Temporal frontend) and the same store as the\nserver (COUNTERSIGN_DATABASE_URL). Optional: COUNTERSIGN_TEMPORAL_NAMESPACE (default "default"),\nCOUNTERSIGN_TEMPORAL_TASK_QUEUE (default "countersign"). Ctrl-C or SIGTERM stops it cleanly.\n\nExample:\n  temporal server start-dev &\n  COUNTERSIGN_TEMPORAL_ADDRESS=127.0.0.1:7233 COUNTERSIGN_DATABASE_URL=postgres://localhost/countersign \\\n    npx countersign worker',
+      '\nNeeds COUNTERSIGN_TEMPORAL_ADDRESS (host:port of a Temporal frontend) and the same store as the\nserver (COUNTERSIGN_DATABASE_URL). Optional: COUNTERSIGN_TEMPORAL_NAMESPACE (default "default"),\nCOUNTERSIGN_TEMPORAL_TASK_QUEUE (default "countersign"), COUNTERSIGN_TEMPORAL_KEY_FILE (the keys that\nencrypt what Temporal stores; default <data dir>/temporal-keys.json, the same file as the server uses). Ctrl-C or SIGTERM stops it cleanly.\n\nExample:\n  temporal server start-dev &\n  COUNTERSIGN_TEMPORAL_ADDRESS=127.0.0.1:7233 COUNTERSIGN_DATABASE_URL=postgres://localhost/countersign \\\n    npx countersign worker',
     )
     .action(async () => {
       // The Temporal SDK loads only for this command (it costs every other command a second).
