@@ -1,14 +1,12 @@
 import { callHash } from './canonical.js';
-import { type Author, assertActsAs, assertMayDecide } from './authority.js';
-import { type CallContext, POLICY_REVIEWER_ID, actorPrincipal, assertContext } from './context.js';
+import { assertActsAs, assertMayDecide } from './authority.js';
+import { type CallContext, actorPrincipal, assertContext } from './context.js';
 import { deepMerge } from './deep-merge.js';
 import { CountersignError } from './errors.js';
 import { ChainVerifier, EVENT_TYPES, type VerifyReport } from './ledger.js';
 import type {
-  Decision,
   IdempotencyRecord,
   JsonValue,
-  DecisionKind,
   Execution,
   JsonObject,
   LedgerEvent,
@@ -17,7 +15,7 @@ import type {
   Workflow,
 } from './model.js';
 import type { Clock } from './ports/clock.js';
-import type { PolicyDecision, PolicyEngine, PolicyRequest } from './ports/policy.js';
+import type { PolicyEngine } from './ports/policy.js';
 import type { Store, StoreTx } from './ports/store.js';
 import type { ToolDefinition, ToolRegistry } from './ports/tools.js';
 import * as S from './schemas.js';
@@ -26,10 +24,25 @@ import { parseInput } from './validation.js';
 import { type Refusal, Rules, policySummary, principalIdOf, tokenRecord } from './ops/rules.js';
 import { type Authenticated, TokenOps } from './ops/tokens.js';
 import { ActorOps, type BoundAgent } from './ops/actors.js';
+import {
+  countApprovals,
+  insertDecision,
+  isApproval,
+  recordApprovalRequest,
+} from './ops/decisions.js';
+import {
+  type PendingReview,
+  ProposalOps,
+  type ProposalView,
+  authorsOf,
+  proposalResource,
+} from './ops/proposals.js';
+import { assertOutsideRun } from './ops/run-guard.js';
 
 export type { Authenticated } from './ops/tokens.js';
 export type { BoundAgent } from './ops/actors.js';
 export type { Refusal } from './ops/rules.js';
+export type { PendingReview, ProposalView } from './ops/proposals.js';
 
 export interface KernelDeps {
   readonly store: Store;
@@ -43,30 +56,6 @@ export interface KernelDeps {
 }
 
 const SETTING_DRY_RUN = 'dry_run';
-
-export interface ProposalView {
-  readonly proposal: Proposal;
-  readonly final_tool_call: { tool: string; params: JsonObject; hash: string; version: number };
-  readonly versions: readonly ProposalVersion[];
-  readonly decisions: readonly Decision[];
-  readonly executions: readonly Execution[];
-}
-
-export interface PendingReview {
-  readonly proposal_id: string;
-  readonly workflow_id: string;
-  readonly tool: string;
-  readonly risk: string;
-  readonly proposer_id: string;
-  readonly authors: readonly string[];
-  readonly reason: string;
-  readonly version: number;
-  readonly params: JsonObject;
-  readonly hash: string;
-  readonly approvals: { received: number; required: number };
-  readonly required_roles: readonly string[];
-  readonly waiting_since: string;
-}
 
 /**
  * The governed kernel: every operation of the connector, each one transaction that commits
@@ -82,6 +71,7 @@ export class Kernel {
   private readonly maxParallel: number;
   private readonly tokens: TokenOps;
   private readonly actors: ActorOps;
+  private readonly proposals: ProposalOps;
   /**
    * Executions of one proposal queue behind each other in this process, so a concurrent retry
    * waits for the first and gets its result. Across processes the store's unique live-execution
@@ -94,6 +84,7 @@ export class Kernel {
     this.maxParallel = deps.maxParallel ?? 4;
     this.tokens = new TokenOps(this.r, deps.newSecret);
     this.actors = new ActorOps(this.r);
+    this.proposals = new ProposalOps(this.r);
   }
 
   get policyVersion(): string {
@@ -164,134 +155,15 @@ export class Kernel {
     });
   }
 
-  // ---- propose_action -------------------------------------------------------------------
+  // ---- propose_action (ops/proposals.ts) -------------------------------------------------
 
-  async proposeAction(ctx: CallContext, input: S.ProposeActionInput) {
-    assertContext(ctx);
-    const args = parseInput(S.proposeActionInput, input, 'propose_action input');
-    const refusal: Refusal = {
-      workflow_id: args.workflow_id,
-      actor: args.actor_id,
-      operation: 'propose_action',
-      subject: { tool: args.tool, params_hash: callHash(args.tool, args.params) },
-    };
-    return this.r.recording(ctx, refusal, async (tx) => {
-      await this.assertOutsideRun(tx, ctx, args.workflow_id, 'propose_action');
-      return this.propose(tx, ctx, args);
-    });
-  }
-
-  /**
-   * A workflow run governs its own calls: they are proposed by its steps, decided at its gates
-   * and executed by the run. Direct proposals, reviews, revisions and executions are refused,
-   * so no one approves a call around the gate that binds it, nor runs it outside its window.
-   */
-  private async assertOutsideRun(
-    tx: StoreTx,
-    ctx: CallContext,
-    workflow_id: string,
-    operation: string,
-    proposal_id?: string,
-  ): Promise<void> {
-    const run = await tx.runs.getRun(ctx.tenant_id, workflow_id);
-    if (!run) return;
-    let where = 'its steps';
-    if (proposal_id) {
-      const gates = await tx.runs.listApprovals(ctx.tenant_id, {
-        status: 'pending',
-        workflow_id,
-        limit: 100,
-      });
-      const gate = gates.find((g) => g.proposals.some((p) => p.proposal_id === proposal_id));
-      where = gate ? `its gate ${gate.id}` : 'its gates';
-    }
-    throw new CountersignError(
-      'INVALID_STATE',
-      `${proposal_id ?? workflow_id} belongs to workflow run ${workflow_id}, which governs its calls: ` +
-        `${operation} is refused here; decide at ${where} (decide_approval).`,
-      { workflow_id, operation, ...(proposal_id ? { proposal_id } : {}) },
-    );
+  proposeAction(ctx: CallContext, input: S.ProposeActionInput) {
+    return this.proposals.proposeAction(ctx, input);
   }
 
   /** Proposes a call inside the caller's transaction (a run's step does, through workflow-ops). */
-  async propose(
-    tx: StoreTx,
-    ctx: CallContext,
-    args: ReturnType<typeof S.proposeActionInput.parse>,
-  ) {
-    const workflow = await this.r.openWorkflow(tx, ctx, args.workflow_id);
-    const actor = await this.r.actor(tx, ctx, args.actor_id, 'actor_id');
-    assertActsAs(ctx, actor.id, 'actor_id');
-    const tool = this.r.tool(args.tool);
-    const params = this.r.validParams(tool, args.params, 'params');
-    const decision = this.r.require(
-      ctx,
-      actorPrincipal(actor),
-      'proposal.create',
-      {
-        type: 'Tool',
-        id: tool.name,
-        risk: tool.risk,
-      },
-      workflow.id,
-    );
-
-    const now = this.r.clock.now();
-    const id = await tx.nextId(ctx.tenant_id, 'proposal');
-    const hash = callHash(tool.name, params);
-    const allowed = decision.effect === 'allow';
-    const proposal: Proposal = {
-      tenant_id: ctx.tenant_id,
-      id,
-      workflow_id: workflow.id,
-      proposer_id: actor.id,
-      tool: tool.name,
-      reason: args.reason,
-      status: allowed ? 'approved' : 'pending',
-      version: 1,
-      required_approvals: decision.approvals,
-      required_roles: decision.roles,
-      approved_version: allowed ? 1 : null,
-      approved_hash: allowed ? hash : null,
-      policy_version: decision.policy_version,
-      created_at: now,
-      updated_at: now,
-    };
-    await tx.insertProposal(proposal);
-    await tx.insertVersion({
-      tenant_id: ctx.tenant_id,
-      proposal_id: id,
-      version: 1,
-      params,
-      hash,
-      origin: 'proposed',
-      author_id: actor.id,
-      created_at: now,
-    });
-    await this.r.append(tx, ctx, {
-      type: EVENT_TYPES.ACTION_PROPOSED,
-      actor: actor.id,
-      workflow_id: workflow.id,
-      data: {
-        proposal_id: id,
-        version: 1,
-        tool: tool.name,
-        risk: tool.risk,
-        params,
-        hash,
-        reason: args.reason,
-        policy: policySummary(decision),
-      },
-    });
-    if (allowed) await this.recordPolicyAllowance(tx, ctx, proposal, hash, decision);
-    else await this.recordApprovalRequest(tx, ctx, proposal, hash);
-    return {
-      proposal_id: id,
-      status: proposal.status as 'pending' | 'approved',
-      hash,
-      required_approvals: decision.approvals,
-      required_roles: [...decision.roles],
-    };
+  propose(tx: StoreTx, ctx: CallContext, args: ReturnType<typeof S.proposeActionInput.parse>) {
+    return this.proposals.propose(tx, ctx, args);
   }
 
   // ---- review_action --------------------------------------------------------------------
@@ -309,8 +181,8 @@ export class Kernel {
       },
       async (tx) => {
         const p = await this.r.proposal(tx, ctx, args.proposal_id);
-        await this.assertOutsideRun(tx, ctx, p.workflow_id, 'revise_action', p.id);
-        await this.assertOutsideRun(tx, ctx, p.workflow_id, 'review_action', p.id);
+        await assertOutsideRun(tx, ctx, p.workflow_id, 'revise_action', p.id);
+        await assertOutsideRun(tx, ctx, p.workflow_id, 'review_action', p.id);
         return this.review(tx, ctx, args);
       },
     );
@@ -395,7 +267,7 @@ export class Kernel {
       });
       // The edit is a decision on the version the reviewer saw; the new version is the
       // reviewer's proposal. It counts as an approval only where policy says so explicitly.
-      const decision = await this.insertDecision(
+      const decision = await insertDecision(
         tx,
         ctx,
         proposal,
@@ -411,7 +283,7 @@ export class Kernel {
         },
       );
       if (editStands)
-        await this.insertDecision(tx, ctx, proposal, version, hash, reviewer.id, 'approve', {
+        await insertDecision(tx, ctx, proposal, version, hash, reviewer.id, 'approve', {
           comment: 'the edit stands as its approval (policy: proposal.approve_own_edit)',
           edits: null,
           policy_version: policy.policy_version,
@@ -453,11 +325,11 @@ export class Kernel {
           purpose: ctx.purpose,
         },
       });
-      if (!approved) await this.recordApprovalRequest(tx, ctx, next, hash, reviewer.id);
+      if (!approved) await recordApprovalRequest(this.r, tx, ctx, next, hash, reviewer.id);
       return reviewResult(next, tool.name, edited, hash, received);
     }
 
-    const decision = await this.insertDecision(
+    const decision = await insertDecision(
       tx,
       ctx,
       proposal,
@@ -502,90 +374,10 @@ export class Kernel {
     return reviewResult(next, tool.name, current.params, current.hash, received);
   }
 
-  // ---- revise_action (the proposer answers request_more_info) ----------------------------
+  // ---- revise_action (the proposer answers request_more_info; ops/proposals.ts) -----------
 
-  async reviseAction(ctx: CallContext, input: S.ReviseActionInput) {
-    assertContext(ctx);
-    const args = parseInput(S.reviseActionInput, input, 'revise_action input');
-    return this.r.recording(
-      ctx,
-      {
-        workflow_id: { of_proposal: args.proposal_id },
-        actor: args.actor_id,
-        operation: 'revise_action',
-        subject: { proposal_id: args.proposal_id },
-      },
-      async (tx) => {
-        const p = await this.r.proposal(tx, ctx, args.proposal_id);
-        const actor = await this.r.actor(tx, ctx, args.actor_id, 'actor_id');
-        assertActsAs(ctx, actor.id, 'actor_id');
-        if (actor.id !== p.proposer_id)
-          throw new CountersignError(
-            'POLICY_DENIED',
-            `Only the proposer (${p.proposer_id}) may revise ${p.id}; reviewers use review_action with "edit".`,
-            { proposal_id: p.id },
-          );
-        if (p.status !== 'needs_info')
-          throw new CountersignError(
-            'INVALID_STATE',
-            `${p.id} is ${p.status}; only a proposal a reviewer sent back (needs_info) can be revised.`,
-            { proposal_id: p.id, status: p.status },
-          );
-        await this.r.openWorkflow(tx, ctx, p.workflow_id);
-        const tool = this.r.tool(p.tool);
-        const params = this.r.validParams(tool, args.params, 'params');
-        const policy = this.r.require(
-          ctx,
-          actorPrincipal(actor),
-          'proposal.create',
-          { type: 'Tool', id: tool.name, risk: tool.risk },
-          p.workflow_id,
-        );
-        const now = this.r.clock.now();
-        const version = p.version + 1;
-        const hash = callHash(tool.name, params);
-        await tx.insertVersion({
-          tenant_id: ctx.tenant_id,
-          proposal_id: p.id,
-          version,
-          params,
-          hash,
-          origin: 'revised',
-          author_id: actor.id,
-          created_at: now,
-        });
-        const allowed = policy.effect === 'allow';
-        const next: Proposal = {
-          ...p,
-          version,
-          status: allowed ? 'approved' : 'pending',
-          reason: args.reason ?? p.reason,
-          required_approvals: policy.approvals,
-          required_roles: policy.roles,
-          approved_version: allowed ? version : null,
-          approved_hash: allowed ? hash : null,
-          policy_version: policy.policy_version,
-          updated_at: now,
-        };
-        await tx.updateProposal(next);
-        await this.r.append(tx, ctx, {
-          type: EVENT_TYPES.ACTION_REVISED,
-          actor: actor.id,
-          workflow_id: p.workflow_id,
-          data: {
-            proposal_id: p.id,
-            version,
-            params,
-            hash,
-            reason: next.reason,
-            policy: policySummary(policy),
-          },
-        });
-        if (allowed) await this.recordPolicyAllowance(tx, ctx, next, hash, policy);
-        else await this.recordApprovalRequest(tx, ctx, next, hash);
-        return { proposal_id: p.id, status: next.status, version, hash };
-      },
-    );
+  reviseAction(ctx: CallContext, input: S.ReviseActionInput) {
+    return this.proposals.reviseAction(ctx, input);
   }
 
   // ---- execute_action -------------------------------------------------------------------
@@ -660,7 +452,7 @@ export class Kernel {
     const proposal = await this.r.proposal(tx, ctx, proposal_id);
     // A run's calls run only as steps of that run (under an invocation it generated).
     if (!ctx.agent_invocation_id?.startsWith(`${proposal.workflow_id}.`))
-      await this.assertOutsideRun(tx, ctx, proposal.workflow_id, 'execute_action', proposal.id);
+      await assertOutsideRun(tx, ctx, proposal.workflow_id, 'execute_action', proposal.id);
     const tool = this.r.tool(proposal.tool);
     const principal = await this.r.principalOf(tx, ctx);
     this.r.require(
@@ -1137,86 +929,16 @@ export class Kernel {
     });
   }
 
-  async getProposal(ctx: CallContext, input: { proposal_id: string }): Promise<ProposalView> {
-    assertContext(ctx);
-    const args = parseInput(S.getProposalInput, input, 'get_proposal input');
-    return this.r.store.transaction(async (tx) => {
-      const proposal = await this.r.proposal(tx, ctx, args.proposal_id);
-      this.r.require(
-        ctx,
-        await this.r.principalOf(tx, ctx),
-        'workflow.read',
-        { type: 'Workflow', id: proposal.workflow_id },
-        proposal.workflow_id,
-      );
-      const versions = await tx.listVersions(ctx.tenant_id, proposal.id);
-      const current = versions.find((v) => v.version === proposal.version);
-      if (!current)
-        throw new CountersignError('INTERNAL', `${proposal.id} has no version ${proposal.version}`);
-      return {
-        proposal,
-        final_tool_call: {
-          tool: proposal.tool,
-          params: current.params,
-          hash: current.hash,
-          version: current.version,
-        },
-        versions,
-        decisions: await tx.listDecisions(ctx.tenant_id, proposal.id),
-        executions: await tx.listExecutions(ctx.tenant_id, proposal.id),
-      };
-    });
+  /** A proposal with its versions, decisions and executions (ops/proposals.ts). */
+  getProposal(ctx: CallContext, input: { proposal_id: string }): Promise<ProposalView> {
+    return this.proposals.getProposal(ctx, input);
   }
 
-  async listPendingReviews(
+  listPendingReviews(
     ctx: CallContext,
     input: S.ListPendingReviewsInput = {},
   ): Promise<{ reviews: PendingReview[] }> {
-    assertContext(ctx);
-    const args = parseInput(S.listPendingReviewsInput, input, 'list_pending_reviews input');
-    const now = Date.parse(this.r.clock.now());
-    const updated_before =
-      args.min_age_seconds === undefined
-        ? undefined
-        : new Date(now - args.min_age_seconds * 1000).toISOString();
-    return this.r.store.transaction(async (tx) => {
-      this.r.require(ctx, await this.r.principalOf(tx, ctx), 'workflow.read', {
-        type: 'Tenant',
-        id: ctx.tenant_id,
-      });
-      const pending = await tx.listProposals(ctx.tenant_id, {
-        status: 'pending',
-        workflow_id: args.workflow_id,
-        tool: args.tool,
-        updated_before,
-        outside_runs: true,
-        limit: args.limit ?? 100,
-      });
-      const reviews: PendingReview[] = [];
-      for (const p of pending) {
-        const version = await this.r.version(tx, ctx, p, p.version);
-        const decisions = await tx.listDecisions(ctx.tenant_id, p.id);
-        reviews.push({
-          proposal_id: p.id,
-          workflow_id: p.workflow_id,
-          tool: p.tool,
-          risk: this.r.tools.get(p.tool)?.risk ?? 'write',
-          proposer_id: p.proposer_id,
-          authors: authorsOf(p, version).map((a) => a.id),
-          reason: p.reason,
-          version: p.version,
-          params: version.params,
-          hash: version.hash,
-          approvals: {
-            received: countApprovals(decisions, p.version),
-            required: p.required_approvals,
-          },
-          required_roles: p.required_roles,
-          waiting_since: p.updated_at,
-        });
-      }
-      return { reviews };
-    });
+    return this.proposals.listPendingReviews(ctx, input);
   }
 
   // ---- API tokens (ops/tokens.ts) ---------------------------------------------------------
@@ -1270,97 +992,6 @@ export class Kernel {
   private async dryRunSetting(tx: StoreTx, tenant_id: string): Promise<boolean> {
     return (await tx.getSetting(tenant_id, SETTING_DRY_RUN)) === 'true';
   }
-
-  private async insertDecision(
-    tx: StoreTx,
-    ctx: CallContext,
-    proposal: Proposal,
-    version: number,
-    hash: string,
-    reviewer_id: string,
-    decision: DecisionKind,
-    o: {
-      comment?: string | undefined;
-      edits: JsonObject | null;
-      policy_version: string;
-      now: string;
-    },
-  ): Promise<Decision> {
-    const d: Decision = {
-      tenant_id: ctx.tenant_id,
-      id: await tx.nextId(ctx.tenant_id, 'decision'),
-      proposal_id: proposal.id,
-      version,
-      hash,
-      reviewer_id,
-      decision,
-      comment: o.comment ?? null,
-      edits: o.edits,
-      policy_version: o.policy_version,
-      token_id: ctx.token?.id ?? null,
-      created_at: o.now,
-    };
-    await tx.insertDecision(d);
-    return d;
-  }
-
-  private async recordPolicyAllowance(
-    tx: StoreTx,
-    ctx: CallContext,
-    proposal: Proposal,
-    hash: string,
-    policy: PolicyDecision,
-  ): Promise<void> {
-    const d = await this.insertDecision(
-      tx,
-      ctx,
-      proposal,
-      proposal.version,
-      hash,
-      POLICY_REVIEWER_ID,
-      'policy_allow',
-      {
-        edits: null,
-        policy_version: policy.policy_version,
-        now: proposal.updated_at,
-      },
-    );
-    await this.r.append(tx, ctx, {
-      type: EVENT_TYPES.APPROVAL_DECISION,
-      actor: POLICY_REVIEWER_ID,
-      workflow_id: proposal.workflow_id,
-      data: {
-        decision_id: d.id,
-        proposal_id: proposal.id,
-        decision: 'policy_allow',
-        version: proposal.version,
-        hash,
-        status: 'approved',
-        policy: policySummary(policy),
-      },
-    });
-  }
-
-  private recordApprovalRequest(
-    tx: StoreTx,
-    ctx: CallContext,
-    proposal: Proposal,
-    hash: string,
-    requested_by: string = proposal.proposer_id,
-  ): Promise<void> {
-    return this.r.append(tx, ctx, {
-      type: EVENT_TYPES.APPROVAL_REQUESTED,
-      actor: requested_by,
-      workflow_id: proposal.workflow_id,
-      data: {
-        proposal_id: proposal.id,
-        version: proposal.version,
-        hash,
-        required_approvals: proposal.required_approvals,
-        required_roles: [...proposal.required_roles],
-      },
-    });
-  }
 }
 
 type RunClaim = {
@@ -1376,37 +1007,6 @@ type Claim =
   | RunClaim
   | { kind: 'done'; result: S.ExecutionResult & { execution_id: string } }
   | { kind: 'running'; execution: Execution; version: ProposalVersion };
-
-/** An edit is a decision on the version it changed, never an approval of the new one. */
-function isApproval(kind: DecisionKind): boolean {
-  return kind === 'approve' || kind === 'policy_allow';
-}
-
-/** Who wrote a version: its proposer, and its editor or reviser when that is someone else. */
-function authorsOf(p: Proposal, v: ProposalVersion): Author[] {
-  const authors: Author[] = [{ id: p.proposer_id, as: 'proposer' }];
-  if (v.author_id !== p.proposer_id) authors.push({ id: v.author_id, as: 'editor' });
-  return authors;
-}
-
-function countApprovals(decisions: readonly Decision[], version: number): number {
-  return new Set(
-    decisions
-      .filter((d) => d.version === version && isApproval(d.decision))
-      .map((d) => d.reviewer_id),
-  ).size;
-}
-
-function proposalResource(p: Proposal, tool: ToolDefinition): PolicyRequest['resource'] {
-  return {
-    type: 'Proposal',
-    id: p.id,
-    tool: p.tool,
-    risk: tool.risk,
-    proposer: p.proposer_id,
-    workflow: p.workflow_id,
-  };
-}
 
 function reviewResult(
   p: Proposal,
