@@ -32,6 +32,7 @@ import {
 } from './ops/proposals.js';
 import { ReviewOps } from './ops/reviews.js';
 import { assertOutsideRun } from './ops/run-guard.js';
+import { SettingsOps, dryRunSetting } from './ops/settings.js';
 
 export type { Authenticated } from './ops/tokens.js';
 export type { BoundAgent } from './ops/actors.js';
@@ -49,8 +50,6 @@ export interface KernelDeps {
   readonly newSecret?: () => string;
 }
 
-const SETTING_DRY_RUN = 'dry_run';
-
 /**
  * The governed kernel: every operation of the connector, each one transaction that commits
  * the state change with its ledger event.
@@ -67,6 +66,7 @@ export class Kernel {
   private readonly actors: ActorOps;
   private readonly proposals: ProposalOps;
   private readonly reviews: ReviewOps;
+  private readonly settings: SettingsOps;
   /**
    * Executions of one proposal queue behind each other in this process, so a concurrent retry
    * waits for the first and gets its result. Across processes the store's unique live-execution
@@ -81,6 +81,7 @@ export class Kernel {
     this.actors = new ActorOps(this.r);
     this.proposals = new ProposalOps(this.r);
     this.reviews = new ReviewOps(this.r);
+    this.settings = new SettingsOps(this.r);
   }
 
   get policyVersion(): string {
@@ -289,7 +290,7 @@ export class Kernel {
       );
     const version = await this.r.version(tx, ctx, proposal, proposal.approved_version);
     await this.assertBinding(tx, ctx, proposal, version);
-    const dryRun = requestedDryRun || (await this.dryRunSetting(tx, ctx.tenant_id));
+    const dryRun = requestedDryRun || (await dryRunSetting(tx, ctx.tenant_id));
     const params = this.r.validParams(tool, version.params, 'params');
 
     if (!dryRun) {
@@ -654,48 +655,10 @@ export class Kernel {
     return verifier.finish(head);
   }
 
-  // ---- set_policy -----------------------------------------------------------------------
+  // ---- set_policy (ops/settings.ts) ------------------------------------------------------
 
-  async setPolicy(ctx: CallContext, input: S.SetPolicyInput) {
-    assertContext(ctx);
-    const args = parseInput(S.setPolicyInput, input, 'set_policy input');
-    return this.r.recording(
-      ctx,
-      {
-        workflow_id: null,
-        actor: principalIdOf(ctx),
-        operation: 'set_policy',
-        subject: { ...args },
-      },
-      async (tx) => {
-        const principal = await this.r.principalOf(tx, ctx);
-        this.r.require(ctx, principal, 'policy.set', { type: 'Tenant', id: ctx.tenant_id });
-        const previous = await this.dryRunSetting(tx, ctx.tenant_id);
-        const dry_run = args.dry_run ?? previous;
-        const policy_version = this.settingsVersion(dry_run);
-        if (args.dry_run !== undefined) {
-          await tx.putSetting(ctx.tenant_id, SETTING_DRY_RUN, String(dry_run));
-          await this.r.append(tx, ctx, {
-            type: EVENT_TYPES.POLICY_SET,
-            actor: principal.id,
-            workflow_id: null,
-            data: {
-              dry_run,
-              previous: { dry_run: previous },
-              policy_version,
-              cedar_version: this.r.policy.version,
-              purpose: ctx.purpose,
-            },
-          });
-        }
-        return { dry_run, policy_version };
-      },
-    );
-  }
-
-  /** The effective policy version: the Cedar policy set's hash combined with the settings. */
-  private settingsVersion(dry_run: boolean): string {
-    return callHash('policy', { cedar: this.r.policy.version, dry_run }).slice(0, 16);
+  setPolicy(ctx: CallContext, input: S.SetPolicyInput) {
+    return this.settings.setPolicy(ctx, input);
   }
 
   // ---- reads ----------------------------------------------------------------------------
@@ -784,12 +747,6 @@ export class Kernel {
         created_at: this.r.clock.now(),
       }),
     );
-  }
-
-  // ---- helpers --------------------------------------------------------------------------
-
-  private async dryRunSetting(tx: StoreTx, tenant_id: string): Promise<boolean> {
-    return (await tx.getSetting(tenant_id, SETTING_DRY_RUN)) === 'true';
   }
 }
 
