@@ -1,35 +1,27 @@
-import { callHash } from './canonical.js';
-import { type Author, assertActsAs, assertMayDecide } from './authority.js';
-import { type CallContext, POLICY_REVIEWER_ID, actorPrincipal, assertContext } from './context.js';
-import { deepMerge } from './deep-merge.js';
-import { CountersignError } from './errors.js';
-import { ChainVerifier, EVENT_TYPES, type VerifyReport } from './ledger.js';
-import type {
-  Decision,
-  IdempotencyRecord,
-  JsonValue,
-  DecisionKind,
-  Execution,
-  JsonObject,
-  LedgerEvent,
-  Proposal,
-  ProposalVersion,
-  Workflow,
-} from './model.js';
+import type { CallContext } from './context.js';
+import type { VerifyReport } from './ledger.js';
+import type { IdempotencyRecord, JsonValue, LedgerEvent } from './model.js';
 import type { Clock } from './ports/clock.js';
-import type { PolicyDecision, PolicyEngine, PolicyRequest } from './ports/policy.js';
+import type { PolicyEngine } from './ports/policy.js';
 import type { Store, StoreTx } from './ports/store.js';
 import type { ToolDefinition, ToolRegistry } from './ports/tools.js';
-import * as S from './schemas.js';
+import type * as S from './schemas.js';
 import type { CreateTokenInput, ListTokensInput, RevokeTokenInput } from './token-schemas.js';
-import { parseInput } from './validation.js';
-import { type Refusal, Rules, policySummary, principalIdOf, tokenRecord } from './ops/rules.js';
-import { type Authenticated, TokenOps } from './ops/tokens.js';
 import { ActorOps, type BoundAgent } from './ops/actors.js';
+import { AuditOps } from './ops/audit.js';
+import { ExecutionOps } from './ops/executions.js';
+import { IdempotencyOps } from './ops/idempotency.js';
+import { type PendingReview, ProposalOps, type ProposalView } from './ops/proposals.js';
+import { ReviewOps } from './ops/reviews.js';
+import { Rules } from './ops/rules.js';
+import { SettingsOps } from './ops/settings.js';
+import { type Authenticated, TokenOps } from './ops/tokens.js';
+import { WorkflowRecordOps } from './ops/workflows.js';
 
 export type { Authenticated } from './ops/tokens.js';
 export type { BoundAgent } from './ops/actors.js';
 export type { Refusal } from './ops/rules.js';
+export type { PendingReview, ProposalView } from './ops/proposals.js';
 
 export interface KernelDeps {
   readonly store: Store;
@@ -42,35 +34,11 @@ export interface KernelDeps {
   readonly newSecret?: () => string;
 }
 
-const SETTING_DRY_RUN = 'dry_run';
-
-export interface ProposalView {
-  readonly proposal: Proposal;
-  readonly final_tool_call: { tool: string; params: JsonObject; hash: string; version: number };
-  readonly versions: readonly ProposalVersion[];
-  readonly decisions: readonly Decision[];
-  readonly executions: readonly Execution[];
-}
-
-export interface PendingReview {
-  readonly proposal_id: string;
-  readonly workflow_id: string;
-  readonly tool: string;
-  readonly risk: string;
-  readonly proposer_id: string;
-  readonly authors: readonly string[];
-  readonly reason: string;
-  readonly version: number;
-  readonly params: JsonObject;
-  readonly hash: string;
-  readonly approvals: { received: number; required: number };
-  readonly required_roles: readonly string[];
-  readonly waiting_since: string;
-}
-
 /**
  * The governed kernel: every operation of the connector, each one transaction that commits
- * the state change with its ledger event.
+ * the state change with its ledger event. The operations live by concept in ops/ (actors,
+ * workflows, proposals, reviews, executions, audit, settings, tokens, idempotency), all built
+ * on one Rules instance; this class is their single entry point.
  *
  * @example
  * const ctx = operatorContext('demo');
@@ -79,21 +47,27 @@ export interface PendingReview {
 export class Kernel {
   /** The shared rules (ports, ledger, policy, lookups) the workflow operations build on too. */
   readonly r: Rules;
-  private readonly maxParallel: number;
   private readonly tokens: TokenOps;
   private readonly actors: ActorOps;
-  /**
-   * Executions of one proposal queue behind each other in this process, so a concurrent retry
-   * waits for the first and gets its result. Across processes the store's unique live-execution
-   * key is the guard (the loser gets CONFLICT, which is retryable).
-   */
-  private readonly executionQueues = new Map<string, Promise<unknown>>();
+  private readonly workflows: WorkflowRecordOps;
+  private readonly proposals: ProposalOps;
+  private readonly reviews: ReviewOps;
+  private readonly settings: SettingsOps;
+  private readonly executions: ExecutionOps;
+  private readonly audit: AuditOps;
+  private readonly idempotency: IdempotencyOps;
 
   constructor(deps: KernelDeps) {
     this.r = new Rules(deps);
-    this.maxParallel = deps.maxParallel ?? 4;
     this.tokens = new TokenOps(this.r, deps.newSecret);
     this.actors = new ActorOps(this.r);
+    this.workflows = new WorkflowRecordOps(this.r);
+    this.proposals = new ProposalOps(this.r);
+    this.reviews = new ReviewOps(this.r);
+    this.settings = new SettingsOps(this.r);
+    this.executions = new ExecutionOps(this.r, this.proposals, deps.maxParallel ?? 4);
+    this.audit = new AuditOps(this.r);
+    this.idempotency = new IdempotencyOps(this.r);
   }
 
   get policyVersion(): string {
@@ -115,1111 +89,90 @@ export class Kernel {
     return this.actors.bindAgent(ctx, actor_id);
   }
 
-  // ---- start_workflow -------------------------------------------------------------------
+  // ---- start_workflow (ops/workflows.ts) ------------------------------------------------
 
-  async startWorkflow(
-    ctx: CallContext,
-    input: S.StartWorkflowInput,
-  ): Promise<{ workflow_id: string }> {
-    assertContext(ctx);
-    const args = parseInput(S.startWorkflowInput, input, 'start_workflow input');
-    return this.r.store.transaction(async (tx) => {
-      const principal = await this.r.principalOf(tx, ctx);
-      this.r.require(ctx, principal, 'workflow.start', { type: 'Tenant', id: ctx.tenant_id });
-      if (args.idempotency_key) {
-        const existing = await tx.findWorkflowByKey(ctx.tenant_id, args.idempotency_key);
-        if (existing) {
-          if (existing.title !== args.title)
-            throw new CountersignError(
-              'INVALID_STATE',
-              `Idempotency key "${args.idempotency_key}" already started ${existing.id} with a different title.`,
-              { workflow_id: existing.id },
-            );
-          return { workflow_id: existing.id };
-        }
-      }
-      const id = await tx.nextId(ctx.tenant_id, 'workflow');
-      const workflow: Workflow = {
-        tenant_id: ctx.tenant_id,
-        id,
-        title: args.title,
-        status: 'open',
-        idempotency_key: args.idempotency_key ?? null,
-        created_by: principal.id,
-        created_at: this.r.clock.now(),
-      };
-      await tx.insertWorkflow(workflow);
-      await this.r.append(tx, ctx, {
-        type: EVENT_TYPES.WORKFLOW_STARTED,
-        actor: principal.id,
-        workflow_id: id,
-        data: {
-          workflow_id: id,
-          title: args.title,
-          idempotency_key: args.idempotency_key ?? null,
-          purpose: ctx.purpose,
-        },
-      });
-      return { workflow_id: id };
-    });
+  startWorkflow(ctx: CallContext, input: S.StartWorkflowInput): Promise<{ workflow_id: string }> {
+    return this.workflows.startWorkflow(ctx, input);
   }
 
-  // ---- propose_action -------------------------------------------------------------------
+  // ---- propose_action (ops/proposals.ts) ------------------------------------------------
 
-  async proposeAction(ctx: CallContext, input: S.ProposeActionInput) {
-    assertContext(ctx);
-    const args = parseInput(S.proposeActionInput, input, 'propose_action input');
-    const refusal: Refusal = {
-      workflow_id: args.workflow_id,
-      actor: args.actor_id,
-      operation: 'propose_action',
-      subject: { tool: args.tool, params_hash: callHash(args.tool, args.params) },
-    };
-    return this.r.recording(ctx, refusal, async (tx) => {
-      await this.assertOutsideRun(tx, ctx, args.workflow_id, 'propose_action');
-      return this.propose(tx, ctx, args);
-    });
-  }
-
-  /**
-   * A workflow run governs its own calls: they are proposed by its steps, decided at its gates
-   * and executed by the run. Direct proposals, reviews, revisions and executions are refused,
-   * so no one approves a call around the gate that binds it, nor runs it outside its window.
-   */
-  private async assertOutsideRun(
-    tx: StoreTx,
-    ctx: CallContext,
-    workflow_id: string,
-    operation: string,
-    proposal_id?: string,
-  ): Promise<void> {
-    const run = await tx.runs.getRun(ctx.tenant_id, workflow_id);
-    if (!run) return;
-    let where = 'its steps';
-    if (proposal_id) {
-      const gates = await tx.runs.listApprovals(ctx.tenant_id, {
-        status: 'pending',
-        workflow_id,
-        limit: 100,
-      });
-      const gate = gates.find((g) => g.proposals.some((p) => p.proposal_id === proposal_id));
-      where = gate ? `its gate ${gate.id}` : 'its gates';
-    }
-    throw new CountersignError(
-      'INVALID_STATE',
-      `${proposal_id ?? workflow_id} belongs to workflow run ${workflow_id}, which governs its calls: ` +
-        `${operation} is refused here; decide at ${where} (decide_approval).`,
-      { workflow_id, operation, ...(proposal_id ? { proposal_id } : {}) },
-    );
+  proposeAction(ctx: CallContext, input: S.ProposeActionInput) {
+    return this.proposals.proposeAction(ctx, input);
   }
 
   /** Proposes a call inside the caller's transaction (a run's step does, through workflow-ops). */
-  async propose(
-    tx: StoreTx,
-    ctx: CallContext,
-    args: ReturnType<typeof S.proposeActionInput.parse>,
-  ) {
-    const workflow = await this.r.openWorkflow(tx, ctx, args.workflow_id);
-    const actor = await this.r.actor(tx, ctx, args.actor_id, 'actor_id');
-    assertActsAs(ctx, actor.id, 'actor_id');
-    const tool = this.r.tool(args.tool);
-    const params = this.r.validParams(tool, args.params, 'params');
-    const decision = this.r.require(
-      ctx,
-      actorPrincipal(actor),
-      'proposal.create',
-      {
-        type: 'Tool',
-        id: tool.name,
-        risk: tool.risk,
-      },
-      workflow.id,
-    );
-
-    const now = this.r.clock.now();
-    const id = await tx.nextId(ctx.tenant_id, 'proposal');
-    const hash = callHash(tool.name, params);
-    const allowed = decision.effect === 'allow';
-    const proposal: Proposal = {
-      tenant_id: ctx.tenant_id,
-      id,
-      workflow_id: workflow.id,
-      proposer_id: actor.id,
-      tool: tool.name,
-      reason: args.reason,
-      status: allowed ? 'approved' : 'pending',
-      version: 1,
-      required_approvals: decision.approvals,
-      required_roles: decision.roles,
-      approved_version: allowed ? 1 : null,
-      approved_hash: allowed ? hash : null,
-      policy_version: decision.policy_version,
-      created_at: now,
-      updated_at: now,
-    };
-    await tx.insertProposal(proposal);
-    await tx.insertVersion({
-      tenant_id: ctx.tenant_id,
-      proposal_id: id,
-      version: 1,
-      params,
-      hash,
-      origin: 'proposed',
-      author_id: actor.id,
-      created_at: now,
-    });
-    await this.r.append(tx, ctx, {
-      type: EVENT_TYPES.ACTION_PROPOSED,
-      actor: actor.id,
-      workflow_id: workflow.id,
-      data: {
-        proposal_id: id,
-        version: 1,
-        tool: tool.name,
-        risk: tool.risk,
-        params,
-        hash,
-        reason: args.reason,
-        policy: policySummary(decision),
-      },
-    });
-    if (allowed) await this.recordPolicyAllowance(tx, ctx, proposal, hash, decision);
-    else await this.recordApprovalRequest(tx, ctx, proposal, hash);
-    return {
-      proposal_id: id,
-      status: proposal.status as 'pending' | 'approved',
-      hash,
-      required_approvals: decision.approvals,
-      required_roles: [...decision.roles],
-    };
+  propose(tx: StoreTx, ctx: CallContext, args: ReturnType<typeof S.proposeActionInput.parse>) {
+    return this.proposals.propose(tx, ctx, args);
   }
 
-  // ---- review_action --------------------------------------------------------------------
+  // ---- review_action (ops/reviews.ts) ---------------------------------------------------
 
-  async reviewAction(ctx: CallContext, input: S.ReviewActionInput) {
-    assertContext(ctx);
-    const args = parseInput(S.reviewActionInput, input, 'review_action input');
-    return this.r.recording(
-      ctx,
-      {
-        workflow_id: { of_proposal: args.proposal_id },
-        actor: args.reviewer_id,
-        operation: 'review_action',
-        subject: { proposal_id: args.proposal_id, decision: args.decision },
-      },
-      async (tx) => {
-        const p = await this.r.proposal(tx, ctx, args.proposal_id);
-        await this.assertOutsideRun(tx, ctx, p.workflow_id, 'revise_action', p.id);
-        await this.assertOutsideRun(tx, ctx, p.workflow_id, 'review_action', p.id);
-        return this.review(tx, ctx, args);
-      },
-    );
+  reviewAction(ctx: CallContext, input: S.ReviewActionInput) {
+    return this.reviews.reviewAction(ctx, input);
   }
 
-  /**
-   * One decision on a proposal's current version. Separation of duties (authority.ts): the
-   * reviewer is neither the proposer nor the author of this version (an editor, or the
-   * proposer revising). An edit proposes a new version, which needs its own approvals from
-   * others, unless a policy explicitly lets the editor's edit stand as its approval
-   * (`proposal.approve_own_edit` on the tool).
-   */
-  async review(tx: StoreTx, ctx: CallContext, args: ReturnType<typeof S.reviewActionInput.parse>) {
-    const proposal = await this.r.proposal(tx, ctx, args.proposal_id);
-    const reviewer = await this.r.actor(tx, ctx, args.reviewer_id, 'reviewer_id');
-    assertActsAs(ctx, reviewer.id, 'reviewer_id');
-    const current = await this.r.version(tx, ctx, proposal, proposal.version);
-    const decisions = await tx.listDecisions(ctx.tenant_id, proposal.id);
-    assertMayDecide({
-      decider: reviewer,
-      authors: authorsOf(proposal, current),
-      roles: [],
-      earlier: [],
-      subject: { type: 'proposal', id: proposal.id },
-    });
-    if (proposal.status !== 'pending')
-      throw new CountersignError(
-        'INVALID_STATE',
-        `${proposal.id} is ${proposal.status}; only a pending proposal can be reviewed.`,
-        { proposal_id: proposal.id, status: proposal.status },
-      );
-    const tool = this.r.tool(proposal.tool);
-    this.r.require(
-      ctx,
-      actorPrincipal(reviewer),
-      'proposal.review',
-      proposalResource(proposal, tool),
-      proposal.workflow_id,
-    );
-    assertMayDecide({
-      decider: reviewer,
-      authors: [],
-      roles: proposal.required_roles,
-      earlier: decisions.filter((d) => d.version === proposal.version).map((d) => d.reviewer_id),
-      subject: { type: 'proposal', id: proposal.id },
-    });
-    const now = this.r.clock.now();
-
-    if (args.decision === 'edit') {
-      const edited = this.r.validParams(
-        tool,
-        deepMerge(current.params, args.edits!.params),
-        'edits.params',
-      );
-      const proposer = await this.r.actor(tx, ctx, proposal.proposer_id, 'proposer');
-      const policy = this.r.require(
-        ctx,
-        actorPrincipal(proposer),
-        'proposal.create',
-        { type: 'Tool', id: tool.name, risk: tool.risk },
-        proposal.workflow_id,
-      );
-      const editStands =
-        this.r.decide(
-          ctx,
-          actorPrincipal(reviewer),
-          'proposal.approve_own_edit',
-          { type: 'Tool', id: tool.name, risk: tool.risk },
-          proposal.workflow_id,
-        ).effect !== 'deny';
-      const version = proposal.version + 1;
-      const hash = callHash(tool.name, edited);
-      await tx.insertVersion({
-        tenant_id: ctx.tenant_id,
-        proposal_id: proposal.id,
-        version,
-        params: edited,
-        hash,
-        origin: 'edited',
-        author_id: reviewer.id,
-        created_at: now,
-      });
-      // The edit is a decision on the version the reviewer saw; the new version is the
-      // reviewer's proposal. It counts as an approval only where policy says so explicitly.
-      const decision = await this.insertDecision(
-        tx,
-        ctx,
-        proposal,
-        current.version,
-        current.hash,
-        reviewer.id,
-        'edit',
-        {
-          comment: args.comment,
-          edits: args.edits!.params,
-          policy_version: policy.policy_version,
-          now,
-        },
-      );
-      if (editStands)
-        await this.insertDecision(tx, ctx, proposal, version, hash, reviewer.id, 'approve', {
-          comment: 'the edit stands as its approval (policy: proposal.approve_own_edit)',
-          edits: null,
-          policy_version: policy.policy_version,
-          now,
-        });
-      const required = Math.max(policy.approvals, 1);
-      const received = editStands ? 1 : 0;
-      const approved = received >= required;
-      const next: Proposal = {
-        ...proposal,
-        version,
-        status: approved ? 'approved' : 'pending',
-        required_approvals: required,
-        required_roles: policy.roles,
-        approved_version: approved ? version : null,
-        approved_hash: approved ? hash : null,
-        policy_version: policy.policy_version,
-        updated_at: now,
-      };
-      await tx.updateProposal(next);
-      await this.r.append(tx, ctx, {
-        type: EVENT_TYPES.APPROVAL_DECISION,
-        actor: reviewer.id,
-        workflow_id: proposal.workflow_id,
-        data: {
-          decision_id: decision.id,
-          proposal_id: proposal.id,
-          decision: 'edit',
-          edited_from: { version: current.version, hash: current.hash },
-          version,
-          params: edited,
-          hash,
-          comment: args.comment ?? null,
-          status: next.status,
-          approvals: { received, required },
-          edit_stands_as_approval: editStands,
-          policy: policySummary(policy),
-          token: tokenRecord(ctx),
-          purpose: ctx.purpose,
-        },
-      });
-      if (!approved) await this.recordApprovalRequest(tx, ctx, next, hash, reviewer.id);
-      return reviewResult(next, tool.name, edited, hash, received);
-    }
-
-    const decision = await this.insertDecision(
-      tx,
-      ctx,
-      proposal,
-      current.version,
-      current.hash,
-      reviewer.id,
-      args.decision,
-      { comment: args.comment, edits: null, policy_version: this.r.policy.version, now },
-    );
-    const received =
-      countApprovals(decisions, proposal.version) + (args.decision === 'approve' ? 1 : 0);
-    let status: Proposal['status'];
-    if (args.decision === 'reject') status = 'rejected';
-    else if (args.decision === 'request_more_info') status = 'needs_info';
-    else status = received >= proposal.required_approvals ? 'approved' : 'pending';
-    const approved = status === 'approved';
-    const next: Proposal = {
-      ...proposal,
-      status,
-      approved_version: approved ? current.version : null,
-      approved_hash: approved ? current.hash : null,
-      updated_at: now,
-    };
-    await tx.updateProposal(next);
-    await this.r.append(tx, ctx, {
-      type: EVENT_TYPES.APPROVAL_DECISION,
-      actor: reviewer.id,
-      workflow_id: proposal.workflow_id,
-      data: {
-        decision_id: decision.id,
-        proposal_id: proposal.id,
-        decision: args.decision,
-        version: current.version,
-        hash: current.hash,
-        comment: args.comment ?? null,
-        status,
-        approvals: { received, required: proposal.required_approvals },
-        token: tokenRecord(ctx),
-        purpose: ctx.purpose,
-      },
-    });
-    return reviewResult(next, tool.name, current.params, current.hash, received);
+  /** One decision inside the caller's transaction (a run's gate does, through workflow-ops). */
+  review(tx: StoreTx, ctx: CallContext, args: ReturnType<typeof S.reviewActionInput.parse>) {
+    return this.reviews.review(tx, ctx, args);
   }
 
-  // ---- revise_action (the proposer answers request_more_info) ----------------------------
+  // ---- revise_action (the proposer answers request_more_info; ops/proposals.ts) ---------
 
-  async reviseAction(ctx: CallContext, input: S.ReviseActionInput) {
-    assertContext(ctx);
-    const args = parseInput(S.reviseActionInput, input, 'revise_action input');
-    return this.r.recording(
-      ctx,
-      {
-        workflow_id: { of_proposal: args.proposal_id },
-        actor: args.actor_id,
-        operation: 'revise_action',
-        subject: { proposal_id: args.proposal_id },
-      },
-      async (tx) => {
-        const p = await this.r.proposal(tx, ctx, args.proposal_id);
-        const actor = await this.r.actor(tx, ctx, args.actor_id, 'actor_id');
-        assertActsAs(ctx, actor.id, 'actor_id');
-        if (actor.id !== p.proposer_id)
-          throw new CountersignError(
-            'POLICY_DENIED',
-            `Only the proposer (${p.proposer_id}) may revise ${p.id}; reviewers use review_action with "edit".`,
-            { proposal_id: p.id },
-          );
-        if (p.status !== 'needs_info')
-          throw new CountersignError(
-            'INVALID_STATE',
-            `${p.id} is ${p.status}; only a proposal a reviewer sent back (needs_info) can be revised.`,
-            { proposal_id: p.id, status: p.status },
-          );
-        await this.r.openWorkflow(tx, ctx, p.workflow_id);
-        const tool = this.r.tool(p.tool);
-        const params = this.r.validParams(tool, args.params, 'params');
-        const policy = this.r.require(
-          ctx,
-          actorPrincipal(actor),
-          'proposal.create',
-          { type: 'Tool', id: tool.name, risk: tool.risk },
-          p.workflow_id,
-        );
-        const now = this.r.clock.now();
-        const version = p.version + 1;
-        const hash = callHash(tool.name, params);
-        await tx.insertVersion({
-          tenant_id: ctx.tenant_id,
-          proposal_id: p.id,
-          version,
-          params,
-          hash,
-          origin: 'revised',
-          author_id: actor.id,
-          created_at: now,
-        });
-        const allowed = policy.effect === 'allow';
-        const next: Proposal = {
-          ...p,
-          version,
-          status: allowed ? 'approved' : 'pending',
-          reason: args.reason ?? p.reason,
-          required_approvals: policy.approvals,
-          required_roles: policy.roles,
-          approved_version: allowed ? version : null,
-          approved_hash: allowed ? hash : null,
-          policy_version: policy.policy_version,
-          updated_at: now,
-        };
-        await tx.updateProposal(next);
-        await this.r.append(tx, ctx, {
-          type: EVENT_TYPES.ACTION_REVISED,
-          actor: actor.id,
-          workflow_id: p.workflow_id,
-          data: {
-            proposal_id: p.id,
-            version,
-            params,
-            hash,
-            reason: next.reason,
-            policy: policySummary(policy),
-          },
-        });
-        if (allowed) await this.recordPolicyAllowance(tx, ctx, next, hash, policy);
-        else await this.recordApprovalRequest(tx, ctx, next, hash);
-        return { proposal_id: p.id, status: next.status, version, hash };
-      },
-    );
+  reviseAction(ctx: CallContext, input: S.ReviseActionInput) {
+    return this.proposals.reviseAction(ctx, input);
   }
 
-  // ---- execute_action -------------------------------------------------------------------
+  // ---- execute_action / execute_parallel (ops/executions.ts) ----------------------------
 
-  async executeAction(
+  executeAction(
     ctx: CallContext,
     input: S.ExecuteActionInput,
   ): Promise<{ execution_id: string; result: S.ExecutionResult }> {
-    assertContext(ctx);
-    const args = parseInput(S.executeActionInput, input, 'execute_action input');
-    const { execution_id, ...result } = await this.execute(
-      ctx,
-      args.proposal_id,
-      args.dry_run ?? false,
-    );
-    return { execution_id, result };
+    return this.executions.executeAction(ctx, input);
   }
 
-  private execute(
-    ctx: CallContext,
-    proposal_id: string,
-    requestedDryRun: boolean,
-  ): Promise<S.ExecutionResult & { execution_id: string }> {
-    const key = `${ctx.tenant_id}/${proposal_id}`;
-    const previous = this.executionQueues.get(key) ?? Promise.resolve();
-    const run = previous.then(() => this.executeNow(ctx, proposal_id, requestedDryRun));
-    const settled = run.catch(() => undefined);
-    this.executionQueues.set(key, settled);
-    void settled.then(() => {
-      if (this.executionQueues.get(key) === settled) this.executionQueues.delete(key);
-    });
-    return run;
+  executeParallel(ctx: CallContext, input: S.ExecuteParallelInput) {
+    return this.executions.executeParallel(ctx, input);
   }
 
-  private async executeNow(
-    ctx: CallContext,
-    proposal_id: string,
-    requestedDryRun: boolean,
-  ): Promise<S.ExecutionResult & { execution_id: string }> {
-    const refusal: Refusal = {
-      workflow_id: { of_proposal: proposal_id },
-      actor: principalIdOf(ctx),
-      operation: 'execute_action',
-      subject: { proposal_id },
-    };
-    // Phase 1: check the approval binding and claim the execution.
-    const claim = await this.r.recording(ctx, refusal, (tx) =>
-      this.claim(tx, ctx, proposal_id, requestedDryRun),
-    );
-    if (claim.kind === 'done') return claim.result;
-    if (claim.kind === 'running') {
-      const e = new CountersignError(
-        'EXECUTION_IN_DOUBT',
-        `${claim.execution.id} of ${proposal_id} started at ${claim.execution.started_at} and has not finished: ` +
-          'another process may still be running it, or it stopped mid-call and the tool may or may not have run. ' +
-          'A human must check the target and reconcile; it is not re-run.',
-        { execution_id: claim.execution.id, proposal_id },
-      );
-      await this.r.recordRefusal(ctx, refusal, e);
-      throw e;
-    }
-    // Phase 2: run the tool and record the outcome.
-    return this.runClaim(ctx, claim);
-  }
+  // ---- get_audit_log / verify (ops/audit.ts) --------------------------------------------
 
-  private async claim(
-    tx: StoreTx,
-    ctx: CallContext,
-    proposal_id: string,
-    requestedDryRun: boolean,
-  ): Promise<Claim> {
-    const proposal = await this.r.proposal(tx, ctx, proposal_id);
-    // A run's calls run only as steps of that run (under an invocation it generated).
-    if (!ctx.agent_invocation_id?.startsWith(`${proposal.workflow_id}.`))
-      await this.assertOutsideRun(tx, ctx, proposal.workflow_id, 'execute_action', proposal.id);
-    const tool = this.r.tool(proposal.tool);
-    const principal = await this.r.principalOf(tx, ctx);
-    this.r.require(
-      ctx,
-      principal,
-      'proposal.execute',
-      proposalResource(proposal, tool),
-      proposal.workflow_id,
-    );
-    this.r.require(
-      ctx,
-      principal,
-      'tool.invoke',
-      { type: 'Tool', id: tool.name, risk: tool.risk },
-      proposal.workflow_id,
-    );
-    if (proposal.status === 'pending' || proposal.status === 'needs_info')
-      throw new CountersignError(
-        'REVIEW_REQUIRED',
-        `${proposal.id} is ${proposal.status}: it needs ${proposal.required_approvals} approval(s) before it can run.`,
-        { proposal_id: proposal.id, status: proposal.status },
-      );
-    if (
-      proposal.status === 'rejected' ||
-      proposal.approved_version === null ||
-      proposal.approved_hash === null
-    )
-      throw new CountersignError(
-        'INVALID_STATE',
-        `${proposal.id} is ${proposal.status} and cannot run.`,
-        {
-          proposal_id: proposal.id,
-          status: proposal.status,
-        },
-      );
-    const version = await this.r.version(tx, ctx, proposal, proposal.approved_version);
-    await this.assertBinding(tx, ctx, proposal, version);
-    const dryRun = requestedDryRun || (await this.dryRunSetting(tx, ctx.tenant_id));
-    const params = this.r.validParams(tool, version.params, 'params');
-
-    if (!dryRun) {
-      const existing = await tx.findLiveExecution(ctx.tenant_id, proposal.id, version.version);
-      if (existing?.status === 'started') return { kind: 'running', execution: existing, version };
-      if (existing) return { kind: 'done', result: resultOf(existing) };
-    }
-    const base = { proposal, version, tool, params, dryRun };
-    if (dryRun || tool.idempotent) return { kind: 'run', ...base, execution_id: null };
-    // A tool that is not idempotent is claimed before it runs, so that a crash between start
-    // and finish is visible and never silently repeated.
-    const execution_id = await tx.nextId(ctx.tenant_id, 'execution');
-    const started = this.newExecution(ctx, execution_id, base);
-    await tx.insertExecution(started);
-    await this.appendToolInvoke(tx, ctx, started);
-    return { kind: 'run', ...base, execution_id };
-  }
-
-  private async runClaim(
-    ctx: CallContext,
-    claim: RunClaim,
-  ): Promise<S.ExecutionResult & { execution_id: string }> {
-    const { proposal, version, tool, params, dryRun } = claim;
-    const toolCtx = {
-      tenant_id: ctx.tenant_id,
-      workflow_id: proposal.workflow_id,
-      proposal_id: proposal.id,
-      execution_id: claim.execution_id ?? `${proposal.id}.v${version.version}`,
-      idempotency_key: `${ctx.tenant_id}:${proposal.id}:v${version.version}`,
-      now: this.r.clock.now(),
-    };
-    let output: JsonObject | null = null;
-    let error: JsonObject | null = null;
-    try {
-      const out = dryRun ? await tool.plan(params, toolCtx) : await tool.apply(params, toolCtx);
-      const checked = S.jsonObject.safeParse(out);
-      if (!checked.success)
-        throw new Error(`tool ${tool.name} returned something other than a JSON object`);
-      output = checked.data;
-    } catch (e) {
-      error = { message: e instanceof Error ? e.message : String(e) };
-      if (e instanceof CountersignError) error = { code: e.code, message: e.message };
-    }
-    const status: Execution['status'] = error ? 'failed' : dryRun ? 'simulated' : 'succeeded';
-    return this.r.store.transaction(async (tx) => {
-      let execution: Execution;
-      if (claim.execution_id) {
-        const started = await tx.getExecution(ctx.tenant_id, claim.execution_id);
-        if (!started)
-          throw new CountersignError('INTERNAL', `claimed ${claim.execution_id} vanished`);
-        execution = { ...started, status, output, error, finished_at: this.r.clock.now() };
-        await tx.finishExecution(execution);
-      } else {
-        if (!dryRun) {
-          // An idempotent tool is recorded after it ran; a concurrent run may have won.
-          const winner = await tx.findLiveExecution(ctx.tenant_id, proposal.id, version.version);
-          if (winner) return resultOf(winner);
-        }
-        const id = await tx.nextId(ctx.tenant_id, 'execution');
-        const started = this.newExecution(ctx, id, claim);
-        execution = { ...started, status, output, error, finished_at: this.r.clock.now() };
-        await tx.insertExecution(execution);
-        await this.appendToolInvoke(tx, ctx, started);
-      }
-      if (!dryRun) {
-        await tx.updateProposal({
-          ...proposal,
-          status: error ? 'failed' : 'executed',
-          updated_at: execution.finished_at ?? proposal.updated_at,
-        });
-      }
-      await this.r.append(tx, ctx, {
-        type: EVENT_TYPES.ACTION_EXECUTED,
-        actor: principalIdOf(ctx),
-        workflow_id: proposal.workflow_id,
-        data: {
-          execution_id: execution.id,
-          proposal_id: proposal.id,
-          version: version.version,
-          tool: tool.name,
-          hash: version.hash,
-          dry_run: dryRun,
-          status,
-          output,
-          error,
-        },
-      });
-      return resultOf(execution);
-    });
-  }
-
-  private newExecution(
-    ctx: CallContext,
-    id: string,
-    c: {
-      proposal: Proposal;
-      version: ProposalVersion;
-      tool: ToolDefinition;
-      params: JsonObject;
-      dryRun: boolean;
-    },
-  ): Execution {
-    return {
-      tenant_id: ctx.tenant_id,
-      id,
-      workflow_id: c.proposal.workflow_id,
-      proposal_id: c.proposal.id,
-      version: c.version.version,
-      tool: c.tool.name,
-      params: c.params,
-      hash: c.version.hash,
-      dry_run: c.dryRun,
-      status: 'started',
-      output: null,
-      error: null,
-      started_at: this.r.clock.now(),
-      finished_at: null,
-    };
-  }
-
-  private appendToolInvoke(tx: StoreTx, ctx: CallContext, e: Execution): Promise<void> {
-    return this.r.append(tx, ctx, {
-      type: EVENT_TYPES.TOOL_INVOKE,
-      actor: principalIdOf(ctx),
-      workflow_id: e.workflow_id,
-      data: {
-        execution_id: e.id,
-        proposal_id: e.proposal_id,
-        version: e.version,
-        tool: e.tool,
-        hash: e.hash,
-        dry_run: e.dry_run,
-        workflow_id: e.workflow_id,
-        agent_invocation_id: ctx.agent_invocation_id ?? null,
-        purpose: ctx.purpose,
-      },
-    });
-  }
-
-  /** Recomputes the call's hash and checks it against the proposal and every approving decision. */
-  private async assertBinding(
-    tx: StoreTx,
-    ctx: CallContext,
-    proposal: Proposal,
-    version: ProposalVersion,
-  ) {
-    const recomputed = callHash(proposal.tool, version.params);
-    const approvals = (await tx.listDecisions(ctx.tenant_id, proposal.id)).filter(
-      (d) => d.version === version.version && isApproval(d.decision),
-    );
-    const bound = [proposal.approved_hash, version.hash, ...approvals.map((d) => d.hash)];
-    if (approvals.length === 0 || bound.some((h) => h !== recomputed))
-      throw new CountersignError(
-        'APPROVAL_HASH_MISMATCH',
-        `${proposal.id} version ${version.version} no longer matches the call that was approved; it will not run.`,
-        {
-          proposal_id: proposal.id,
-          version: version.version,
-          expected: proposal.approved_hash,
-          actual: recomputed,
-        },
-      );
-  }
-
-  // ---- execute_parallel -----------------------------------------------------------------
-
-  async executeParallel(ctx: CallContext, input: S.ExecuteParallelInput) {
-    assertContext(ctx);
-    const args = parseInput(S.executeParallelInput, input, 'execute_parallel input');
-    const results: S.ParallelCallResult[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < args.calls.length) {
-        const index = next++;
-        const call = args.calls[index]!;
-        results[index] = await this.parallelCall(ctx, index, call, args);
-      }
-    };
-    const width = Math.min(args.max_concurrency ?? this.maxParallel, args.calls.length);
-    await Promise.all(Array.from({ length: width }, worker));
-
-    const workflows = new Set<string>();
-    return this.r.store.transaction(async (tx) => {
-      // A refused call may name a proposal that does not exist: it has no workflow to add.
-      for (const r of results) {
-        const p = r.proposal_id ? await tx.getProposal(ctx.tenant_id, r.proposal_id) : undefined;
-        if (p) workflows.add(p.workflow_id);
-      }
-      const workflow_id = args.workflow_id ?? (workflows.size === 1 ? [...workflows][0]! : null);
-      const parallel_id = await tx.nextId(ctx.tenant_id, 'parallel');
-      await this.r.append(tx, ctx, {
-        type: EVENT_TYPES.PARALLEL_EXECUTED,
-        actor: principalIdOf(ctx),
-        workflow_id,
-        data: {
-          parallel_id,
-          results: results.map((r) => ({
-            index: r.index,
-            tool: r.tool,
-            status: r.status,
-            proposal_id: r.proposal_id,
-            execution_id: r.execution_id,
-            error_code: r.error?.code ?? null,
-          })),
-        },
-      });
-      return { parallel_id, results };
-    });
-  }
-
-  private async parallelCall(
-    ctx: CallContext,
-    index: number,
-    call: { tool: string; params: JsonObject; proposal_id?: string | undefined },
-    args: {
-      workflow_id?: string | undefined;
-      actor_id?: string | undefined;
-      dry_run?: boolean | undefined;
-    },
-  ): Promise<S.ParallelCallResult> {
-    let proposal_id: string | null = call.proposal_id ?? null;
-    try {
-      proposal_id = await this.resolveParallelCall(ctx, call, args);
-      const { execution_id, ...result } = await this.execute(
-        ctx,
-        proposal_id,
-        args.dry_run ?? false,
-      );
-      return {
-        index,
-        tool: call.tool,
-        status: result.status,
-        proposal_id,
-        execution_id,
-        result,
-        error: null,
-      };
-    } catch (e) {
-      const err = e instanceof CountersignError ? e : new CountersignError('INTERNAL', String(e));
-      return {
-        index,
-        tool: call.tool,
-        status: 'refused',
-        proposal_id,
-        execution_id: null,
-        result: null,
-        error: { code: err.code, message: err.message },
-      };
-    }
-  }
-
-  /** Finds the approval a parallel call runs under, or creates one when policy needs no review. */
-  private async resolveParallelCall(
-    ctx: CallContext,
-    call: { tool: string; params: JsonObject; proposal_id?: string | undefined },
-    args: { workflow_id?: string | undefined; actor_id?: string | undefined },
-  ): Promise<string> {
-    const hash = callHash(call.tool, call.params);
-    if (call.proposal_id) {
-      const p = await this.r.store.transaction((tx) => this.r.proposal(tx, ctx, call.proposal_id!));
-      if (p.tool !== call.tool || (p.approved_hash !== null && p.approved_hash !== hash))
-        throw new CountersignError(
-          'APPROVAL_HASH_MISMATCH',
-          `The call differs from the approved call of ${p.id}; run exactly what was approved.`,
-          { proposal_id: p.id, expected: p.approved_hash, actual: hash },
-        );
-      return p.id;
-    }
-    const matches = await this.r.store.transaction((tx) =>
-      tx.findApprovedByHash(ctx.tenant_id, hash),
-    );
-    if (matches[0]) return matches[0].id;
-    const tool = this.r.tool(call.tool);
-    if (!args.workflow_id || !args.actor_id)
-      throw new CountersignError(
-        'REVIEW_REQUIRED',
-        `No approved proposal matches this ${call.tool} call; propose it and have it reviewed, ` +
-          'or give workflow_id and actor_id so policy can allow it without review.',
-        { tool: call.tool, hash },
-      );
-    const actor = await this.r.store.transaction((tx) =>
-      this.r.actor(tx, ctx, args.actor_id!, 'actor_id'),
-    );
-    assertActsAs(ctx, actor.id, 'actor_id');
-    const decision = this.r.decide(
-      ctx,
-      actorPrincipal(actor),
-      'proposal.create',
-      {
-        type: 'Tool',
-        id: tool.name,
-        risk: tool.risk,
-      },
-      args.workflow_id,
-    );
-    if (decision.effect !== 'allow')
-      throw new CountersignError(
-        'REVIEW_REQUIRED',
-        `Policy requires review for ${call.tool}; propose it and have it approved first.`,
-        { tool: call.tool, hash, policy: policySummary(decision) },
-      );
-    const proposed = await this.proposeAction(ctx, {
-      workflow_id: args.workflow_id,
-      actor_id: actor.id,
-      tool: call.tool,
-      params: call.params,
-      reason: 'execute_parallel call allowed by policy without review',
-    });
-    return proposed.proposal_id;
-  }
-
-  // ---- get_audit_log / verify -----------------------------------------------------------
-
-  async getAuditLog(
-    ctx: CallContext,
-    input: S.GetAuditLogInput,
-  ): Promise<{ entries: LedgerEvent[] }> {
-    assertContext(ctx);
-    const args = parseInput(S.getAuditLogInput, input, 'get_audit_log input');
-    return this.r.store.transaction(async (tx) => {
-      const workflow = await this.r.workflow(tx, ctx, args.workflow_id);
-      const principal = await this.r.principalOf(tx, ctx);
-      this.r.require(
-        ctx,
-        principal,
-        'audit.read',
-        { type: 'Workflow', id: workflow.id },
-        workflow.id,
-      );
-      const entries = await tx.listLedger(ctx.tenant_id, { workflow_id: workflow.id });
-      // Reading the audit log is itself recorded, outside the workflow's own trace.
-      await this.r.append(tx, ctx, {
-        type: EVENT_TYPES.AUDIT_LOG_READ,
-        actor: principal.id,
-        workflow_id: null,
-        data: { workflow_id: workflow.id, entries: entries.length, purpose: ctx.purpose },
-      });
-      return { entries };
-    });
+  getAuditLog(ctx: CallContext, input: S.GetAuditLogInput): Promise<{ entries: LedgerEvent[] }> {
+    return this.audit.getAuditLog(ctx, input);
   }
 
   /** Verifies the tenant's whole chain; streams it in pages. */
-  async verifyAudit(ctx: CallContext): Promise<VerifyReport> {
-    assertContext(ctx);
-    const verifier = new ChainVerifier(ctx.tenant_id);
-    await this.r.store.transaction(async (tx) => {
-      this.r.require(ctx, await this.r.principalOf(tx, ctx), 'audit.read', {
-        type: 'Tenant',
-        id: ctx.tenant_id,
-      });
-    });
-    let after = 0;
-    for (;;) {
-      const page = await this.r.store.transaction((tx) =>
-        tx.listLedger(ctx.tenant_id, { after_seq: after, limit: 2000 }),
-      );
-      for (const e of page) verifier.push(e);
-      if (page.length < 2000 || verifier.broken) break;
-      after = page[page.length - 1]!.seq;
-    }
-    const head = await this.r.store.transaction((tx) => tx.readLedgerHead(ctx.tenant_id));
-    return verifier.finish(head);
+  verifyAudit(ctx: CallContext): Promise<VerifyReport> {
+    return this.audit.verifyAudit(ctx);
   }
 
-  // ---- set_policy -----------------------------------------------------------------------
+  // ---- set_policy (ops/settings.ts) -----------------------------------------------------
 
-  async setPolicy(ctx: CallContext, input: S.SetPolicyInput) {
-    assertContext(ctx);
-    const args = parseInput(S.setPolicyInput, input, 'set_policy input');
-    return this.r.recording(
-      ctx,
-      {
-        workflow_id: null,
-        actor: principalIdOf(ctx),
-        operation: 'set_policy',
-        subject: { ...args },
-      },
-      async (tx) => {
-        const principal = await this.r.principalOf(tx, ctx);
-        this.r.require(ctx, principal, 'policy.set', { type: 'Tenant', id: ctx.tenant_id });
-        const previous = await this.dryRunSetting(tx, ctx.tenant_id);
-        const dry_run = args.dry_run ?? previous;
-        const policy_version = this.settingsVersion(dry_run);
-        if (args.dry_run !== undefined) {
-          await tx.putSetting(ctx.tenant_id, SETTING_DRY_RUN, String(dry_run));
-          await this.r.append(tx, ctx, {
-            type: EVENT_TYPES.POLICY_SET,
-            actor: principal.id,
-            workflow_id: null,
-            data: {
-              dry_run,
-              previous: { dry_run: previous },
-              policy_version,
-              cedar_version: this.r.policy.version,
-              purpose: ctx.purpose,
-            },
-          });
-        }
-        return { dry_run, policy_version };
-      },
-    );
-  }
-
-  /** The effective policy version: the Cedar policy set's hash combined with the settings. */
-  private settingsVersion(dry_run: boolean): string {
-    return callHash('policy', { cedar: this.r.policy.version, dry_run }).slice(0, 16);
+  setPolicy(ctx: CallContext, input: S.SetPolicyInput) {
+    return this.settings.setPolicy(ctx, input);
   }
 
   // ---- reads ----------------------------------------------------------------------------
 
-  async getWorkflow(ctx: CallContext, input: { workflow_id: string }) {
-    assertContext(ctx);
-    const args = parseInput(S.getWorkflowInput, input, 'get_workflow input');
-    return this.r.store.transaction(async (tx) => {
-      const workflow = await this.r.workflow(tx, ctx, args.workflow_id);
-      this.r.require(
-        ctx,
-        await this.r.principalOf(tx, ctx),
-        'workflow.read',
-        { type: 'Workflow', id: workflow.id },
-        workflow.id,
-      );
-      const proposals = await tx.listProposals(ctx.tenant_id, {
-        workflow_id: workflow.id,
-        limit: 1000,
-      });
-      return {
-        workflow,
-        proposals: proposals.map((p) => ({
-          proposal_id: p.id,
-          tool: p.tool,
-          status: p.status,
-          version: p.version,
-        })),
-      };
-    });
+  /** A workflow and its proposals (ops/workflows.ts). */
+  getWorkflow(ctx: CallContext, input: { workflow_id: string }) {
+    return this.workflows.getWorkflow(ctx, input);
   }
 
-  async getProposal(ctx: CallContext, input: { proposal_id: string }): Promise<ProposalView> {
-    assertContext(ctx);
-    const args = parseInput(S.getProposalInput, input, 'get_proposal input');
-    return this.r.store.transaction(async (tx) => {
-      const proposal = await this.r.proposal(tx, ctx, args.proposal_id);
-      this.r.require(
-        ctx,
-        await this.r.principalOf(tx, ctx),
-        'workflow.read',
-        { type: 'Workflow', id: proposal.workflow_id },
-        proposal.workflow_id,
-      );
-      const versions = await tx.listVersions(ctx.tenant_id, proposal.id);
-      const current = versions.find((v) => v.version === proposal.version);
-      if (!current)
-        throw new CountersignError('INTERNAL', `${proposal.id} has no version ${proposal.version}`);
-      return {
-        proposal,
-        final_tool_call: {
-          tool: proposal.tool,
-          params: current.params,
-          hash: current.hash,
-          version: current.version,
-        },
-        versions,
-        decisions: await tx.listDecisions(ctx.tenant_id, proposal.id),
-        executions: await tx.listExecutions(ctx.tenant_id, proposal.id),
-      };
-    });
+  /** A proposal with its versions, decisions and executions (ops/proposals.ts). */
+  getProposal(ctx: CallContext, input: { proposal_id: string }): Promise<ProposalView> {
+    return this.proposals.getProposal(ctx, input);
   }
 
-  async listPendingReviews(
+  listPendingReviews(
     ctx: CallContext,
     input: S.ListPendingReviewsInput = {},
   ): Promise<{ reviews: PendingReview[] }> {
-    assertContext(ctx);
-    const args = parseInput(S.listPendingReviewsInput, input, 'list_pending_reviews input');
-    const now = Date.parse(this.r.clock.now());
-    const updated_before =
-      args.min_age_seconds === undefined
-        ? undefined
-        : new Date(now - args.min_age_seconds * 1000).toISOString();
-    return this.r.store.transaction(async (tx) => {
-      this.r.require(ctx, await this.r.principalOf(tx, ctx), 'workflow.read', {
-        type: 'Tenant',
-        id: ctx.tenant_id,
-      });
-      const pending = await tx.listProposals(ctx.tenant_id, {
-        status: 'pending',
-        workflow_id: args.workflow_id,
-        tool: args.tool,
-        updated_before,
-        outside_runs: true,
-        limit: args.limit ?? 100,
-      });
-      const reviews: PendingReview[] = [];
-      for (const p of pending) {
-        const version = await this.r.version(tx, ctx, p, p.version);
-        const decisions = await tx.listDecisions(ctx.tenant_id, p.id);
-        reviews.push({
-          proposal_id: p.id,
-          workflow_id: p.workflow_id,
-          tool: p.tool,
-          risk: this.r.tools.get(p.tool)?.risk ?? 'write',
-          proposer_id: p.proposer_id,
-          authors: authorsOf(p, version).map((a) => a.id),
-          reason: p.reason,
-          version: p.version,
-          params: version.params,
-          hash: version.hash,
-          approvals: {
-            received: countApprovals(decisions, p.version),
-            required: p.required_approvals,
-          },
-          required_roles: p.required_roles,
-          waiting_since: p.updated_at,
-        });
-      }
-      return { reviews };
-    });
+    return this.proposals.listPendingReviews(ctx, input);
   }
 
-  // ---- API tokens (ops/tokens.ts) ---------------------------------------------------------
+  // ---- API tokens (ops/tokens.ts) -------------------------------------------------------
 
   createToken(ctx: CallContext, input: CreateTokenInput) {
     return this.tokens.create(ctx, input);
@@ -1242,194 +195,17 @@ export class Kernel {
     return this.tokens.count(tenant_id);
   }
 
-  // ---- idempotent requests (used by the HTTP surface) ----------------------------------
+  // ---- idempotent requests (used by the HTTP surface; ops/idempotency.ts) ---------------
 
-  async recallResponse(ctx: CallContext, key: string): Promise<IdempotencyRecord | undefined> {
-    return this.r.store.transaction((tx) =>
-      tx.getIdempotency(ctx.tenant_id, principalIdOf(ctx), key),
-    );
+  recallResponse(ctx: CallContext, key: string): Promise<IdempotencyRecord | undefined> {
+    return this.idempotency.recall(ctx, key);
   }
 
   /** Stores the first response for `key`; a concurrent first write loses with CONFLICT. */
-  async rememberResponse(
+  rememberResponse(
     ctx: CallContext,
     r: { key: string; fingerprint: string; status: number; body: JsonValue },
   ): Promise<void> {
-    await this.r.store.transaction((tx) =>
-      tx.putIdempotency({
-        tenant_id: ctx.tenant_id,
-        principal: principalIdOf(ctx),
-        ...r,
-        created_at: this.r.clock.now(),
-      }),
-    );
+    return this.idempotency.remember(ctx, r);
   }
-
-  // ---- helpers --------------------------------------------------------------------------
-
-  private async dryRunSetting(tx: StoreTx, tenant_id: string): Promise<boolean> {
-    return (await tx.getSetting(tenant_id, SETTING_DRY_RUN)) === 'true';
-  }
-
-  private async insertDecision(
-    tx: StoreTx,
-    ctx: CallContext,
-    proposal: Proposal,
-    version: number,
-    hash: string,
-    reviewer_id: string,
-    decision: DecisionKind,
-    o: {
-      comment?: string | undefined;
-      edits: JsonObject | null;
-      policy_version: string;
-      now: string;
-    },
-  ): Promise<Decision> {
-    const d: Decision = {
-      tenant_id: ctx.tenant_id,
-      id: await tx.nextId(ctx.tenant_id, 'decision'),
-      proposal_id: proposal.id,
-      version,
-      hash,
-      reviewer_id,
-      decision,
-      comment: o.comment ?? null,
-      edits: o.edits,
-      policy_version: o.policy_version,
-      token_id: ctx.token?.id ?? null,
-      created_at: o.now,
-    };
-    await tx.insertDecision(d);
-    return d;
-  }
-
-  private async recordPolicyAllowance(
-    tx: StoreTx,
-    ctx: CallContext,
-    proposal: Proposal,
-    hash: string,
-    policy: PolicyDecision,
-  ): Promise<void> {
-    const d = await this.insertDecision(
-      tx,
-      ctx,
-      proposal,
-      proposal.version,
-      hash,
-      POLICY_REVIEWER_ID,
-      'policy_allow',
-      {
-        edits: null,
-        policy_version: policy.policy_version,
-        now: proposal.updated_at,
-      },
-    );
-    await this.r.append(tx, ctx, {
-      type: EVENT_TYPES.APPROVAL_DECISION,
-      actor: POLICY_REVIEWER_ID,
-      workflow_id: proposal.workflow_id,
-      data: {
-        decision_id: d.id,
-        proposal_id: proposal.id,
-        decision: 'policy_allow',
-        version: proposal.version,
-        hash,
-        status: 'approved',
-        policy: policySummary(policy),
-      },
-    });
-  }
-
-  private recordApprovalRequest(
-    tx: StoreTx,
-    ctx: CallContext,
-    proposal: Proposal,
-    hash: string,
-    requested_by: string = proposal.proposer_id,
-  ): Promise<void> {
-    return this.r.append(tx, ctx, {
-      type: EVENT_TYPES.APPROVAL_REQUESTED,
-      actor: requested_by,
-      workflow_id: proposal.workflow_id,
-      data: {
-        proposal_id: proposal.id,
-        version: proposal.version,
-        hash,
-        required_approvals: proposal.required_approvals,
-        required_roles: [...proposal.required_roles],
-      },
-    });
-  }
-}
-
-type RunClaim = {
-  kind: 'run';
-  proposal: Proposal;
-  version: ProposalVersion;
-  tool: ToolDefinition;
-  params: JsonObject;
-  dryRun: boolean;
-  execution_id: string | null;
-};
-type Claim =
-  | RunClaim
-  | { kind: 'done'; result: S.ExecutionResult & { execution_id: string } }
-  | { kind: 'running'; execution: Execution; version: ProposalVersion };
-
-/** An edit is a decision on the version it changed, never an approval of the new one. */
-function isApproval(kind: DecisionKind): boolean {
-  return kind === 'approve' || kind === 'policy_allow';
-}
-
-/** Who wrote a version: its proposer, and its editor or reviser when that is someone else. */
-function authorsOf(p: Proposal, v: ProposalVersion): Author[] {
-  const authors: Author[] = [{ id: p.proposer_id, as: 'proposer' }];
-  if (v.author_id !== p.proposer_id) authors.push({ id: v.author_id, as: 'editor' });
-  return authors;
-}
-
-function countApprovals(decisions: readonly Decision[], version: number): number {
-  return new Set(
-    decisions
-      .filter((d) => d.version === version && isApproval(d.decision))
-      .map((d) => d.reviewer_id),
-  ).size;
-}
-
-function proposalResource(p: Proposal, tool: ToolDefinition): PolicyRequest['resource'] {
-  return {
-    type: 'Proposal',
-    id: p.id,
-    tool: p.tool,
-    risk: tool.risk,
-    proposer: p.proposer_id,
-    workflow: p.workflow_id,
-  };
-}
-
-function reviewResult(
-  p: Proposal,
-  tool: string,
-  params: JsonObject,
-  hash: string,
-  received: number,
-) {
-  return {
-    status: p.status,
-    final_tool_call: { tool, params, hash, version: p.version },
-    approvals: { received, required: p.required_approvals },
-  };
-}
-
-function resultOf(e: Execution): S.ExecutionResult & { execution_id: string } {
-  return {
-    execution_id: e.id,
-    status: e.status,
-    tool: e.tool,
-    output: e.output,
-    error: e.error,
-    dry_run: e.dry_run,
-    hash: e.hash,
-  };
 }

@@ -1,0 +1,112 @@
+import { type CallContext, POLICY_REVIEWER_ID } from '../context.js';
+import { EVENT_TYPES } from '../ledger.js';
+import type { Decision, DecisionKind, JsonObject, Proposal } from '../model.js';
+import type { PolicyDecision } from '../ports/policy.js';
+import type { StoreTx } from '../ports/store.js';
+import { type Rules, policySummary } from './rules.js';
+
+/** An edit is a decision on the version it changed, never an approval of the new one. */
+export function isApproval(kind: DecisionKind): boolean {
+  return kind === 'approve' || kind === 'policy_allow';
+}
+
+export function countApprovals(decisions: readonly Decision[], version: number): number {
+  return new Set(
+    decisions
+      .filter((d) => d.version === version && isApproval(d.decision))
+      .map((d) => d.reviewer_id),
+  ).size;
+}
+
+export async function insertDecision(
+  tx: StoreTx,
+  ctx: CallContext,
+  proposal: Proposal,
+  version: number,
+  hash: string,
+  reviewer_id: string,
+  decision: DecisionKind,
+  o: {
+    comment?: string | undefined;
+    edits: JsonObject | null;
+    policy_version: string;
+    now: string;
+  },
+): Promise<Decision> {
+  const d: Decision = {
+    tenant_id: ctx.tenant_id,
+    id: await tx.nextId(ctx.tenant_id, 'decision'),
+    proposal_id: proposal.id,
+    version,
+    hash,
+    reviewer_id,
+    decision,
+    comment: o.comment ?? null,
+    edits: o.edits,
+    policy_version: o.policy_version,
+    token_id: ctx.token?.id ?? null,
+    created_at: o.now,
+  };
+  await tx.insertDecision(d);
+  return d;
+}
+
+export async function recordPolicyAllowance(
+  r: Rules,
+  tx: StoreTx,
+  ctx: CallContext,
+  proposal: Proposal,
+  hash: string,
+  policy: PolicyDecision,
+): Promise<void> {
+  const d = await insertDecision(
+    tx,
+    ctx,
+    proposal,
+    proposal.version,
+    hash,
+    POLICY_REVIEWER_ID,
+    'policy_allow',
+    {
+      edits: null,
+      policy_version: policy.policy_version,
+      now: proposal.updated_at,
+    },
+  );
+  await r.append(tx, ctx, {
+    type: EVENT_TYPES.APPROVAL_DECISION,
+    actor: POLICY_REVIEWER_ID,
+    workflow_id: proposal.workflow_id,
+    data: {
+      decision_id: d.id,
+      proposal_id: proposal.id,
+      decision: 'policy_allow',
+      version: proposal.version,
+      hash,
+      status: 'approved',
+      policy: policySummary(policy),
+    },
+  });
+}
+
+export function recordApprovalRequest(
+  r: Rules,
+  tx: StoreTx,
+  ctx: CallContext,
+  proposal: Proposal,
+  hash: string,
+  requested_by: string = proposal.proposer_id,
+): Promise<void> {
+  return r.append(tx, ctx, {
+    type: EVENT_TYPES.APPROVAL_REQUESTED,
+    actor: requested_by,
+    workflow_id: proposal.workflow_id,
+    data: {
+      proposal_id: proposal.id,
+      version: proposal.version,
+      hash,
+      required_approvals: proposal.required_approvals,
+      required_roles: [...proposal.required_roles],
+    },
+  });
+}
