@@ -158,6 +158,7 @@ export class ProposalOps {
       },
       async (tx) => {
         const p = await this.r.proposal(tx, ctx, args.proposal_id);
+        await assertOutsideRun(tx, ctx, p.workflow_id, 'revise_action', p.id);
         const actor = await this.r.actor(tx, ctx, args.actor_id, 'actor_id');
         assertActsAs(ctx, actor.id, 'actor_id');
         if (actor.id !== p.proposer_id)

@@ -33,7 +33,6 @@ export class ReviewOps {
       },
       async (tx) => {
         const p = await this.r.proposal(tx, ctx, args.proposal_id);
-        await assertOutsideRun(tx, ctx, p.workflow_id, 'revise_action', p.id);
         await assertOutsideRun(tx, ctx, p.workflow_id, 'review_action', p.id);
         return this.review(tx, ctx, args);
       },
