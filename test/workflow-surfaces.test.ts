@@ -817,6 +817,19 @@ describe(
         headers: purpose('approve around the gate'),
       });
       expect(review.status, JSON.stringify(review.body)).toBeGreaterThanOrEqual(400);
+      // Each direct operation is refused as itself, naming the gate that binds the call.
+      expect(review.body).toMatchObject({
+        error: { code: 'INVALID_STATE', details: { operation: 'review_action' } },
+      });
+      const revise = await request('POST', `/proposals/${bound}/revise`, {
+        token: tokens.alice,
+        body: { actor_id: actors.alice!.id, params: { service: 'ledger-api' } },
+        headers: purpose('revise around the gate'),
+      });
+      expect(revise.body).toMatchObject({
+        error: { code: 'INVALID_STATE', details: { operation: 'revise_action' } },
+      });
+      expect(JSON.stringify(revise.body)).toContain(`its gate ${gate}`);
       const execute = await request('POST', `/proposals/${bound}/execute`, {
         token: tokens.casey,
         headers: purpose('run before the gate'),
