@@ -273,7 +273,8 @@ export class ProposalOps {
     const updated_before =
       args.min_age_seconds === undefined
         ? undefined
-        : new Date(now - args.min_age_seconds * 1000).toISOString();
+        : // An age beyond the epoch matches nothing (and stays a valid date).
+          new Date(Math.max(now - args.min_age_seconds * 1000, 0)).toISOString();
     return this.r.store.transaction(async (tx) => {
       this.r.require(ctx, await this.r.principalOf(tx, ctx), 'workflow.read', {
         type: 'Tenant',
