@@ -402,6 +402,15 @@ describe('errors over HTTP', () => {
     expect(bad.status).toBe(400);
     expect(bad.error).toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
     expect(bad.text).not.toMatch(/\bat .*\.js:\d+/);
+    // A JSON null is not an object, and changes nothing.
+    const before = await ledgerLength();
+    const nullBody = await request('PUT', '/policy', {
+      token: tokens.admin,
+      raw: 'null',
+      headers: purpose('null policy'),
+    });
+    expect(nullBody).toMatchObject({ status: 400, error: { code: 'VALIDATION_FAILED' } });
+    expect(await ledgerLength()).toBe(before);
 
     const schema = await request('POST', '/proposals', {
       token: tokens.alice,

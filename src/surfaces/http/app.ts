@@ -312,7 +312,8 @@ function inputOf(
         'send parameters in the JSON body',
         `${op.http.method} ${op.http.path} takes its parameters in the JSON body, not the query string.`,
       );
-    const body = req.body ?? {};
+    // No body at all stands for {}; a JSON null is not an object.
+    const body: unknown = req.body === undefined ? {} : req.body;
     if (!isPlainObject(body))
       throw invalid('', 'must be a JSON object', 'The request body must be a JSON object.');
     source = body;
