@@ -603,6 +603,17 @@ describe('GET /openapi.json', () => {
     };
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.security).toEqual([{ bearerAuth: [] }]);
+    // Every $ref resolves from the document's root (a recursive JSON value once pointed at
+    // "#/$defs/__schema0", which no document holds).
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"(#[^"]*)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of new Set(refs)) {
+      const target = ref
+        .slice(2)
+        .split('/')
+        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], doc);
+      expect(target, ref).toBeDefined();
+    }
     expect(doc.components.securitySchemes!.bearerAuth).toMatchObject({
       type: 'http',
       scheme: 'bearer',
@@ -634,10 +645,11 @@ describe('GET /openapi.json', () => {
       expect(responses['400']!.content!['application/json']!.schema).toEqual({
         $ref: '#/components/schemas/Error',
       });
-      // The schemas are usable JSON Schema.
-      ajv.compile(responses['200']!.content!['application/json']!.schema);
+      // The schemas are usable JSON Schema, their references resolved in the document.
+      const inDocument = (schema: object) => ({ ...schema, components: doc.components });
+      ajv.compile(inDocument(responses['200']!.content!['application/json']!.schema));
       const rb = f!.o.requestBody as { content: Record<string, { schema: object }> } | undefined;
-      if (rb) ajv.compile(rb.content['application/json']!.schema);
+      if (rb) ajv.compile(inDocument(rb.content['application/json']!.schema));
     }
     expect(found.size).toBe(OPERATIONS.length + 2);
     const parameters = doc.components.parameters as Record<string, { name: string; in: string }>;

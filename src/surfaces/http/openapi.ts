@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { canonicalJson, sha256Hex } from '../../core/canonical.js';
 import { ERROR_CODES } from '../../core/errors.js';
+import type { JsonValue } from '../../core/model.js';
 import type { Operation } from '../operations.js';
 import { HTTP_STATUS } from './errors.js';
 
@@ -82,8 +84,34 @@ function errorResponses(): Json {
   );
 }
 
-function operationObject(op: Operation): Json {
-  const input = jsonSchemaOf(op.input, 'input');
+/**
+ * Named schemas shared by the document: a zod schema's own `$defs` (a recursive JSON value, for
+ * one) move to `components.schemas` under a name from their content, and the references to
+ * them follow, so every `$ref` resolves from the document's root.
+ */
+type SharedSchemas = Map<string, Json>;
+
+function documented(schema: z.ZodType, io: 'input' | 'output', shared: SharedSchemas): Json {
+  const { $defs, ...rest } = jsonSchemaOf(schema, io) as Json & { $defs?: Record<string, Json> };
+  if (!$defs) return rest;
+  const names = new Map(
+    Object.entries($defs).map(([key, def]) => [
+      key,
+      `Shared_${sha256Hex(canonicalJson(def as JsonValue)).slice(0, 12)}`,
+    ]),
+  );
+  const moved = (value: unknown): Json =>
+    JSON.parse(
+      JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_, key: string) =>
+        JSON.stringify(`#/components/schemas/${names.get(key) ?? key}`),
+      ),
+    ) as Json;
+  for (const [key, def] of Object.entries($defs)) shared.set(names.get(key)!, moved(def));
+  return moved(rest);
+}
+
+function operationObject(op: Operation, shared: SharedSchemas): Json {
+  const input = documented(op.input, 'input', shared);
   const inPath = pathParams(op.http.path);
   const props = propertiesOf(input);
   const required = requiredOf(input);
@@ -125,7 +153,7 @@ function operationObject(op: Operation): Json {
     responses: {
       '200': {
         description: 'Success',
-        content: { 'application/json': { schema: jsonSchemaOf(op.output, 'output') } },
+        content: { 'application/json': { schema: documented(op.output, 'output', shared) } },
       },
       ...errorResponses(),
     },
@@ -138,9 +166,10 @@ export function buildOpenApi(
   info: { title?: string; version?: string } = {},
 ): Json {
   const paths: Record<string, Json> = {};
+  const shared: SharedSchemas = new Map();
   for (const op of operations) {
     const item = (paths[op.http.path] ??= {});
-    item[op.http.method.toLowerCase()] = operationObject(op);
+    item[op.http.method.toLowerCase()] = operationObject(op, shared);
   }
   paths['/healthz'] = {
     get: {
@@ -218,7 +247,7 @@ export function buildOpenApi(
           schema: { type: 'string', pattern: '^[\\x21-\\x7E]{1,200}$' },
         },
       },
-      schemas: { Error: ERROR_SCHEMA },
+      schemas: { Error: ERROR_SCHEMA, ...Object.fromEntries(shared) },
     },
   };
 }
