@@ -52,12 +52,16 @@ describe('App', () => {
     render(<App />);
     await signIn();
     window.location.hash = '#/runs';
-    expect(await screen.findByRole('heading', { name: 'Runs' })).toBeTruthy();
-    expect(await screen.findByText('No workflow run yet.')).toBeTruthy();
+    // A loaded machine can take more than the default second to deliver the hashchange.
+    const slow = { timeout: 5000 };
+    expect(await screen.findByRole('heading', { name: 'Runs' }, slow)).toBeTruthy();
+    expect(await screen.findByText('No workflow run yet.', {}, slow)).toBeTruthy();
     await waitFor(() => expect(document.activeElement?.id).toBe('main'));
     expect(screen.getByRole('link', { name: 'Runs' }).getAttribute('aria-current')).toBe('page');
     window.location.hash = '#/nowhere';
-    expect((await screen.findByRole('alert')).textContent).toContain('No page at #/nowhere');
+    expect((await screen.findByRole('alert', {}, slow)).textContent).toContain(
+      'No page at #/nowhere',
+    );
   });
 
   it('lands on the sign-in form when a stored token no longer works', async () => {
