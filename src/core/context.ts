@@ -1,6 +1,7 @@
 import { CountersignError } from './errors.js';
 import type { Actor } from './model.js';
 import type { PolicyPrincipal } from './ports/policy.js';
+import type { ReplySlot } from './reply.js';
 
 /**
  * Who is calling, for which tenant and why. Surfaces build it. The local operator (the CLI on
@@ -19,6 +20,8 @@ export interface CallContext {
   readonly agent_invocation_id?: string | undefined;
   /** The API token the call authenticated with; absent for the local operator. */
   readonly token?: TokenGrant | undefined;
+  /** Set by a door for a request sent with an idempotency key (reply.ts). */
+  readonly reply?: ReplySlot | undefined;
 }
 
 /** What a verified token grants: recorded with every decision made through it. */

@@ -32,6 +32,8 @@ export interface KernelDeps {
   readonly maxParallel?: number;
   /** Makes API token secrets (random); without it, tokens cannot be created. */
   readonly newSecret?: () => string;
+  /** How long a request's idempotency record is replayed (default a day). */
+  readonly idempotencyRetentionSeconds?: number;
 }
 
 /**
@@ -67,7 +69,7 @@ export class Kernel {
     this.settings = new SettingsOps(this.r);
     this.executions = new ExecutionOps(this.r, this.proposals, deps.maxParallel ?? 4);
     this.audit = new AuditOps(this.r);
-    this.idempotency = new IdempotencyOps(this.r);
+    this.idempotency = new IdempotencyOps(this.r, deps.idempotencyRetentionSeconds);
   }
 
   get policyVersion(): string {
@@ -207,5 +209,10 @@ export class Kernel {
     r: { key: string; fingerprint: string; status: number; body: JsonValue },
   ): Promise<void> {
     return this.idempotency.remember(ctx, r);
+  }
+
+  /** Deletes idempotency records past their retention period; returns how many. */
+  purgeResponses(): Promise<number> {
+    return this.idempotency.purge();
   }
 }

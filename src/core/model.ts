@@ -179,8 +179,9 @@ export interface IdempotencyRecord {
   /** Who sent it: keys are scoped per principal. */
   readonly principal: string;
   readonly key: string;
-  /** Hash of method, path and body: the same key with another request is refused. */
+  /** Hash of the operation and its input: the same key with another request is refused. */
   readonly fingerprint: string;
+  /** The answer's status (200, a refusal's 4xx), or 0: the door composes the answer again (reply.ts). */
   readonly status: number;
   readonly body: JsonValue;
   readonly created_at: string;

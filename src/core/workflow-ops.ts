@@ -117,7 +117,7 @@ export class WorkflowOps {
     assertContext(ctx);
     const id = runIdFor(ctx.tenant_id, n.definition, n.idempotency_key);
     const input_hash = sha256Hex(canonicalJson(n.input));
-    return this.k.store.transaction(async (tx) => {
+    return this.k.final(ctx, async (tx) => {
       const principal = await this.k.principalOf(tx, ctx);
       this.k.require(ctx, principal, 'workflow.start', { type: 'Tenant', id: ctx.tenant_id });
       const existing = await tx.runs.getRun(ctx.tenant_id, id);
@@ -377,7 +377,7 @@ export class WorkflowOps {
   async cancelRun(ctx: CallContext, input: unknown): Promise<WorkflowRun> {
     assertContext(ctx);
     const args = parseInput(W.cancelRunInput, input, 'cancel_workflow input');
-    return this.k.store.transaction(async (tx) => {
+    return this.k.final(ctx, async (tx) => {
       const run = await this.run(tx, ctx.tenant_id, args.workflow_id);
       const principal = await this.k.principalOf(tx, ctx);
       this.k.require(
@@ -508,7 +508,7 @@ export class WorkflowOps {
   async requestApproval(ctx: CallContext, input: W.RequestApprovalInput): Promise<ApprovalRequest> {
     assertContext(ctx);
     const args = parseInput(W.requestApprovalInput, input, 'request_approval input');
-    return this.k.store.transaction(async (tx) => {
+    return this.k.final(ctx, async (tx) => {
       const principal = await this.k.principalOf(tx, ctx);
       const workflow = await tx.getWorkflow(ctx.tenant_id, args.workflow_id);
       if (!workflow) throw notFound('workflow', args.workflow_id);
@@ -730,6 +730,7 @@ export class WorkflowOps {
         });
         return { approval: next, decision, resolved: status !== 'pending' };
       },
+      { last: true },
     );
   }
 
@@ -904,7 +905,7 @@ export class WorkflowOps {
   async addDocument(ctx: CallContext, input: unknown): Promise<{ document_id: string }> {
     assertContext(ctx);
     const args = parseInput(W.addDocumentInput, input, 'add_document input');
-    return this.k.store.transaction(async (tx) => {
+    return this.k.final(ctx, async (tx) => {
       const principal = await this.k.principalOf(tx, ctx);
       this.k.require(ctx, principal, 'knowledge.add', { type: 'Tenant', id: ctx.tenant_id });
       const id = await tx.nextId(ctx.tenant_id, 'document');

@@ -99,6 +99,7 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
     tools: staticToolRegistry([...demo.tools, ...gateway.tools, ...(options.extraTools ?? [])]),
     clock: options.clock ?? systemClock,
     newSecret: () => randomBytes(32).toString('base64url'),
+    idempotencyRetentionSeconds: config.idempotencyRetentionSeconds,
   });
   const models = modelGateway(config, store, options.env ?? process.env);
   const workflows = new WorkflowOps(kernel);

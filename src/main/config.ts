@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { CountersignError } from '../core/errors.js';
+import { DEFAULT_IDEMPOTENCY_RETENTION_SECONDS } from '../core/ops/idempotency.js';
+import { DEFAULT_MAX_KEPT_BYTES } from '../surfaces/keyed-calls.js';
 
 export interface Config {
   /** Holds the embedded database, the demo target and local state. */
@@ -21,6 +23,10 @@ export interface Config {
   readonly checkpointWebhookUrl: string | undefined;
   /** How often `serve` checkpoints a ledger whose head moved; 0 turns it off. */
   readonly checkpointIntervalSeconds: number;
+  /** How long a write's answer is replayed to a retry with the same idempotency key. */
+  readonly idempotencyRetentionSeconds: number;
+  /** The largest answer kept whole for those replays (bigger ones keep a note). */
+  readonly idempotencyMaxBytes: number;
 }
 
 /** The default of COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS. */
@@ -63,24 +69,39 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     temporal: temporalFromEnv(env, blank),
     signingKeyFile: keyFile === undefined ? undefined : path.resolve(keyFile),
     checkpointWebhookUrl: blank(env.COUNTERSIGN_CHECKPOINT_WEBHOOK),
-    checkpointIntervalSeconds: checkpointIntervalFromEnv(
-      blank(env.COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS),
-    ),
+    checkpointIntervalSeconds: wholeNumber(env, 'COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS', {
+      fallback: DEFAULT_CHECKPOINT_INTERVAL_SECONDS,
+      min: 0,
+      what: 'a whole number of seconds (0 turns scheduled checkpoints off)',
+    }),
+    idempotencyRetentionSeconds: wholeNumber(env, 'COUNTERSIGN_IDEMPOTENCY_RETENTION_SECONDS', {
+      fallback: DEFAULT_IDEMPOTENCY_RETENTION_SECONDS,
+      min: 60,
+      what: 'a whole number of seconds, at least 60',
+    }),
+    idempotencyMaxBytes: wholeNumber(env, 'COUNTERSIGN_IDEMPOTENCY_MAX_BYTES', {
+      fallback: DEFAULT_MAX_KEPT_BYTES,
+      min: 1024,
+      what: 'a whole number of bytes, at least 1024',
+    }),
   };
 }
 
-function checkpointIntervalFromEnv(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_CHECKPOINT_INTERVAL_SECONDS;
-  const seconds = /^\s*[0-9]+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(seconds))
+function wholeNumber(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  rule: { readonly fallback: number; readonly min: number; readonly what: string },
+): number {
+  const text = env[name];
+  if (text === undefined || text.trim() === '') return rule.fallback;
+  const n = /^\s*[0-9]+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < rule.min)
     throw new CountersignError(
       'VALIDATION_FAILED',
-      `COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS must be a whole number of seconds (0 turns scheduled checkpoints off), not ${JSON.stringify(text)}.`,
-      {
-        issues: [{ path: 'COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS', message: 'integer >= 0' }],
-      },
+      `${name} must be ${rule.what}, not ${JSON.stringify(text)}.`,
+      { issues: [{ path: name, message: `integer >= ${rule.min}` }] },
     );
-  return seconds;
+  return n;
 }
 
 function temporalFromEnv(

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CountersignError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import type { Operation } from '../surfaces/operations.js';
 
@@ -33,7 +35,14 @@ export function httpRequestFor(
   return { method: op.http.method, path, body: rest };
 }
 
-/** Calls an operation on a running server through the HTTP API, as the token's actor. */
+/** How often a request that got no answer (server unreachable, restarting) is sent again. */
+const ATTEMPTS = 6;
+
+/**
+ * Calls an operation on a running server through the HTTP API, as the token's actor. A write
+ * carries a fresh idempotency key, so when the server cannot be reached or is restarting the
+ * request is sent again with the same key: it runs once, and a retry gets the first answer.
+ */
 export async function callRemote(
   server: string,
   token: string,
@@ -43,23 +52,32 @@ export async function callRemote(
 ): Promise<unknown> {
   const { method, path, body } = httpRequestFor(op, input);
   const url = new URL(path, server.endsWith('/') ? server : `${server}/`);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'x-purpose': purpose,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(60_000),
-    });
-  } catch (e) {
-    throw new CountersignError(
-      'STORE_UNAVAILABLE',
-      `Cannot reach the Countersign server at ${url.origin}: ${e instanceof Error ? e.message : String(e)}`,
-    );
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    'x-purpose': purpose,
+    ...(body ? { 'content-type': 'application/json' } : {}),
+    ...(method !== 'GET' ? { 'idempotency-key': `cli-${randomUUID()}` } : {}),
+  };
+  let res: Response | undefined;
+  for (let attempt = 1; res === undefined; attempt++) {
+    try {
+      const answer = await fetch(url, {
+        method,
+        headers,
+        ...(body ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(60_000),
+      });
+      // 503: the server is closing or its store is unavailable; the same key is safe to resend.
+      if (answer.status !== 503 || attempt >= ATTEMPTS) res = answer;
+      else await answer.body?.cancel();
+    } catch (e) {
+      if (attempt >= ATTEMPTS)
+        throw new CountersignError(
+          'STORE_UNAVAILABLE',
+          `Cannot reach the Countersign server at ${url.origin} (${ATTEMPTS} attempts): ${e instanceof Error ? e.message : String(e)}`,
+        );
+    }
+    if (res === undefined) await sleep(50 * 2 ** attempt);
   }
   const text = await res.text();
   let payload: unknown;

@@ -101,6 +101,7 @@ export async function startServer(
     });
     app = buildHttpApp(runtime.services, {
       ...(options.log ? { log: options.log } : {}),
+      maxKeptBytes: config.idempotencyMaxBytes,
       extraRoutes: (a) => {
         noSniff(a);
         mcp(a);

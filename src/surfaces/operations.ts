@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { assertActsAs, assertInScope } from '../core/authority.js';
 import type { CallContext } from '../core/context.js';
 import { CountersignError } from '../core/errors.js';
+import type { JsonValue } from '../core/model.js';
 import { parseInput } from '../core/validation.js';
 import * as S from '../core/schemas.js';
 import type { Services } from './services.js';
@@ -30,6 +31,15 @@ export interface Operation {
   readonly http: { readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE'; readonly path: string };
   /** Output fields holding a secret: never kept in an idempotency record (a replay says so). */
   readonly secretFields?: readonly string[];
+  /**
+   * For a write whose answer is composed after its last transaction (a run's status, read once
+   * the run moved on): what that transaction keeps for a retry sent with the same idempotency
+   * key, and how the retry composes the answer from it again (keyed-calls.ts).
+   */
+  readonly replay?: {
+    keep(committed: unknown): JsonValue;
+    answer(services: Services, ctx: CallContext, kept: JsonValue): Promise<unknown>;
+  };
   run(services: Services, ctx: CallContext, input: unknown): Promise<unknown>;
 }
 

@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import * as W from '../core/workflow-schemas.js';
 import { validateTrace } from '../core/trace.js';
+import type { JsonValue } from '../core/model.js';
 import type { Operation } from './operations.js';
+
+/** A run operation's replay: the run's ID is kept, and a retry answers with its status now. */
+function runReplay(idOf: (committed: unknown) => string): Operation['replay'] {
+  return {
+    keep: (committed) => ({ workflow_id: idOf(committed) }),
+    answer: ({ engine }, c, kept) =>
+      engine.status(c, (kept as { workflow_id: string }).workflow_id),
+  };
+}
 
 /**
  * The workflow, approval and knowledge operations (seed 001's workflow-service and
@@ -122,6 +132,7 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     actorFields: [],
     http: { method: 'POST', path: '/workflows/start' },
     run: ({ engine }, c, i) => engine.start(c, i as W.StartRunInput),
+    replay: runReplay((committed) => (committed as { run: { id: string } }).run.id),
   },
   {
     name: 'get_workflow_status',
@@ -160,6 +171,7 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     actorFields: [],
     http: { method: 'POST', path: '/workflows/{workflow_id}/cancel' },
     run: ({ engine }, c, i) => engine.cancel(c, i),
+    replay: runReplay((committed) => (committed as { id: string }).id),
   },
   {
     name: 'request_approval',
@@ -187,6 +199,17 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     actorFields: ['reviewer_id'],
     http: { method: 'POST', path: '/approvals/{approval_id}/decision' },
     run: ({ engine }, c, i) => engine.decide(c, i as W.DecideApprovalInput),
+    // The decision is kept as committed; a retry reads the run as it is now.
+    replay: {
+      keep: (committed) => {
+        const { approval, decision } = committed as { approval: object; decision: object };
+        return JSON.parse(JSON.stringify({ approval, decision })) as JsonValue;
+      },
+      answer: async ({ engine }, c, kept) => {
+        const k = kept as { approval: { workflow_id: string } };
+        return { ...k, run: await engine.status(c, k.approval.workflow_id) };
+      },
+    },
   },
   {
     name: 'list_pending_approvals',

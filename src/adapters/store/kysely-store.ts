@@ -509,6 +509,14 @@ class KyselyTx implements StoreTx {
       .execute();
   }
 
+  async purgeIdempotency(before: string): Promise<number> {
+    const result = await this.db
+      .deleteFrom('idempotency_records')
+      .where('created_at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async readLedgerHead(tenant_id: string): Promise<LedgerHead> {
     const row = await this.db
       .selectFrom('ledger_heads')

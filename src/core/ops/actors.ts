@@ -28,7 +28,7 @@ export class ActorOps {
   async register(ctx: CallContext, input: S.RegisterActorInput): Promise<{ actor_id: string }> {
     assertContext(ctx);
     const args = parseInput(S.registerActorInput, input, 'register_actor input');
-    return this.r.store.transaction(async (tx) => {
+    return this.r.final(ctx, async (tx) => {
       const principal = await this.r.principalOf(tx, ctx);
       this.r.require(ctx, principal, 'actor.register', { type: 'Tenant', id: ctx.tenant_id });
       const actor = await this.insert(tx, ctx, args.name, args.role, args.kind ?? 'human');

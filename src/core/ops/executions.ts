@@ -316,18 +316,20 @@ export class ExecutionOps {
     const args = parseInput(S.executeParallelInput, input, 'execute_parallel input');
     const results: S.ParallelCallResult[] = [];
     let next = 0;
+    // Each call answers for itself; a keyed request's answer is the whole batch's, kept below.
+    const each: CallContext = { ...ctx, reply: undefined };
     const worker = async () => {
       while (next < args.calls.length) {
         const index = next++;
         const call = args.calls[index]!;
-        results[index] = await this.parallelCall(ctx, index, call, args);
+        results[index] = await this.parallelCall(each, index, call, args);
       }
     };
     const width = Math.min(args.max_concurrency ?? this.maxParallel, args.calls.length);
     await Promise.all(Array.from({ length: width }, worker));
 
     const workflows = new Set<string>();
-    return this.r.store.transaction(async (tx) => {
+    return this.r.final(ctx, async (tx) => {
       // A refused call may name a proposal that does not exist: it has no workflow to add.
       for (const r of results) {
         const p = r.proposal_id ? await tx.getProposal(ctx.tenant_id, r.proposal_id) : undefined;

@@ -56,10 +56,15 @@ export class ProposalOps {
       operation: 'propose_action',
       subject: { tool: args.tool, params_hash: callHash(args.tool, args.params) },
     };
-    return this.r.recording(ctx, refusal, async (tx) => {
-      await assertOutsideRun(tx, ctx, args.workflow_id, 'propose_action');
-      return this.propose(tx, ctx, args);
-    });
+    return this.r.recording(
+      ctx,
+      refusal,
+      async (tx) => {
+        await assertOutsideRun(tx, ctx, args.workflow_id, 'propose_action');
+        return this.propose(tx, ctx, args);
+      },
+      { last: true },
+    );
   }
 
   /** Proposes a call inside the caller's transaction (a run's step does, through workflow-ops). */
@@ -227,6 +232,7 @@ export class ProposalOps {
         else await recordApprovalRequest(this.r, tx, ctx, next, hash);
         return { proposal_id: p.id, status: next.status, version, hash };
       },
+      { last: true },
     );
   }
 

@@ -36,6 +36,7 @@ export class ReviewOps {
         await assertOutsideRun(tx, ctx, p.workflow_id, 'review_action', p.id);
         return this.review(tx, ctx, args);
       },
+      { last: true },
     );
   }
 

@@ -15,6 +15,7 @@ import type {
   PolicyRequest,
 } from '../ports/policy.js';
 import type { Store, StoreTx } from '../ports/store.js';
+import type { Outcome } from '../reply.js';
 import type { ToolDefinition, ToolRegistry } from '../ports/tools.js';
 import { describeIssues } from '../validation.js';
 
@@ -198,9 +199,10 @@ export class Rules {
     ctx: CallContext,
     refusal: Refusal,
     work: (tx: StoreTx) => Promise<T>,
+    opts: { readonly last?: boolean } = {},
   ): Promise<T> {
     try {
-      return await this.store.transaction(work);
+      return await (opts.last ? this.final(ctx, work) : this.store.transaction(work));
     } catch (e) {
       if (e instanceof CountersignError && RECORDED_REFUSALS.has(e.code))
         await this.recordRefusal(ctx, refusal, e);
@@ -208,8 +210,42 @@ export class Rules {
     }
   }
 
-  recordRefusal(ctx: CallContext, refusal: Refusal, e: CountersignError): Promise<void> {
-    return this.store.transaction(async (tx) => {
+  /**
+   * Runs an operation's last transaction. A request sent with an idempotency key stores its
+   * answer in it, beside the writes it answers: committed together or not at all.
+   */
+  async final<T>(ctx: CallContext, work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    let kept = false;
+    const value = await this.store.transaction(async (tx) => {
+      const v = await work(tx);
+      kept = await this.keepAnswer(tx, ctx, { ok: true, value: v });
+      return v;
+    });
+    if (kept) ctx.reply!.stored = true;
+    return value;
+  }
+
+  /** Stores a keyed request's answer in `tx`, once; true when it did. */
+  private async keepAnswer(tx: StoreTx, ctx: CallContext, outcome: Outcome): Promise<boolean> {
+    const slot = ctx.reply;
+    if (!slot || slot.stored) return false;
+    const { status, body } = slot.answer(outcome);
+    await tx.putIdempotency({
+      tenant_id: ctx.tenant_id,
+      principal: principalIdOf(ctx),
+      key: slot.key,
+      fingerprint: slot.fingerprint,
+      status,
+      body,
+      created_at: this.clock.now(),
+    });
+    return true;
+  }
+
+  /** Records a refusal in the ledger; it ends the operation, so a keyed request's answer commits with it. */
+  async recordRefusal(ctx: CallContext, refusal: Refusal, e: CountersignError): Promise<void> {
+    let kept = false;
+    await this.store.transaction(async (tx) => {
       const w = refusal.workflow_id;
       const workflow_id =
         w === null || typeof w === 'string'
@@ -227,7 +263,9 @@ export class Rules {
           ...(ctx.token ? { token_id: ctx.token.id } : {}),
         },
       });
+      kept = await this.keepAnswer(tx, ctx, { ok: false, error: e });
     });
+    if (kept) ctx.reply!.stored = true;
   }
 }
 

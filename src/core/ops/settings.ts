@@ -49,6 +49,7 @@ export class SettingsOps {
         }
         return { dry_run, policy_version };
       },
+      { last: true },
     );
   }
 

@@ -37,7 +37,7 @@ export class TokenOps {
     const args = parseInput(T.createTokenInput, input, 'create_token input');
     const newSecret = this.newSecret;
     if (!newSecret) throw new CountersignError('INTERNAL', 'No secret generator is configured.');
-    return this.r.store.transaction(async (tx) => {
+    return this.r.final(ctx, async (tx) => {
       const principal = await this.r.principalOf(tx, ctx);
       if (ctx.caller.kind !== 'operator')
         throw new CountersignError(
@@ -92,7 +92,7 @@ export class TokenOps {
   async revoke(ctx: CallContext, input: T.RevokeTokenInput) {
     assertContext(ctx);
     const args = parseInput(T.revokeTokenInput, input, 'revoke_token input');
-    return this.r.store.transaction(async (tx) => {
+    return this.r.final(ctx, async (tx) => {
       const principal = await this.r.principalOf(tx, ctx);
       const token = await tx.getToken(ctx.tenant_id, args.token_id);
       // Another principal's token reads as not found, so tokens cannot be enumerated.

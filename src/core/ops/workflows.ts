@@ -21,7 +21,7 @@ export class WorkflowRecordOps {
   ): Promise<{ workflow_id: string }> {
     assertContext(ctx);
     const args = parseInput(S.startWorkflowInput, input, 'start_workflow input');
-    return this.r.store.transaction(async (tx) => {
+    return this.r.final(ctx, async (tx) => {
       const principal = await this.r.principalOf(tx, ctx);
       this.r.require(ctx, principal, 'workflow.start', { type: 'Tenant', id: ctx.tenant_id });
       if (args.idempotency_key) {

@@ -109,4 +109,6 @@ export interface StoreTx {
   ): Promise<IdempotencyRecord | undefined>;
   /** Inserts; a concurrent insert of the same key is rejected by the store (CONFLICT). */
   putIdempotency(record: IdempotencyRecord): Promise<void>;
+  /** Deletes the records created before `before` (their retention has passed); returns how many. */
+  purgeIdempotency(before: string): Promise<number>;
 }

@@ -5,14 +5,13 @@ import Fastify, {
   type RouteHandlerMethod,
 } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { canonicalJson, sha256Hex } from '../../core/canonical.js';
-import { type CallContext, tokenContext } from '../../core/context.js';
-import { CountersignError, type FieldIssue, isCountersignError } from '../../core/errors.js';
+import { tokenContext } from '../../core/context.js';
+import { CountersignError, type FieldIssue } from '../../core/errors.js';
 import type { Kernel } from '../../core/kernel.js';
 import type { Services } from '../services.js';
-import type { IdempotencyRecord, JsonValue } from '../../core/model.js';
+import { IDEMPOTENCY_KEY_PATTERN, type KeyedCalls, keyedCalls } from '../keyed-calls.js';
 import { OPERATIONS, type Operation, invokeOperation } from '../operations.js';
-import { type HttpError, isRememberable, toHttpError } from './errors.js';
+import { type HttpError, toHttpError } from './errors.js';
 import { buildOpenApi, jsonSchemaOf, pathParams } from './openapi.js';
 
 export interface HttpAppOptions {
@@ -22,11 +21,12 @@ export interface HttpAppOptions {
   readonly log?: (line: string) => void;
   /** Registers more routes (the lead wires /mcp here); they share the error handling. */
   readonly extraRoutes?: (app: FastifyInstance) => void;
+  /** The largest answer kept whole for idempotent replays (keyed-calls.ts). */
+  readonly maxKeptBytes?: number;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
 const PURPOSE_MAX = 500;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
@@ -117,12 +117,12 @@ export function buildHttpApp(services: Services, options: HttpAppOptions = {}): 
     void reply.type(JSON_TYPE).send(openapi);
   });
 
-  const idempotency = new Serializer();
+  const keyed = keyedCalls(services, { log, maxKeptBytes: options.maxKeptBytes });
   for (const op of OPERATIONS) {
     app.route({
       method: op.http.method,
       url: op.http.path.replace(/\{([A-Za-z_]+)\}/g, ':$1'),
-      handler: governedRoute(services, op, idempotency, log),
+      handler: governedRoute(services, op, keyed),
     });
   }
   options.extraRoutes?.(app);
@@ -141,97 +141,35 @@ function logInternal(log: (line: string) => void, req: FastifyRequest, error: un
 
 // ---- one wrapper for every operation ----------------------------------------------------
 
-function governedRoute(
-  services: Services,
-  op: Operation,
-  idempotency: Serializer,
-  log: (line: string) => void,
-): RouteHandlerMethod {
+function governedRoute(services: Services, op: Operation, keyed: KeyedCalls): RouteHandlerMethod {
   const inPath = pathParams(op.http.path);
   const fieldTypes = queryFieldTypes(op);
-
-  const invoke = (ctx: CallContext, req: FastifyRequest): Promise<unknown> =>
-    invokeOperation(services, op, ctx, inputOf(op, req, inPath, fieldTypes));
-  const kernel = services.kernel;
+  // Recorded reads (GET) are not kept: a retried read is another recorded read.
+  const keyable = op.write && op.http.method !== 'GET';
 
   return async (req, reply) => {
-    const auth = await authenticate(kernel, req.headers.authorization);
+    const auth = await authenticate(services.kernel, req.headers.authorization);
     const ctx = tokenContext(auth, purposeOf(op, req.headers['x-purpose']));
-    const key = op.write ? idempotencyKey(req.headers['idempotency-key']) : undefined;
-    if (key === undefined) return sendJson(reply, 200, await invoke(ctx, req));
-
-    const fingerprint = fingerprintOf(op, req, inPath);
-    const lock = JSON.stringify([ctx.tenant_id, auth.actor_id, key]);
-    // Requests with one key queue behind each other in this process, so a concurrent retry
-    // waits for the first and replays it; across processes the store's unique key decides.
-    return idempotency.run(lock, async () => {
-      const prior = await kernel.recallResponse(ctx, key);
-      if (prior) return replay(reply, prior, fingerprint);
-      let status = 200;
-      let body: JsonValue;
-      let headers: Record<string, string> = {};
-      try {
-        body = JSON.parse(JSON.stringify((await invoke(ctx, req)) ?? null)) as JsonValue;
-      } catch (e) {
-        const answer = toHttpError(e);
-        if (!isRememberable(answer)) throw e;
-        ({ status, headers } = answer);
-        body = answer.body as unknown as JsonValue;
-      }
-      try {
-        await kernel.rememberResponse(ctx, {
-          key,
-          fingerprint,
-          status,
-          body: status === 200 ? withoutSecrets(op, body) : body,
-        });
-      } catch (e) {
-        if (isCountersignError(e) && e.code === 'CONFLICT') {
-          const winner = await kernel.recallResponse(ctx, key);
-          if (winner) return replay(reply, winner, fingerprint);
-        }
-        // The operation ran; its answer matters more than the failure to remember it.
-        logInternal(log, req, e);
-      }
-      return sendJson(reply, status, body, headers);
-    });
+    const key = keyable ? idempotencyKey(req.headers['idempotency-key']) : undefined;
+    const input = inputOf(op, req, inPath, fieldTypes);
+    if (key === undefined)
+      return sendJson(reply, 200, await invokeOperation(services, op, ctx, input));
+    const answer = await keyed.call(op, ctx, input, key);
+    return sendJson(reply, answer.status, answer.body, answer.headers);
   };
-}
-
-/**
- * The body kept for replays: secrets (a new token) are never stored. A replay answers with the
- * field set to null and a note that the secret was shown once.
- */
-function withoutSecrets(op: Operation, body: JsonValue): JsonValue {
-  if (!op.secretFields?.length || typeof body !== 'object' || body === null || Array.isArray(body))
-    return body;
-  const kept: Record<string, JsonValue> = { ...body };
-  for (const field of op.secretFields) if (field in kept) kept[field] = null;
-  kept.note = `The secret (${op.secretFields.join(', ')}) was shown once, in the first response to this request; it is not stored.`;
-  return kept;
 }
 
 function sendJson(
   reply: FastifyReply,
   status: number,
   body: unknown,
-  headers: Record<string, string> = {},
+  headers: Readonly<Record<string, string>> = {},
 ): FastifyReply {
   return reply
     .code(status)
     .headers(headers)
     .type(JSON_TYPE)
     .send(JSON.stringify(body ?? null));
-}
-
-function replay(reply: FastifyReply, prior: IdempotencyRecord, fingerprint: string): FastifyReply {
-  if (prior.fingerprint !== fingerprint)
-    throw new CountersignError(
-      'IDEMPOTENCY_KEY_REUSED',
-      `Idempotency-Key "${prior.key}" was already used for a different request; use a new key.`,
-      { key: prior.key },
-    );
-  return sendJson(reply, prior.status, prior.body, { 'idempotent-replayed': 'true' });
 }
 
 // ---- request parts ----------------------------------------------------------------------
@@ -273,7 +211,7 @@ function purposeOf(op: Operation, header: string | string[] | undefined): string
 
 function idempotencyKey(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (typeof header !== 'string' || !IDEMPOTENCY_KEY.test(header))
+  if (typeof header !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(header))
     throw invalid(
       'Idempotency-Key',
       'must be 1 to 200 printable ASCII characters without spaces',
@@ -367,38 +305,4 @@ function coerce(value: unknown, types: ReadonlySet<string> | undefined): unknown
     }
   }
   return value;
-}
-
-/** SHA-256 over method, the route's path and the canonical body (the query for GET). */
-function fingerprintOf(op: Operation, req: FastifyRequest, inPath: readonly string[]): string {
-  const params = (req.params ?? {}) as Record<string, string>;
-  let path = op.http.path;
-  for (const name of inPath)
-    path = path.replace(`{${name}}`, encodeURIComponent(params[name] ?? ''));
-  const payload =
-    op.http.method === 'GET' || op.http.method === 'DELETE' ? (req.query ?? {}) : (req.body ?? {});
-  let body: string;
-  try {
-    body = canonicalJson(payload);
-  } catch {
-    body = JSON.stringify(payload) ?? 'null';
-  }
-  return sha256Hex(`${op.http.method}\n${path}\n${body}`);
-}
-
-/** Runs tasks with the same key one after another. */
-class Serializer {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const current = previous.then(task);
-    const tail = current.catch(() => undefined);
-    this.tails.set(key, tail);
-    try {
-      return await current;
-    } finally {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
 }

@@ -9,6 +9,7 @@ import { CountersignError, isCountersignError } from '../../core/errors.js';
 import type { Services } from '../services.js';
 import { parseInput } from '../../core/validation.js';
 import { OPERATIONS, type Operation, invokeOperation, withCallerDefaults } from '../operations.js';
+import { checkedIdempotencyKey, errorOfAnswer, keyedCalls } from '../keyed-calls.js';
 
 export interface McpServerOptions {
   /**
@@ -26,6 +27,27 @@ export interface McpServerOptions {
 
 /** Where the wire form of a failure travels beside the `CODE: message` text of an error result. */
 export const ERROR_META_KEY = 'countersign/error';
+
+/**
+ * Where a tool call carries its idempotency key (in the request's `_meta`); over HTTP an
+ * `Idempotency-Key` header on the POST does the same. A retried write with the same key and
+ * arguments answers as the first did and does not run again.
+ */
+export const IDEMPOTENCY_META_KEY = 'countersign/idempotency-key';
+
+/** What the SDK hands a tool handler beside its arguments, as far as it is read here. */
+interface CallExtra {
+  readonly _meta?: Readonly<Record<string, unknown>>;
+  readonly requestInfo?: {
+    readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  };
+}
+
+function idempotencyKeyOf(extra: CallExtra | undefined): unknown {
+  const meta = extra?._meta?.[IDEMPOTENCY_META_KEY];
+  if (meta !== undefined) return meta;
+  return extra?.requestInfo?.headers['idempotency-key'];
+}
 
 const EXECUTING_TOOLS = new Set(['execute_action', 'execute_parallel']);
 
@@ -69,7 +91,7 @@ export function createMcpServer(
         outputSchema: op.output,
         annotations: annotations(op),
       },
-      (args: unknown) => track(call(op, args)),
+      (args: unknown, extra: CallExtra) => track(call(op, args, idempotencyKeyOf(extra))),
     );
   }
   inFlight.set(server, running);
@@ -81,7 +103,7 @@ export function createMcpServer(
     return p;
   }
 
-  async function call(op: Operation, args: unknown): Promise<CallToolResult> {
+  async function call(op: Operation, args: unknown, key: unknown): Promise<CallToolResult> {
     try {
       const { purpose, input } = splitPurpose(args);
       const base = await contextFor();
@@ -96,7 +118,20 @@ export function createMcpServer(
           );
         ctx.purpose = `mcp:${op.name}`;
       }
-      const result = checkedOutput(op, await invokeOperation(services, op, ctx, input));
+      let output: unknown;
+      if (key !== undefined && op.write && op.http.method !== 'GET') {
+        const answer = await keyedCalls(services).call(
+          op,
+          ctx,
+          input,
+          checkedIdempotencyKey(key, `_meta["${IDEMPOTENCY_META_KEY}"]`),
+        );
+        if (answer.status !== 200) return errorResult(errorOfAnswer(answer));
+        output = answer.body;
+      } else {
+        output = await invokeOperation(services, op, ctx, input);
+      }
+      const result = checkedOutput(op, output);
       return {
         content: [{ type: 'text', text: JSON.stringify(result) }],
         structuredContent: result,
