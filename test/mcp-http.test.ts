@@ -210,4 +210,40 @@ describe('MCP over Streamable HTTP for one authenticated actor per request', () 
       expect(await res.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 }, id: null });
     }
   });
+
+  it('replays a tool call sent again with the same Idempotency-Key header instead of running it twice', async () => {
+    const transport = new StreamableHTTPClientTransport(url, {
+      requestInit: {
+        headers: { Authorization: `Bearer ${tokens.actor_1}`, 'Idempotency-Key': 'mcp-http-1' },
+      },
+    });
+    const keyed = new Client({ name: 'test-keyed', version: '1.0.0' });
+    await keyed.connect(transport);
+    clients.push(keyed);
+    const alice = await clientFor('actor_1');
+    const { workflow_id } = ok<{ workflow_id: string }>(
+      await callTool(alice, 'start_workflow', { title: 'Keyed over HTTP' }),
+    );
+    const propose = {
+      workflow_id,
+      tool: 'database_backup',
+      params: { database: 'production', backup_type: 'full' },
+      reason: 'Backup, sent twice by a client that lost the first answer',
+    };
+    const first = ok(await callTool(keyed, 'propose_action', propose));
+    const second = ok(await callTool(keyed, 'propose_action', propose));
+    expect(second).toEqual(first);
+    const { proposals } = await runtime.kernel.getWorkflow(operatorContext('check'), {
+      workflow_id,
+    });
+    expect(proposals).toHaveLength(1);
+    // The same key for another call is refused, and runs nothing.
+    fails(
+      await callTool(keyed, 'propose_action', { ...propose, reason: 'another call' }),
+      'IDEMPOTENCY_KEY_REUSED',
+    );
+    expect(
+      (await runtime.kernel.getWorkflow(operatorContext('check'), { workflow_id })).proposals,
+    ).toHaveLength(1);
+  });
 });
