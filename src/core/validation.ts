@@ -13,14 +13,28 @@ export function describeIssues(issues: readonly FieldIssue[]): string {
   return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
 }
 
-/** Parses `input` or throws VALIDATION_FAILED naming each bad field. */
+/** Each object a schema produced, with that schema: parsing it again with it changes nothing. */
+const parsedBy = new WeakMap<object, z.ZodType>();
+
+/**
+ * Parses `input` or throws VALIDATION_FAILED naming each bad field. A value this function
+ * produced with the same schema is returned as it is: a door parses the input once and the
+ * core takes it without parsing it again.
+ */
 export function parseInput<S extends z.ZodType>(
   schema: S,
   input: unknown,
   what: string,
 ): z.output<S> {
+  if (typeof input === 'object' && input !== null && parsedBy.get(input) === schema)
+    return input as z.output<S>;
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    const data: unknown = result.data;
+    // Only an object the schema made: a caller's own object may change after it was checked.
+    if (typeof data === 'object' && data !== null && data !== input) parsedBy.set(data, schema);
+    return result.data;
+  }
   const issues = fieldIssues(result.error);
   throw new CountersignError('VALIDATION_FAILED', `Invalid ${what}: ${describeIssues(issues)}`, {
     issues,

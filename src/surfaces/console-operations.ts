@@ -1,6 +1,6 @@
 import * as C from '../core/console-schemas.js';
 import { listLedger, planAction, whoAmI } from '../core/console-reads.js';
-import type { Operation } from './operations.js';
+import { type Operation, defineOperation } from './operation.js';
 
 /**
  * The reads the approval console needs beyond the connector's operations. They are ordinary
@@ -8,7 +8,7 @@ import type { Operation } from './operations.js';
  * the CLI get them too.
  */
 export const CONSOLE_OPERATIONS: readonly Operation[] = [
-  {
+  defineOperation({
     name: 'who_am_i',
     title: 'Who am I',
     description:
@@ -20,8 +20,8 @@ export const CONSOLE_OPERATIONS: readonly Operation[] = [
     actorFields: [],
     http: { method: 'GET', path: '/me' },
     run: ({ kernel }, c) => whoAmI(kernel, c),
-  },
-  {
+  }),
+  defineOperation({
     name: 'list_ledger',
     title: "Read the tenant's ledger",
     description:
@@ -33,9 +33,9 @@ export const CONSOLE_OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/audit/ledger' },
-    run: ({ kernel }, c, i) => listLedger(kernel, c, i as C.ListLedgerInput),
-  },
-  {
+    run: ({ kernel }, c, i) => listLedger(kernel, c, i),
+  }),
+  defineOperation({
     name: 'plan_action',
     title: 'Dry-run plan of a proposed call',
     description:
@@ -47,6 +47,6 @@ export const CONSOLE_OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/proposals/{proposal_id}/plan' },
-    run: ({ kernel }, c, i) => planAction(kernel, c, i as { proposal_id: string }),
-  },
+    run: ({ kernel }, c, i) => planAction(kernel, c, i),
+  }),
 ];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import * as W from '../core/workflow-schemas.js';
 import { validateTrace } from '../core/trace.js';
 import type { JsonValue } from '../core/model.js';
-import type { Operation } from './operations.js';
+import { type Operation, defineOperation } from './operation.js';
 
 /** A run operation's replay: the run's ID is kept, and a retry answers with its status now. */
 function runReplay(idOf: (committed: unknown) => string): Operation['replay'] {
@@ -94,7 +94,7 @@ const traceReportOutput = z.object({
 });
 
 export const WORKFLOW_OPERATIONS: readonly Operation[] = [
-  {
+  defineOperation({
     name: 'list_workflow_definitions',
     title: 'List workflow definitions',
     description:
@@ -118,8 +118,8 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
       Promise.resolve({
         definitions: engine.definitions().map((d) => ({ ...d, runtime: engine.runtime })),
       }),
-  },
-  {
+  }),
+  defineOperation({
     name: 'start_workflow_run',
     title: 'Start a durable workflow run',
     description:
@@ -131,10 +131,10 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     privileged: true,
     actorFields: [],
     http: { method: 'POST', path: '/workflows/start' },
-    run: ({ engine }, c, i) => engine.start(c, i as W.StartRunInput),
+    run: ({ engine }, c, i) => engine.start(c, i),
     replay: runReplay((committed) => (committed as { run: { id: string } }).run.id),
-  },
-  {
+  }),
+  defineOperation({
     name: 'get_workflow_status',
     title: 'Get a workflow run',
     description:
@@ -145,9 +145,9 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/workflows/{workflow_id}/status' },
-    run: ({ engine }, c, i) => engine.status(c, (i as { workflow_id: string }).workflow_id),
-  },
-  {
+    run: ({ engine }, c, i) => engine.status(c, i.workflow_id),
+  }),
+  defineOperation({
     name: 'list_workflow_runs',
     title: 'List workflow runs',
     description: 'Runs of this tenant, newest first, filtered by status, definition or stage.',
@@ -158,8 +158,8 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     actorFields: [],
     http: { method: 'GET', path: '/workflows/runs' },
     run: async ({ engine }, c, i) => ({ runs: await engine.list(c, i) }),
-  },
-  {
+  }),
+  defineOperation({
     name: 'cancel_workflow_run',
     title: 'Cancel a workflow run',
     description:
@@ -172,8 +172,8 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     http: { method: 'POST', path: '/workflows/{workflow_id}/cancel' },
     run: ({ engine }, c, i) => engine.cancel(c, i),
     replay: runReplay((committed) => (committed as { id: string }).id),
-  },
-  {
+  }),
+  defineOperation({
     name: 'request_approval',
     title: 'Request a human approval',
     description:
@@ -184,9 +184,9 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'POST', path: '/approvals/request' },
-    run: ({ workflows }, c, i) => workflows.requestApproval(c, i as W.RequestApprovalInput),
-  },
-  {
+    run: ({ workflows }, c, i) => workflows.requestApproval(c, i),
+  }),
+  defineOperation({
     name: 'decide_approval',
     title: 'Decide an approval request',
     description:
@@ -198,7 +198,7 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     privileged: true,
     actorFields: ['reviewer_id'],
     http: { method: 'POST', path: '/approvals/{approval_id}/decision' },
-    run: ({ engine }, c, i) => engine.decide(c, i as W.DecideApprovalInput),
+    run: ({ engine }, c, i) => engine.decide(c, i),
     // The decision is kept as committed; a retry reads the run as it is now.
     replay: {
       keep: (committed) => {
@@ -210,8 +210,8 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
         return { ...k, run: await engine.status(c, k.approval.workflow_id) };
       },
     },
-  },
-  {
+  }),
+  defineOperation({
     name: 'list_pending_approvals',
     title: 'List everything waiting on a human',
     description:
@@ -223,8 +223,8 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     actorFields: [],
     http: { method: 'GET', path: '/approvals/pending' },
     run: async ({ workflows }, c, i) => ({ approvals: await workflows.listPendingApprovals(c, i) }),
-  },
-  {
+  }),
+  defineOperation({
     name: 'get_approval',
     title: 'Get an approval request',
     description: 'An approval request with its review packet and the decisions recorded so far.',
@@ -234,10 +234,9 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     privileged: false,
     actorFields: [],
     http: { method: 'GET', path: '/approvals/{approval_id}' },
-    run: ({ workflows }, c, i) =>
-      workflows.getApproval(c, (i as { approval_id: string }).approval_id),
-  },
-  {
+    run: ({ workflows }, c, i) => workflows.getApproval(c, i.approval_id),
+  }),
+  defineOperation({
     name: 'validate_trace',
     title: "Validate a run's audit trace",
     description:
@@ -250,12 +249,12 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     actorFields: [],
     http: { method: 'GET', path: '/workflows/{workflow_id}/trace' },
     run: async ({ kernel }, c, i) => {
-      const { workflow_id } = i as { workflow_id: string };
+      const { workflow_id } = i;
       const log = await kernel.getAuditLog(c, { workflow_id });
       return validateTrace(workflow_id, log.entries);
     },
-  },
-  {
+  }),
+  defineOperation({
     name: 'add_document',
     title: 'Add a knowledge document',
     description:
@@ -267,8 +266,8 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     actorFields: [],
     http: { method: 'POST', path: '/knowledge/documents' },
     run: ({ workflows }, c, i) => workflows.addDocument(c, i),
-  },
-  {
+  }),
+  defineOperation({
     name: 'search_knowledge',
     title: 'Search the knowledge base',
     description: "Full-text search of the tenant's knowledge base, best first, with snippets.",
@@ -289,5 +288,5 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     actorFields: [],
     http: { method: 'GET', path: '/knowledge/search' },
     run: ({ workflows }, c, i) => workflows.searchKnowledge(c, i),
-  },
+  }),
 ];
