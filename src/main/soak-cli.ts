@@ -32,6 +32,8 @@ Options:
   --keep               keep the work directory even when every check held
   --quiet              print only the summary
   -h, --help           this text
+
+Ctrl-C stops the killing early: the clients finish, then the checks run and the summary prints.
 `;
 
 function num(name: string, value: string | undefined, min: number, max: number): number {
@@ -108,12 +110,25 @@ export async function soakMain(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  // The first Ctrl-C stops the killing and runs the checks; the second one exits.
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stderr.write(
+      '\nstopping: no more kills; the clients finish, then the checks run (Ctrl-C again to quit)\n',
+    );
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
   const report = await runSoak({
     ...options,
+    signal: stop.signal,
     log: quiet ? () => undefined : (line) => process.stdout.write(`${line}\n`),
   });
+  process.off('SIGINT', onSigint);
   process.stdout.write(`\n${formatSummary(report)}\n`);
   return report.ok ? 0 : 1;
 }
 
-process.exitCode = await soakMain(process.argv.slice(2));
+// Exits explicitly: a handle left open somewhere must not keep a finished soak alive.
+process.exit(await soakMain(process.argv.slice(2)));

@@ -81,6 +81,8 @@ export interface SoakOptions {
   readonly tenant?: string;
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
+  /** Stops the killing early (the clients finish, the checks run), e.g. on Ctrl-C. */
+  readonly signal?: AbortSignal;
 }
 
 export type FindingKind =
@@ -330,6 +332,7 @@ class ServerProcess {
   private exited: Promise<void> = Promise.resolve();
   private killing = false;
   private stopped = false;
+  private starting: Promise<void> | null = null;
 
   constructor(
     readonly index: number,
@@ -344,13 +347,24 @@ class ServerProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<void> {
+  /** Starts the server (joining a start already under way), retrying a failed start twice. */
+  start(): Promise<void> {
+    this.starting ??= this.startWithRetries().finally(() => {
+      this.starting = null;
+    });
+    return this.starting;
+  }
+
+  private async startWithRetries(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.startOnce();
         return;
       } catch (e) {
-        this.h.finding('server_exit', `server ${this.index} did not start: ${String(e)}`);
+        this.h.finding(
+          'server_exit',
+          `server ${this.index} did not start: ${e instanceof Error ? e.message : String(e)}`,
+        );
         if (attempt >= 3 || this.stopped) throw e;
         await sleep(500);
       }
@@ -366,6 +380,8 @@ class ServerProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.h.children.add(child);
+    child.once('exit', () => this.h.children.delete(child));
     this.killing = false;
     let out = '';
     let errTail = '';
@@ -377,7 +393,7 @@ class ServerProcess {
         if (wasUp && !this.killing && !this.stopped) {
           this.h.finding(
             'server_exit',
-            `server ${this.index} exited by itself (${code ?? signal})`,
+            `server ${this.index} exited by itself (${code ?? signal}) while serving: a crash, or a signal from outside the loop`,
             {
               stderr: errTail.slice(-2000),
             },
@@ -413,6 +429,7 @@ class ServerProcess {
         ) {
           clearTimeout(timer);
           this.up = true;
+          this.h.lastUpAt = Date.now();
           resolve();
         }
       });
@@ -646,7 +663,8 @@ interface RunRecord {
 
 interface ClientState {
   readonly index: number;
-  readonly rng: () => number;
+  /** The current flow's choices. */
+  rng: () => number;
   readonly jitter: () => number;
   readonly prefix: string;
   workflowId: string | null;
@@ -671,6 +689,8 @@ class Harness {
   readonly findings: Finding[] = [];
   readonly journal: JournalEntry[] = [];
   readonly servers: ServerProcess[] = [];
+  /** Every server process started and not yet exited. */
+  readonly children = new Set<ChildProcess>();
   readonly latency = new Latency();
   readonly serverLog = { errors: 0, warnings: 0, lines: [] as string[] };
   requests = 0;
@@ -702,7 +722,11 @@ class Harness {
   kills = { timed: 0, aroundWrites: 0, atCommit: 0 };
   probe: CommitProbe | undefined;
   chaosDone = false;
+  /** Set when the loop fails: every request in flight gives up. */
+  aborted = false;
   chaosEndedAt: number | null = null;
+  /** When a server last started listening. */
+  lastUpAt = 0;
   operatorToken = '';
   agent!: Identity;
   humans: Identity[] = [];
@@ -718,7 +742,10 @@ class Harness {
   private idDuplicates = 0;
 
   constructor(
-    readonly o: Required<Omit<SoakOptions, 'databaseUrl' | 'workDir' | 'tenant' | 'log'>> & {
+    readonly o: Required<
+      Omit<SoakOptions, 'databaseUrl' | 'workDir' | 'tenant' | 'log' | 'signal'>
+    > & {
+      signal: AbortSignal | undefined;
       databaseUrl: string | undefined;
       tenant: string;
       log: (line: string) => void;
@@ -784,6 +811,7 @@ class Harness {
     let errors5xx = 0;
     const giveUpAt = Date.now() + 10 * 60_000;
     for (;;) {
+      if (this.aborted) throw new Error(`${method} ${route}: the soak loop is stopping`);
       if (Date.now() > giveUpAt)
         throw new Error(`${method} ${route}: no answer after ${attempts} attempts in 10 min`);
       attempts++;
@@ -994,6 +1022,10 @@ class Harness {
         this.log(`deadline reached after ${this.cycles} cycles`);
         break;
       }
+      if (this.o.signal?.aborted) {
+        this.log(`stopped killing after ${this.cycles} cycles (interrupted)`);
+        break;
+      }
       const s = this.servers[target]!;
       if (!s.up) await s.start();
       await sleep(upMs);
@@ -1073,9 +1105,10 @@ class Harness {
   // ---- the clients ------------------------------------------------------------------------
 
   async client(index: number): Promise<void> {
+    const flows = prng(this.o.seed, index);
     const c: ClientState = {
       index,
-      rng: prng(this.o.seed, index),
+      rng: flows,
       jitter: prng(this.o.seed, 500 + index),
       prefix: `s${this.o.seed}-c${index}`,
       workflowId: null,
@@ -1084,11 +1117,14 @@ class Harness {
     while (!this.chaosDone) {
       c.flows++;
       const n = c.flows;
-      const run = c.rng() < this.o.workflowShare;
+      const run = flows() < this.o.workflowShare;
+      // Each flow draws from its own stream: its choices do not depend on how earlier flows went.
+      c.rng = prng(this.o.seed, 1_000_000 + index * 100_000 + n);
       try {
         if (run) await this.runFlow(c, n);
         else await this.proposalFlow(c, n);
       } catch (e) {
+        if (this.aborted) return;
         this.finding('client_error', `client ${index} flow ${n}: ${String(e)}`);
         await sleep(200);
       }
@@ -1247,10 +1283,11 @@ class Harness {
       if (pending) decidedGateSince = null;
       else {
         decidedGateSince ??= Date.now();
-        if (Date.now() - decidedGateSince > 20_000) {
+        // A (re)start resumes runs: count from the later of the two.
+        if (Date.now() - Math.max(decidedGateSince, this.lastUpAt) > 20_000) {
           this.finding(
             'run_stuck',
-            `run ${id} (${sk}) has been waiting for 20 s on ${gate}, which is already decided: nothing will drive it on`,
+            `run ${id} (${sk}) has been waiting on ${gate}, which is already decided, for 20 s with every server up: nothing will drive it on`,
             { stage: view.stage, waiting_on: view.waiting_on, trace: view.trace.slice(-3) },
           );
           run.stuck = true;
@@ -1570,6 +1607,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     drainMs: options.drainMs ?? 90_000,
     tenant: options.tenant ?? (databaseUrl ? `soak-${seed}-${Date.now().toString(36)}` : 'default'),
     log: options.log ?? (() => undefined),
+    signal: options.signal,
   };
   if (!databaseUrl && o.servers !== 1)
     throw new Error('several servers need one shared database: pass a Postgres database URL');
@@ -1578,6 +1616,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     : fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-soak-'));
   fs.mkdirSync(workDir, { recursive: true });
   const h = new Harness(o, workDir);
+  // Whatever happens to this process, no server outlives it.
+  const killAll = () => {
+    for (const child of h.children) child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
   const sink = await startWebhookSink();
   const t0 = Date.now();
   let failure: unknown;
@@ -1635,6 +1678,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     await h.verifyChain(true);
   } catch (e) {
     failure = e;
+    h.aborted = true;
   }
 
   // A clean stop, then the CLI's own verification of every data directory.
@@ -1669,6 +1713,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     }
   await sink.close();
   await h.probe?.close();
+  killAll(); // none should be left; a stray one must not keep this process alive
+  process.removeListener('exit', killAll);
   if (failure !== undefined)
     h.finding(
       'client_error',
