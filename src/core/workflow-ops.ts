@@ -346,22 +346,35 @@ export class WorkflowOps {
         });
   }
 
-  /** For the runtime: the run stops to wait (or starts again) without an effect of its own. */
+  /**
+   * For the runtime: the run stops to wait (or starts again) without an effect of its own.
+   * Returns false when it must not wait: the gate it would wait on was decided meanwhile, or
+   * the run changed since it was read (another process decided or drove it); the caller goes on.
+   */
   async setRunWaiting(
     tenant_id: string,
     run_id: string,
     waiting: { waiting_on: JsonObject; wake_at: string | null } | null,
-  ): Promise<void> {
-    await this.k.store.transaction(async (tx) => {
+  ): Promise<boolean> {
+    return this.k.store.transaction(async (tx) => {
       const run = await this.run(tx, tenant_id, run_id);
-      if (run.status !== 'running' && run.status !== 'waiting') return;
-      await tx.runs.updateRun({
-        ...run,
-        status: waiting ? 'waiting' : 'running',
-        waiting_on: waiting?.waiting_on ?? null,
-        wake_at: waiting?.wake_at ?? null,
-        updated_at: this.k.clock.now(),
-      });
+      if (run.status !== 'running' && run.status !== 'waiting') return false;
+      const gate = waiting?.waiting_on.kind === 'approval' ? waiting.waiting_on.approval_id : null;
+      if (typeof gate === 'string') {
+        const approval = await tx.runs.getApproval(tenant_id, gate);
+        if (approval && approval.status !== 'pending') return false;
+      }
+      // Only over the run as read: a decision that marked it running in between wins.
+      return tx.runs.updateRunIf(
+        {
+          ...run,
+          status: waiting ? 'waiting' : 'running',
+          waiting_on: waiting?.waiting_on ?? null,
+          wake_at: waiting?.wake_at ?? null,
+          updated_at: this.k.clock.now(),
+        },
+        run.updated_at,
+      );
     });
   }
 
@@ -426,9 +439,13 @@ export class WorkflowOps {
     });
   }
 
+  /**
+   * Marks a run running after a decision on its gate. A running run is touched too, so a driver
+   * that read it before the decision and is about to set it waiting finds it changed.
+   */
   private async markRunnable(tx: StoreTx, tenant_id: string, run_id: string, now: string) {
     const run = await tx.runs.getRun(tenant_id, run_id);
-    if (run?.status === 'waiting')
+    if (run?.status === 'waiting' || run?.status === 'running')
       await tx.runs.updateRun({
         ...run,
         status: 'running',

@@ -128,8 +128,10 @@ export class EmbeddedRuntime implements WorkflowEngine {
     const fx = this.effects(run, effects, suspend);
     const outcome = await Promise.race([interpret(def, run, fx).then(() => null), suspended]);
     if (outcome) {
-      await this.ops.setRunWaiting(tenant_id, run_id, outcome);
-      if (outcome.wake_at) await this.arm(outcome.wake_at);
+      // Not waiting after all (the gate was decided meanwhile): driven again, after this drive.
+      if (!(await this.ops.setRunWaiting(tenant_id, run_id, outcome)))
+        void this.drive(tenant_id, run_id);
+      else if (outcome.wake_at) await this.arm(outcome.wake_at);
     }
   }
 

@@ -924,7 +924,10 @@ class Harness {
     if (
       again.replayed &&
       again.status === entry.status &&
-      isDeepStrictEqual(again.body, entry.response)
+      isDeepStrictEqual(
+        replayedPart(entry.kind, again.body),
+        replayedPart(entry.kind, entry.response),
+      )
     )
       this.resends.identical++;
     else
@@ -1819,4 +1822,18 @@ export function formatSummary(r: SoakReport): string {
   if (r.kept)
     lines.push(`  work dir          ${r.workDir} (journal.jsonl, report.json, server logs)`);
   return lines.join('\n');
+}
+
+/**
+ * What a replay repeats exactly: everything, except that a run's start or gate decision
+ * answers with the run as it is now (the decision and the run's ID are what was committed).
+ */
+function replayedPart(kind: OpKind, body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return body;
+  const b = body as Record<string, unknown>;
+  if (kind === 'start_run' && typeof b.workflow_id === 'string')
+    return { workflow_id: b.workflow_id };
+  if (kind === 'decide' && typeof b.run === 'object' && b.run !== null)
+    return { ...b, run: { workflow_id: (b.run as Record<string, unknown>).workflow_id } };
+  return body;
 }

@@ -98,6 +98,18 @@ export class KyselyRunTx implements RunTx {
       .execute();
   }
 
+  async updateRunIf(run: WorkflowRun, read_at: string): Promise<boolean> {
+    const { tenant_id, id, ...rest } = fromRun(run);
+    const result = await this.db
+      .updateTable('workflow_runs')
+      .set(rest)
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .where('updated_at', '=', read_at)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async getRun(tenant_id: string, id: string): Promise<WorkflowRun | undefined> {
     const row = await this.db
       .selectFrom('workflow_runs')

@@ -11,6 +11,8 @@ import type {
 export interface RunTx {
   insertRun(run: WorkflowRun): Promise<void>;
   updateRun(run: WorkflowRun): Promise<void>;
+  /** Updates the run only if it is still as last read (its `updated_at`); false if it changed. */
+  updateRunIf(run: WorkflowRun, read_at: string): Promise<boolean>;
   getRun(tenant_id: string, id: string): Promise<WorkflowRun | undefined>;
   /** Newest first. */
   listRuns(tenant_id: string, filter: RunFilter): Promise<WorkflowRun[]>;

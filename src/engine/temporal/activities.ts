@@ -103,10 +103,15 @@ export function createTemporalActivities(deps: {
         const roles = [...approval.required_roles];
         const outcome = outcomeOf(approval, decisions);
         if (outcome) return { outcome, roles };
-        await ops.setRunWaiting(ref.tenant_id, ref.run_id, {
+        const waits = await ops.setRunWaiting(ref.tenant_id, ref.run_id, {
           waiting_on: { kind: 'approval', approval_id, roles },
           wake_at: due_at,
         });
+        if (!waits) {
+          // Decided while this activity looked: the outcome is read again rather than waited for.
+          const again = await ops.approvalState(ref.tenant_id, approval_id);
+          return { outcome: outcomeOf(again.approval, again.decisions), roles };
+        }
         return { outcome: null, roles };
       } catch (e) {
         throw toActivityFailure(e);
