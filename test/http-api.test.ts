@@ -527,6 +527,60 @@ describe('errors over HTTP', () => {
   });
 });
 
+describe('methods and paths', () => {
+  it('answers 405 with the exact Allow for any method a path does not serve, before its body', async () => {
+    const cases: [string, string, string, Record<string, string>?][] = [
+      ['PROPFIND', '/proposals', 'POST'],
+      ['PATCH', '/policy', 'PUT'],
+      // QUERY needs a Content-Type, and other media types are not parsed: neither is reached.
+      ['QUERY', '/tools', 'GET, HEAD'],
+      ['OPTIONS', '/proposals', 'POST', { 'content-type': 'text/plain' }],
+      ['PUT', '/tokens', 'GET, HEAD, POST', { 'content-type': 'application/xml' }],
+      ['DELETE', '/workflows/workflow_1', 'GET, HEAD'],
+      // A static path outranks a parameter on every method, as in the OpenAPI document: GET
+      // /workflows/start is not GET /workflows/{workflow_id}.
+      ['PUT', '/workflows/start', 'POST'],
+      ['GET', '/workflows/start', 'POST'],
+      ['GET', '/approvals/request', 'POST'],
+      ['POST', '/workflows/runs', 'GET, HEAD'],
+      ['POST', '/workflows/definitions', 'GET, HEAD'],
+    ];
+    for (const [method, url, allow, headers] of cases) {
+      const r = await request(method, url, {
+        token: tokens.admin,
+        ...(headers ? { raw: 'x', headers } : {}),
+      });
+      expect(r.status, `${method} ${url}`).toBe(405);
+      expect(r.headers.get('allow'), `${method} ${url}`).toBe(allow);
+      expect(r.error).toMatchObject({ code: 'NOT_FOUND', details: { allowed: allow.split(', ') } });
+    }
+    for (const method of ['GET', 'PROPFIND', 'QUERY', 'PATCH']) {
+      const r = await request(method, '/no/such/route', { token: tokens.admin });
+      expect(r.status, method).toBe(404);
+      expect(r.headers.get('allow')).toBeNull();
+    }
+    // The workflow itself is still a GET on its path.
+    expect((await request('GET', '/workflows/workflow_1', { token: tokens.admin })).status).toBe(
+      200,
+    );
+  });
+
+  it('answers HEAD on a plain read, and 405 on the audit-log reads, whose GET is recorded', async () => {
+    const head = await request('HEAD', '/workflows/workflow_1', { token: tokens.admin });
+    expect(head.status).toBe(200);
+    for (const url of ['/workflows/workflow_1/audit-log', '/audit/ledger']) {
+      const before = await ledgerLength();
+      const r = await request('HEAD', url, { token: tokens.admin });
+      expect(r.status, url).toBe(405);
+      expect(r.headers.get('allow'), url).toBe('GET');
+      expect(await ledgerLength(), url).toBe(before);
+      const get = await request('GET', url, { token: tokens.admin });
+      expect(get.status, url).toBe(200);
+      expect(await ledgerLength(), url).toBe(before + 1);
+    }
+  });
+});
+
 describe('Idempotency-Key', () => {
   it('replays the first response byte for byte and runs the operation once', async () => {
     const before = await ledgerLength();

@@ -14,6 +14,7 @@ import type { IdempotencyRecord, JsonValue } from '../../core/model.js';
 import { OPERATIONS, type Operation, invokeOperation } from '../operations.js';
 import { type HttpError, isRememberable, toHttpError } from './errors.js';
 import { buildOpenApi, jsonSchemaOf, pathParams } from './openapi.js';
+import { RouteTable } from './route-table.js';
 
 export interface HttpAppOptions {
   /** Fastify's own (pino) request logging; off by default. */
@@ -76,38 +77,10 @@ export function buildHttpApp(services: Services, options: HttpAppOptions = {}): 
     sendError(reply, answer);
   });
 
-  const routes = OPERATIONS.map((op) => ({
-    method: String(op.http.method),
-    pattern: new RegExp(`^${op.http.path.replace(/\{[A-Za-z_]+\}/g, '[^/]+')}$`),
-  })).concat(
-    { method: 'GET', pattern: /^\/healthz$/ },
-    { method: 'GET', pattern: /^\/openapi\.json$/ },
-  );
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
-    if (allowed.length > 0 && !allowed.includes(req.method)) {
-      if (allowed.includes('GET')) allowed.push('HEAD');
-      sendError(reply, {
-        ...toHttpError(
-          new CountersignError(
-            'NOT_FOUND',
-            `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}.`,
-            { allowed },
-          ),
-        ),
-        status: 405,
-        headers: { allow: allowed.join(', ') },
-      });
-      return;
-    }
-    sendError(
-      reply,
-      toHttpError(
-        new CountersignError('NOT_FOUND', `No route ${req.method} ${path}; see GET /openapi.json.`),
-      ),
-    );
-  });
+  // Every route, as registered (HEAD routes included), answers which methods a path allows.
+  const table = new RouteTable();
+  app.addHook('onRoute', (route) => table.add(route.method, route.url));
+  app.setNotFoundHandler((req, reply) => unrouted(table, req, reply));
 
   app.get('/healthz', (_req, reply) => {
     void reply.send({ ok: true });
@@ -122,11 +95,54 @@ export function buildHttpApp(services: Services, options: HttpAppOptions = {}): 
     app.route({
       method: op.http.method,
       url: op.http.path.replace(/\{([A-Za-z_]+)\}/g, ':$1'),
+      // A recorded read (the audit log) answers GET only: HEAD would record a read too.
+      exposeHeadRoute: !(op.write && op.http.method === 'GET'),
       handler: governedRoute(services, op, idempotency, log),
     });
   }
   options.extraRoutes?.(app);
+  // Added last so that the hooks before it (nosniff) still run for these answers. Runs before
+  // the body is read, so a method the path does not serve is a 405 whatever its body.
+  app.addHook('onRequest', (req, reply, done) => {
+    const url = req.is404 ? undefined : req.routeOptions.url;
+    if (url !== undefined && !table.isPattern(url)) return done();
+    const owner = table.owner(pathOf(req.url));
+    // Routed by Fastify to the pattern that owns the path: the route answers.
+    if (url !== undefined && (!owner || owner.key === table.keyOf(url))) return done();
+    unrouted(table, req, reply);
+  });
   return app;
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** 405 with `Allow` when the path is served with other methods, else 404. */
+function unrouted(table: RouteTable, req: FastifyRequest, reply: FastifyReply): void {
+  const path = pathOf(req.url);
+  const allowed = table.owner(path)?.methods ?? [];
+  if (allowed.length > 0 && !allowed.includes(req.method)) {
+    sendError(reply, {
+      ...toHttpError(
+        new CountersignError(
+          'NOT_FOUND',
+          `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}.`,
+          { allowed },
+        ),
+      ),
+      status: 405,
+      headers: { allow: allowed.join(', ') },
+    });
+    return;
+  }
+  sendError(
+    reply,
+    toHttpError(
+      new CountersignError('NOT_FOUND', `No route ${req.method} ${path}; see GET /openapi.json.`),
+    ),
+  );
 }
 
 function sendError(reply: FastifyReply, e: HttpError): void {
