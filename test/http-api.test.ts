@@ -295,7 +295,7 @@ describe('errors over HTTP', () => {
     }
   });
 
-  it('403 for a missing X-Purpose on privileged routes; non-privileged routes default it', async () => {
+  it('403 for a missing X-Purpose on privileged routes, 400 for an empty one anywhere; non-privileged routes default it', async () => {
     for (const op of OPERATIONS.filter((o) => o.privileged)) {
       const url = op.http.path.replace('{proposal_id}', 'proposal_1');
       const r = await request(op.http.method, url, { token: tokens.admin, body: {} });
@@ -303,12 +303,29 @@ describe('errors over HTTP', () => {
       expect(r.error.code).toBe('POLICY_DENIED');
       expect(r.error.message).toContain('X-Purpose header is required');
     }
-    const blank = await request('PUT', '/policy', {
-      token: tokens.admin,
-      body: {},
-      headers: purpose('   '),
-    });
-    expect(blank.status).toBe(403);
+    // A header sent empty or blank is a mistake, not a purpose: 400 on every route, privileged
+    // or not, as the OpenAPI document says (minLength 1, a non-whitespace character).
+    for (const [method, url, body, value] of [
+      ['PUT', '/policy', {}, '   '],
+      ['PUT', '/policy', {}, ''],
+      ['GET', '/tools', undefined, ''],
+      ['POST', '/actors', { name: 'Blank', role: 'r' }, '\u00a0'],
+    ] as const) {
+      const before = await ledgerLength();
+      const blank = await request(method, url, {
+        token: tokens.admin,
+        ...(body ? { body } : {}),
+        headers: purpose(value),
+      });
+      expect(blank.status, `${method} ${url} ${JSON.stringify(value)}`).toBe(400);
+      expect(blank.error.code).toBe('VALIDATION_FAILED');
+      expect(blank.error.message).toContain('The X-Purpose header is empty');
+      expect(blank.error.details.issues).toEqual([
+        { path: 'X-Purpose', message: 'must not be empty' },
+      ]);
+      expect(await ledgerLength()).toBe(before);
+    }
+    expect((await request('GET', '/tools', { token: tokens.admin })).status).toBe(200);
     const long = await request('PUT', '/policy', {
       token: tokens.admin,
       body: {},

@@ -14,6 +14,7 @@ import type { IdempotencyRecord, JsonValue } from '../../core/model.js';
 import { OPERATIONS, type Operation, invokeOperation } from '../operations.js';
 import { type HttpError, isRememberable, toHttpError } from './errors.js';
 import { buildOpenApi, jsonSchemaOf, pathParams } from './openapi.js';
+import { IDEMPOTENCY_KEY_PATTERN, PURPOSE_MAX, PURPOSE_PATTERN } from './request-headers.js';
 import { RouteTable } from './route-table.js';
 
 export interface HttpAppOptions {
@@ -26,8 +27,7 @@ export interface HttpAppOptions {
 }
 
 export const BODY_LIMIT = 1024 * 1024;
-const PURPOSE_MAX = 500;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
@@ -268,23 +268,37 @@ export async function authenticate(kernel: Kernel, header: string | undefined) {
   return kernel.authenticate(m[1]!);
 }
 
+const SAYS_SOMETHING = new RegExp(PURPOSE_PATTERN);
+
+/**
+ * The purpose recorded for a call: the X-Purpose header, or `api:<operation>` when it is absent
+ * (privileged operations need one). A header sent empty, or with only whitespace, is a mistake
+ * worth naming rather than a purpose or a silent default.
+ */
 function purposeOf(op: Operation, header: string | string[] | undefined): string {
+  if (header === undefined) {
+    if (op.privileged)
+      throw new CountersignError(
+        'POLICY_DENIED',
+        `The X-Purpose header is required for ${op.name}: say why the call is made (it is recorded in the ledger).`,
+        { header: 'X-Purpose', operation: op.name },
+      );
+    return `api:${op.name}`;
+  }
   const raw = Array.isArray(header) ? header.join(', ') : header;
-  const purpose = raw?.trim() ?? '';
-  if (purpose.length > PURPOSE_MAX)
+  if (raw.length > PURPOSE_MAX)
     throw invalid(
       'X-Purpose',
       `at most ${PURPOSE_MAX} characters`,
       `The X-Purpose header is longer than ${PURPOSE_MAX} characters.`,
     );
-  if (purpose !== '') return purpose;
-  if (op.privileged)
-    throw new CountersignError(
-      'POLICY_DENIED',
-      `The X-Purpose header is required for ${op.name}: say why the call is made (it is recorded in the ledger).`,
-      { header: 'X-Purpose', operation: op.name },
+  if (!SAYS_SOMETHING.test(raw))
+    throw invalid(
+      'X-Purpose',
+      'must not be empty',
+      `The X-Purpose header is empty: say why the call is made (it is recorded in the ledger)${op.privileged ? '' : ', or leave the header out'}.`,
     );
-  return `api:${op.name}`;
+  return raw.trim();
 }
 
 function idempotencyKey(header: string | string[] | undefined): string | undefined {

@@ -4,8 +4,16 @@ import { ERROR_CODES } from '../../core/errors.js';
 import type { JsonValue } from '../../core/model.js';
 import type { Operation } from '../operations.js';
 import { HTTP_STATUS } from './errors.js';
+import { IDEMPOTENCY_KEY_PATTERN, PURPOSE_MAX, PURPOSE_PATTERN } from './request-headers.js';
 
 type Json = Record<string, unknown>;
+
+const PURPOSE_SCHEMA: Json = {
+  type: 'string',
+  minLength: 1,
+  maxLength: PURPOSE_MAX,
+  pattern: PURPOSE_PATTERN,
+};
 
 /** `{name}` segments of an operation's path, in order. */
 export function pathParams(path: string): string[] {
@@ -226,16 +234,19 @@ export function buildOpenApi(
           name: 'X-Purpose',
           in: 'header',
           required: false,
-          description: 'Why the call is made; recorded in the ledger (default "api:<operation>").',
-          schema: { type: 'string', minLength: 1, maxLength: 500 },
+          description:
+            'Why the call is made; recorded in the ledger. Absent: "api:<operation>" is recorded. ' +
+            'Sent empty or blank: 400 VALIDATION_FAILED.',
+          schema: PURPOSE_SCHEMA,
         },
         PurposeRequired: {
           name: 'X-Purpose',
           in: 'header',
           required: true,
           description:
-            'Why the call is made; required on privileged operations and recorded in the ledger.',
-          schema: { type: 'string', minLength: 1, maxLength: 500 },
+            'Why the call is made; required on privileged operations (absent: 403 POLICY_DENIED) and ' +
+            'recorded in the ledger. Sent empty or blank: 400 VALIDATION_FAILED.',
+          schema: PURPOSE_SCHEMA,
         },
         IdempotencyKey: {
           name: 'Idempotency-Key',
@@ -244,7 +255,7 @@ export function buildOpenApi(
           description:
             'Repeating a request with the same key replays the first response (header Idempotent-Replayed: true); ' +
             'the same key with a different request answers 422 IDEMPOTENCY_KEY_REUSED.',
-          schema: { type: 'string', pattern: '^[\\x21-\\x7E]{1,200}$' },
+          schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN },
         },
       },
       schemas: { Error: ERROR_SCHEMA, ...Object.fromEntries(shared) },
