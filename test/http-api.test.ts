@@ -513,6 +513,54 @@ describe('errors over HTTP', () => {
     expect(serverLog).toEqual([]);
   });
 
+  it('refuses a request without a body where the document says the body is required', async () => {
+    type Body = { required: boolean; content: Record<string, { schema: { required?: string[] } }> };
+    const doc = (await request('GET', '/openapi.json')).body as {
+      paths: Record<string, Record<string, { operationId: string; requestBody?: Body }>>;
+    };
+    const before = await ledgerLength();
+    let required = 0;
+    for (const op of OPERATIONS) {
+      const rb = doc.paths[op.http.path]![op.http.method.toLowerCase()]!.requestBody;
+      if (op.http.method === 'GET' || op.http.method === 'DELETE') {
+        expect(rb, op.name).toBeUndefined();
+        continue;
+      }
+      const fields = rb!.content['application/json']!.schema.required ?? [];
+      expect(rb!.required, op.name).toBe(fields.length > 0);
+      if (!rb!.required) continue;
+      required++;
+      const url = op.http.path.replace(/\{(\w+)\}/g, (_, p: string) =>
+        p === 'proposal_id' ? 'proposal_1' : p === 'approval_id' ? 'approval_1' : 'run_0',
+      );
+      // No body at all, and an empty one: neither stands for {} here.
+      for (const headers of [{}, { 'content-type': 'application/json' }] as Record<
+        string,
+        string
+      >[]) {
+        const r = await request(op.http.method, url, {
+          token: tokens.admin,
+          headers: { ...purpose('no body'), ...headers },
+          ...('content-type' in headers ? { raw: '' } : {}),
+        });
+        expect(r.status, op.name).toBe(400);
+        expect(r.error.message, op.name).toContain('needs a JSON object body with');
+        expect(r.error.details.issues).toEqual(
+          fields.map((path) => ({ path, message: 'required' })),
+        );
+      }
+    }
+    expect(required).toBeGreaterThan(10);
+    expect(await ledgerLength()).toBe(before);
+    // Where nothing is required, no body is the empty object: this execute names no proposal
+    // that exists, and says so.
+    const optional = await request('POST', '/proposals/proposal_99/execute', {
+      token: tokens.admin,
+      headers: purpose('no body'),
+    });
+    expect(optional).toMatchObject({ status: 404, error: { code: 'NOT_FOUND' } });
+  });
+
   it('409 INVALID_STATE, 422 UNKNOWN_TOOL, 404/405 for unknown routes and methods', async () => {
     const reviewed = await request('POST', '/proposals/proposal_1/review', {
       token: tokens.carol,

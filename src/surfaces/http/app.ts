@@ -13,7 +13,13 @@ import type { Services } from '../services.js';
 import type { IdempotencyRecord, JsonValue } from '../../core/model.js';
 import { OPERATIONS, type Operation, invokeOperation } from '../operations.js';
 import { type HttpError, isRememberable, toHttpError } from './errors.js';
-import { buildOpenApi, jsonSchemaOf, pathParams } from './openapi.js';
+import {
+  buildOpenApi,
+  jsonSchemaOf,
+  pathParams,
+  requiredBodyFields,
+  takesBody,
+} from './openapi.js';
 import { IDEMPOTENCY_KEY_PATTERN, PURPOSE_MAX, PURPOSE_PATTERN } from './request-headers.js';
 import { RouteTable } from './route-table.js';
 
@@ -165,9 +171,10 @@ function governedRoute(
 ): RouteHandlerMethod {
   const inPath = pathParams(op.http.path);
   const fieldTypes = queryFieldTypes(op);
+  const bodyFields = requiredBodyFields(op);
 
   const invoke = (ctx: CallContext, req: FastifyRequest): Promise<unknown> =>
-    invokeOperation(services, op, ctx, inputOf(op, req, inPath, fieldTypes));
+    invokeOperation(services, op, ctx, inputOf(op, req, inPath, fieldTypes, bodyFields));
   const kernel = services.kernel;
 
   return async (req, reply) => {
@@ -321,17 +328,22 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The operation's input: path parameters plus the query string (GET) or the JSON body. */
+/**
+ * The operation's input: path parameters plus the query string (GET, DELETE) or the JSON body.
+ * No body at all stands for {} where the input needs no field beyond the path (the OpenAPI
+ * document says the body is optional there); elsewhere it is refused like any missing field.
+ */
 function inputOf(
   op: Operation,
   req: FastifyRequest,
   inPath: readonly string[],
   fieldTypes: ReadonlyMap<string, ReadonlySet<string>>,
+  bodyFields: readonly string[],
 ): Record<string, unknown> {
   const params = (req.params ?? {}) as Record<string, string>;
   const query = (req.query ?? {}) as Record<string, unknown>;
   let source: Record<string, unknown>;
-  if (op.http.method === 'GET' || op.http.method === 'DELETE') {
+  if (!takesBody(op)) {
     source = Object.fromEntries(
       Object.entries(query).map(([k, v]) => [k, coerce(v, fieldTypes.get(k))]),
     );
@@ -342,7 +354,13 @@ function inputOf(
         'send parameters in the JSON body',
         `${op.http.method} ${op.http.path} takes its parameters in the JSON body, not the query string.`,
       );
-    // No body at all stands for {}; a JSON null is not an object.
+    if (req.body === undefined && bodyFields.length > 0)
+      throw new CountersignError(
+        'VALIDATION_FAILED',
+        `${op.http.method} ${op.http.path} needs a JSON object body with ${bodyFields.join(', ')}.`,
+        { issues: bodyFields.map((path) => ({ path, message: 'required' })) },
+      );
+    // A JSON null is not an object.
     const body: unknown = req.body === undefined ? {} : req.body;
     if (!isPlainObject(body))
       throw invalid('', 'must be a JSON object', 'The request body must be a JSON object.');
@@ -362,7 +380,7 @@ function inputOf(
 /** The JSON types each input field accepts, to read query-string values as numbers or booleans. */
 function queryFieldTypes(op: Operation): Map<string, Set<string>> {
   const types = new Map<string, Set<string>>();
-  if (op.http.method !== 'GET' && op.http.method !== 'DELETE') return types;
+  if (takesBody(op)) return types;
   const schema = jsonSchemaOf(op.input, 'input');
   const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
   const collect = (s: Record<string, unknown>, into: Set<string>) => {

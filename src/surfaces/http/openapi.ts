@@ -26,6 +26,18 @@ export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
   return rest;
 }
 
+/** Whether the operation's input comes in a JSON body (else in the query string). */
+export function takesBody(op: Operation): boolean {
+  return op.http.method !== 'GET' && op.http.method !== 'DELETE';
+}
+
+/** The body fields a request must send: the input's required fields the path does not carry. */
+export function requiredBodyFields(op: Operation): string[] {
+  if (!takesBody(op)) return [];
+  const inPath = pathParams(op.http.path);
+  return requiredOf(jsonSchemaOf(op.input, 'input')).filter((k) => !inPath.includes(k));
+}
+
 function propertiesOf(schema: Json): Record<string, Json> {
   const p = schema.properties;
   return p && typeof p === 'object' ? (p as Record<string, Json>) : {};
@@ -129,7 +141,7 @@ function operationObject(op: Operation, shared: SharedSchemas): Json {
     required: true,
     schema: props[name] ?? { type: 'string' },
   }));
-  if (op.http.method === 'GET' || op.http.method === 'DELETE') {
+  if (!takesBody(op)) {
     for (const [name, schema] of Object.entries(props)) {
       if (inPath.includes(name)) continue;
       parameters.push({ name, in: 'query', required: required.includes(name), schema });
@@ -141,15 +153,16 @@ function operationObject(op: Operation, shared: SharedSchemas): Json {
       : '#/components/parameters/Purpose',
   });
   if (op.write) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
-  const body =
-    op.http.method === 'GET' || op.http.method === 'DELETE'
-      ? {}
-      : {
-          requestBody: {
-            required: false,
-            content: { 'application/json': { schema: withoutFields(input, inPath) } },
-          },
-        };
+  const bodySchema = withoutFields(input, inPath);
+  const body = takesBody(op)
+    ? {
+        requestBody: {
+          // Without a body the input is {}: a body is required when that cannot be valid.
+          required: requiredOf(bodySchema).length > 0,
+          content: { 'application/json': { schema: bodySchema } },
+        },
+      }
+    : {};
   return {
     operationId: op.name,
     summary: op.title,
