@@ -12,6 +12,7 @@ import { ERROR_CODES } from '../src/core/errors.js';
 import type { Kernel } from '../src/core/kernel.js';
 import { configFromEnv } from '../src/main/config.js';
 import { type RunningServer, parsePort, serveBanner, startServer } from '../src/main/serve.js';
+import { HTTP_STATUS } from '../src/surfaces/http/errors.js';
 import { OPERATIONS } from '../src/surfaces/operations.js';
 
 interface Answer {
@@ -491,6 +492,13 @@ describe('errors over HTTP', () => {
       raw: '{"name":"n","role":"r","__proto__":{"admin":true}}',
     });
     expect(proto.status).toBe(400);
+    expect(proto.error.message).toContain('"__proto__" key');
+    const nested = await request('POST', '/proposals', {
+      token: tokens.alice,
+      raw: '{"workflow_id":"workflow_1","tool":"update_status","reason":"r","params":{"a":{"__proto__":{}}}}',
+    });
+    expect(nested).toMatchObject({ status: 400, error: { code: 'VALIDATION_FAILED' } });
+    expect(nested.error.message).toContain('"__proto__" key');
     const big = await request('POST', '/actors', {
       token: tokens.admin,
       body: { name: 'x'.repeat(1024 * 1024 + 10), role: 'r' },
@@ -771,6 +779,42 @@ describe('GET /openapi.json', () => {
       if (rb) ajv.compile(inDocument(rb.content['application/json']!.schema));
     }
     expect(found.size).toBe(OPERATIONS.length + 2);
+    // Every status the server can answer for an operation is documented, with the error shape:
+    // the code mapping's, and 413/415 wherever the framework reads a body before the route.
+    const mapped = [...new Set(Object.values(HTTP_STATUS))].map(String);
+    for (const op of OPERATIONS) {
+      const { o } = found.get(op.name)!;
+      const responses = o.responses as Record<string, { content?: Record<string, unknown> }>;
+      const expected = [
+        '200',
+        ...mapped,
+        ...(op.http.method === 'GET' ? [] : ['413', '415']),
+      ].sort();
+      expect(Object.keys(responses).sort(), op.name).toEqual(expected);
+      for (const status of expected.filter((s) => s !== '200'))
+        expect(responses[status]!.content, `${op.name} ${status}`).toEqual({
+          'application/json': { schema: { $ref: '#/components/schemas/Error' } },
+        });
+      // A recorded read says why HEAD is refused there.
+      if (op.write && op.http.method === 'GET')
+        expect(o.description, op.name).toContain('HEAD is not served here (405)');
+    }
+    // A token's scope names operations of the catalogue, and the server refuses any other.
+    const scope = (
+      found.get('create_token')!.o.requestBody as {
+        content: Record<string, { schema: { properties: Record<string, { items: unknown }> } }>;
+      }
+    ).content['application/json']!.schema.properties.scope!.items;
+    expect(scope).toEqual({ type: 'string', enum: OPERATIONS.map((o) => o.name) });
+    const unknownScope = await request('POST', '/tokens', {
+      token: tokens.admin,
+      body: { actor_id: 'actor_1', name: 'scoped', scope: ['get_proposal', 'a'] },
+      headers: purpose('scope check'),
+    });
+    expect(unknownScope).toMatchObject({ status: 400, error: { code: 'VALIDATION_FAILED' } });
+    expect(unknownScope.error.details.issues).toEqual([
+      { path: 'scope.1', message: 'must be the name of an operation' },
+    ]);
     const parameters = doc.components.parameters as Record<string, { name: string; in: string }>;
     expect(parameters.PurposeRequired).toMatchObject({
       name: 'X-Purpose',
@@ -791,8 +835,15 @@ describe('GET /openapi.json', () => {
     const schema = review.content['application/json']!.schema;
     expect(Object.keys(schema.properties)).not.toContain('proposal_id');
     expect(schema.required).toEqual(['reviewer_id', 'decision']);
-    expect(ajv.validate(schema, { reviewer_id: 'actor_2', decision: 'approve' })).toBe(true);
-    expect(ajv.validate(schema, { reviewer_id: 'bob', decision: 'approve' })).toBe(false);
+    const validReview = ajv.compile({ ...schema, components: doc.components });
+    expect(validReview({ reviewer_id: 'actor_2', decision: 'approve' })).toBe(true);
+    expect(validReview({ reviewer_id: 'bob', decision: 'approve' })).toBe(false);
+    // Edited params are plain JSON: no prototype key at any depth, as the server refuses them.
+    const edit = (params: unknown) =>
+      validReview({ reviewer_id: 'actor_2', decision: 'edit', edits: { params } });
+    expect(edit({ a: [{ b: 1 }], c: null })).toBe(true);
+    expect(edit(JSON.parse('{"a":[{"__proto__":1}]}'))).toBe(false);
+    expect(edit({ a: { constructor: 1 } })).toBe(false);
   });
 });
 

@@ -7,11 +7,14 @@ import type { JsonObject } from './model.js';
  * these before the core sees the input.
  */
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const MAX_DEPTH = 32;
+/** Keys a plain JSON object never has, at any depth: they pollute prototypes when merged. */
+export const PLAIN_JSON_FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
+/** How deep a plain JSON object may nest. */
+export const PLAIN_JSON_MAX_DEPTH = 32;
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(PLAIN_JSON_FORBIDDEN_KEYS);
 
 function jsonProblem(value: unknown, depth: number): string | undefined {
-  if (depth > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+  if (depth > PLAIN_JSON_MAX_DEPTH) return `nested deeper than ${PLAIN_JSON_MAX_DEPTH} levels`;
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'non-finite number';
   if (Array.isArray(value)) {
@@ -49,6 +52,15 @@ export const jsonObject = z
   })
   .transform((v) => v as JsonObject)
   .meta({ type: 'object' });
+
+/**
+ * The schemas that are `jsonObject` (its `.describe()` copies included). JSON Schema generated
+ * from zod sees only `type: object` in them; a document (the OpenAPI one) can look them up
+ * here to state the whole rule: no forbidden key at any depth, at most PLAIN_JSON_MAX_DEPTH
+ * levels.
+ */
+export const plainJsonSchemas = z.registry<{ plainJson: true }>();
+jsonObject.register(plainJsonSchemas, { plainJson: true });
 
 const id = (kind: string) =>
   z

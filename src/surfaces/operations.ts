@@ -1,7 +1,6 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { assertActsAs, assertInScope } from '../core/authority.js';
 import type { CallContext } from '../core/context.js';
-import { CountersignError } from '../core/errors.js';
 import { parseInput } from '../core/validation.js';
 import * as S from '../core/schemas.js';
 import type { Services } from './services.js';
@@ -35,6 +34,29 @@ export interface Operation {
 
 function op(o: Operation): Operation {
   return Object.freeze(o);
+}
+
+/**
+ * create_token's input with `scope` listing the catalogue's operation names, so that every
+ * schema made from it (the OpenAPI document, the MCP tool) names them. Lazy: the catalogue is
+ * complete only once this module has loaded.
+ */
+function createTokenInput() {
+  const operationName = z.lazy(() =>
+    z.enum(OPERATIONS.map((o) => o.name) as [string, ...string[]], {
+      error: 'must be the name of an operation',
+    }),
+  );
+  return S.createTokenInput.extend({
+    scope: z
+      .array(operationName)
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'The operations the token may call (e.g. ["propose_action","get_proposal"]); omit for all',
+      ),
+  });
 }
 
 export const OPERATIONS: readonly Operation[] = [
@@ -172,29 +194,14 @@ export const OPERATIONS: readonly Operation[] = [
       'Create a bearer token that acts as actor_id (or "operator") in this tenant, optionally expiring ' +
       '(expires_in_seconds) and scoped to a list of operations. The secret is returned once and stored only ' +
       'as a hash. Only the operator mints tokens: no actor can, whatever its role.',
-    input: S.createTokenInput,
+    input: createTokenInput(),
     output: S.createTokenOutput,
     write: true,
     privileged: true,
     actorFields: [],
     http: { method: 'POST', path: '/tokens' },
     secretFields: ['token'],
-    run: ({ kernel: k }, c, i) => {
-      const input = i as S.CreateTokenInput;
-      const unknown = (input.scope ?? []).filter((name) => !OPERATION_NAMES.has(name));
-      if (unknown.length > 0)
-        throw new CountersignError(
-          'VALIDATION_FAILED',
-          `scope names no such operation: ${unknown.join(', ')}.`,
-          {
-            issues: unknown.map((name) => ({
-              path: 'scope',
-              message: `unknown operation ${name}`,
-            })),
-          },
-        );
-      return k.createToken(c, input);
-    },
+    run: ({ kernel: k }, c, i) => k.createToken(c, i as S.CreateTokenInput),
   }),
   op({
     name: 'revoke_token',
@@ -335,7 +342,6 @@ export function withCallerDefaults(
   return args;
 }
 
-const OPERATION_NAMES: ReadonlySet<string> = new Set(OPERATIONS.map((o) => o.name));
 
 export function operation(name: string): Operation {
   const o = OPERATIONS.find((x) => x.name === name);

@@ -20,7 +20,12 @@ import {
   requiredBodyFields,
   takesBody,
 } from './openapi.js';
-import { IDEMPOTENCY_KEY_PATTERN, PURPOSE_MAX, PURPOSE_PATTERN } from './request-headers.js';
+import {
+  BODY_LIMIT,
+  IDEMPOTENCY_KEY_PATTERN,
+  PURPOSE_MAX,
+  PURPOSE_PATTERN,
+} from './request-bounds.js';
 import { RouteTable } from './route-table.js';
 
 export interface HttpAppOptions {
@@ -32,7 +37,6 @@ export interface HttpAppOptions {
   readonly extraRoutes?: (app: FastifyInstance) => void;
 }
 
-export const BODY_LIMIT = 1024 * 1024;
 const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -74,7 +78,10 @@ export function buildHttpApp(services: Services, options: HttpAppOptions = {}): 
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') done(null, undefined);
-    else void parseJson(req, text, done);
+    else
+      void parseJson(req, text, (error, value) =>
+        done(error && parses(text) ? prototypeKey() : error, value),
+      );
   });
 
   app.setErrorHandler((error, req, reply) => {
@@ -149,6 +156,24 @@ function unrouted(table: RouteTable, req: FastifyRequest, reply: FastifyReply): 
       new CountersignError('NOT_FOUND', `No route ${req.method} ${path}; see GET /openapi.json.`),
     ),
   );
+}
+
+/** Fastify's parser refuses valid JSON only for a prototype key: say so, not "invalid JSON". */
+function prototypeKey(): CountersignError {
+  return new CountersignError(
+    'VALIDATION_FAILED',
+    'The request body has a "__proto__" key, or a "constructor" object with a "prototype" key; such keys are refused at any depth.',
+    { issues: [{ path: '', message: 'must not have a __proto__ or constructor.prototype key' }] },
+  );
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function sendError(reply: FastifyReply, e: HttpError): void {

@@ -2,9 +2,19 @@ import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../../core/canonical.js';
 import { ERROR_CODES } from '../../core/errors.js';
 import type { JsonValue } from '../../core/model.js';
+import {
+  PLAIN_JSON_FORBIDDEN_KEYS,
+  PLAIN_JSON_MAX_DEPTH,
+  plainJsonSchemas,
+} from '../../core/schemas.js';
 import type { Operation } from '../operations.js';
 import { HTTP_STATUS } from './errors.js';
-import { IDEMPOTENCY_KEY_PATTERN, PURPOSE_MAX, PURPOSE_PATTERN } from './request-headers.js';
+import {
+  BODY_LIMIT,
+  IDEMPOTENCY_KEY_PATTERN,
+  PURPOSE_MAX,
+  PURPOSE_PATTERN,
+} from './request-bounds.js';
 
 type Json = Record<string, unknown>;
 
@@ -20,11 +30,52 @@ export function pathParams(path: string): string[] {
   return [...path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!);
 }
 
-/** The JSON Schema of a zod schema, as an OpenAPI 3.1 schema object (no `$schema`). */
+/**
+ * The JSON Schema of a zod schema, as an OpenAPI 3.1 schema object (no `$schema`). A plain JSON
+ * object (parameters, inputs, packets) refers to `PlainJsonObject` in the document's
+ * components, which states what the server refuses in it at any depth.
+ */
 export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' });
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      if (!plainJsonSchemas.get(zodSchema)) return;
+      const { description } = jsonSchema;
+      for (const key of Object.keys(jsonSchema)) delete (jsonSchema as Json)[key];
+      Object.assign(jsonSchema, {
+        $ref: PLAIN_JSON_OBJECT_REF,
+        ...(description === undefined ? {} : { description }),
+      });
+    },
+  });
   return rest;
 }
+
+const PLAIN_JSON_OBJECT_REF = '#/components/schemas/PlainJsonObject';
+const PLAIN_JSON_VALUE_REF = '#/components/schemas/PlainJsonValue';
+
+/** jsonObject (core/schemas.ts) in JSON Schema: every level refuses the same keys. */
+const PLAIN_JSON_SCHEMAS: Record<string, Json> = {
+  PlainJsonObject: {
+    type: 'object',
+    description:
+      `A JSON object. No object in it, at any depth, has the key ${PLAIN_JSON_FORBIDDEN_KEYS.map((k) => `"${k}"`).join(', ')}, ` +
+      `and it nests at most ${PLAIN_JSON_MAX_DEPTH} levels deep.`,
+    propertyNames: { not: { enum: [...PLAIN_JSON_FORBIDDEN_KEYS] } },
+    additionalProperties: { $ref: PLAIN_JSON_VALUE_REF },
+  },
+  PlainJsonValue: {
+    anyOf: [
+      { type: 'string' },
+      { type: 'number' },
+      { type: 'boolean' },
+      { type: 'null' },
+      { type: 'array', items: { $ref: PLAIN_JSON_VALUE_REF } },
+      { $ref: PLAIN_JSON_OBJECT_REF },
+    ],
+  },
+};
 
 /** Whether the operation's input comes in a JSON body (else in the query string). */
 export function takesBody(op: Operation): boolean {
@@ -87,22 +138,70 @@ const ERROR_SCHEMA: Json = {
   },
 };
 
-function errorResponses(): Json {
-  const byStatus = new Map<number, string[]>();
+const ERROR_CONTENT: Json = {
+  'application/json': { schema: { $ref: '#/components/schemas/Error' } },
+};
+
+/**
+ * Every error status an operation can answer, with the codes behind it: those of the one
+ * mapping (errors.ts), plus what the framework answers before the operation runs when it
+ * reads a body (413 over BODY_LIMIT, 415 for a type other than JSON).
+ */
+function errorResponses(op: Operation): Json {
+  const byStatus = new Map<number, string>();
   for (const [code, status] of Object.entries(HTTP_STATUS))
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+    byStatus.set(status, [byStatus.get(status), code].filter(Boolean).join(', '));
+  byStatus.set(
+    400,
+    `${byStatus.get(400)}: the input does not match this document (each field in details.issues), ` +
+      'or the body is not JSON',
+  );
+  byStatus.set(
+    401,
+    `${byStatus.get(401)}: no bearer token, or one that is unknown, expired or revoked`,
+  );
+  // Fastify reads a body for these methods, whether the operation takes one or not.
+  if (op.http.method !== 'GET') {
+    byStatus.set(413, `VALIDATION_FAILED: the body is larger than ${BODY_LIMIT} bytes`);
+    byStatus.set(415, 'VALIDATION_FAILED: the body is not application/json');
+  }
   return Object.fromEntries(
     [...byStatus.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([status, codes]) => [
-        String(status),
-        {
-          description: codes.join(', '),
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-        },
-      ]),
+      .map(([status, description]) => {
+        const headers = {
+          ...(status === 401 ? WWW_AUTHENTICATE : {}),
+          ...(op.write ? REPLAYED : {}),
+        };
+        return [
+          String(status),
+          {
+            description,
+            ...(Object.keys(headers).length > 0 ? { headers } : {}),
+            content: ERROR_CONTENT,
+          },
+        ];
+      }),
   );
 }
+
+const WWW_AUTHENTICATE: Json = {
+  'WWW-Authenticate': {
+    required: true,
+    description: 'Always "Bearer"',
+    schema: { type: 'string', const: 'Bearer' },
+  },
+};
+
+/** On write operations, answers given again for a repeated Idempotency-Key say so. */
+const REPLAYED: Json = {
+  'Idempotent-Replayed': {
+    required: false,
+    description:
+      '"true" when this answer is the replay of an earlier request with the same Idempotency-Key',
+    schema: { type: 'string', const: 'true' },
+  },
+};
 
 /**
  * Named schemas shared by the document: a zod schema's own `$defs` (a recursive JSON value, for
@@ -166,7 +265,10 @@ function operationObject(op: Operation, shared: SharedSchemas): Json {
   return {
     operationId: op.name,
     summary: op.title,
-    description: op.description,
+    description:
+      op.write && op.http.method === 'GET'
+        ? `${op.description} HEAD is not served here (405): this read is recorded, and a HEAD request must change nothing.`
+        : op.description,
     tags: [op.write ? 'writes' : 'reads'],
     security: [{ bearerAuth: [] }],
     parameters,
@@ -174,9 +276,10 @@ function operationObject(op: Operation, shared: SharedSchemas): Json {
     responses: {
       '200': {
         description: 'Success',
+        ...(op.write ? { headers: REPLAYED } : {}),
         content: { 'application/json': { schema: documented(op.output, 'output', shared) } },
       },
-      ...errorResponses(),
+      ...errorResponses(op),
     },
   };
 }
@@ -230,7 +333,10 @@ export function buildOpenApi(
       version: info.version ?? '0.1.0',
       description:
         'Governed execution of AI-agent actions. Every route is one Countersign operation, validated by ' +
-        'the same schema as the MCP tool and the CLI command of the same name (operationId).',
+        'the same schema as the MCP tool and the CLI command of the same name (operationId). ' +
+        'A method a path does not list answers 405 with an Allow header naming the ones it does ' +
+        '(HEAD with GET, except on recorded reads); a path not listed answers 404. Errors have one ' +
+        'shape (components.schemas.Error) with a stable code.',
     },
     security: [{ bearerAuth: [] }],
     paths,
@@ -271,7 +377,7 @@ export function buildOpenApi(
           schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN },
         },
       },
-      schemas: { Error: ERROR_SCHEMA, ...Object.fromEntries(shared) },
+      schemas: { Error: ERROR_SCHEMA, ...PLAIN_JSON_SCHEMAS, ...Object.fromEntries(shared) },
     },
   };
 }

@@ -1,7 +1,11 @@
 /**
- * The request headers the API reads besides Authorization, each bound stated once for the
- * server and for the OpenAPI document, so the two cannot drift apart.
+ * The bounds of what a request may send (body size, the headers the API reads besides
+ * Authorization), stated once for the server and for the OpenAPI document, so the two cannot
+ * drift apart.
  */
+
+/** Request bodies of API operations: 1 MiB; larger is a 413. */
+export const BODY_LIMIT = 1024 * 1024;
 
 /** X-Purpose: why the call is made, recorded in the ledger. */
 export const PURPOSE_MAX = 500;
