@@ -444,6 +444,27 @@ describe('errors over HTTP', () => {
     const paths = (schema.error.details.issues as { path: string }[]).map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['workflow_id', 'params', 'reason']));
     expect(schema.error.message).toContain('Unrecognized key');
+    // Text bounds are the document's: a character other than whitespace (pattern), and at most
+    // maxLength characters counted as JSON Schema counts them, an emoji being one.
+    const blankName = await request('POST', '/actors', {
+      token: tokens.admin,
+      body: { name: '\t \u00a0', role: 'r' },
+    });
+    expect(blankName.error.details.issues).toEqual([
+      { path: 'name', message: 'must not be empty' },
+    ]);
+    const emoji = await request('POST', '/actors', {
+      token: tokens.admin,
+      body: { name: 'Emoji', role: '\u{1F600}'.repeat(100) },
+    });
+    expect(emoji.status).toBe(200);
+    const tooMany = await request('POST', '/actors', {
+      token: tokens.admin,
+      body: { name: 'Emoji', role: '\u{1F600}'.repeat(101) },
+    });
+    expect(tooMany.error.details.issues).toEqual([
+      { path: 'role', message: 'must be at most 100 characters' },
+    ]);
 
     const toolParams = await request('POST', '/proposals', {
       token: tokens.alice,
@@ -799,6 +820,17 @@ describe('GET /openapi.json', () => {
       if (op.write && op.http.method === 'GET')
         expect(o.description, op.name).toContain('HEAD is not served here (405)');
     }
+    // Links name operations that exist, with the path parameter they fill.
+    for (const { o } of found.values()) {
+      const links = (o.responses as Record<string, { links?: Record<string, Link> }>)['200']!.links;
+      for (const link of Object.values(links ?? {})) {
+        const target = found.get(link.operationId)!;
+        expect(Object.keys(link.parameters).map((p) => `{${p}}`)).toEqual(
+          target.path.match(/\{\w+\}/g),
+        );
+      }
+    }
+    type Link = { operationId: string; parameters: Record<string, string> };
     // A token's scope names operations of the catalogue, and the server refuses any other.
     const scope = (
       found.get('create_token')!.o.requestBody as {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { JsonObject } from './model.js';
+import { chars, text } from './text.js';
 
 /**
  * The schemas of the core operations: seed 002's eight connector tools with their exact
@@ -78,7 +79,6 @@ export const workflowId = z
   .describe('ID of the workflow (or workflow run), e.g. workflow_1');
 export const proposalId = id('proposal');
 export const executionId = id('execution');
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 const toolName = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/, 'must be a tool name (letters, digits, _ . : -)');
@@ -97,10 +97,8 @@ export const registerActorOutput = z.object({ actor_id: z.string() });
 
 export const startWorkflowInput = z.strictObject({
   title: text(500).describe('Title of the workflow'),
-  idempotency_key: z
-    .string()
+  idempotency_key: chars(200)
     .min(1)
-    .max(200)
     .optional()
     .describe('Starting twice with the same key returns the same workflow'),
 });
@@ -131,7 +129,7 @@ export const reviewActionInput = z
       .strictObject({ params: jsonObject })
       .optional()
       .describe('With decision "edit": params deep-merged into a new version of the call'),
-    comment: z.string().max(2000).optional(),
+    comment: chars(2000).optional(),
   })
   .superRefine((v, ctx) => {
     if (v.decision === 'edit' && !v.edits)

@@ -342,7 +342,6 @@ export function withCallerDefaults(
   return args;
 }
 
-
 export function operation(name: string): Operation {
   const o = OPERATIONS.find((x) => x.name === name);
   if (!o) throw new Error(`no operation ${name}`);

@@ -284,6 +284,48 @@ function operationObject(op: Operation, shared: SharedSchemas): Json {
   };
 }
 
+/**
+ * Where an ID one operation returns is a path parameter of others: the document's links, for
+ * clients and for a stateful fuzzer. Written out rather than inferred from names: a
+ * `workflow_id` from start_workflow (workflow_<n>) is no run for get_workflow_status.
+ */
+const LINKS: Readonly<Record<string, { readonly field: string; readonly to: readonly string[] }>> =
+  {
+    start_workflow: { field: 'workflow_id', to: ['get_workflow', 'get_audit_log'] },
+    propose_action: {
+      field: 'proposal_id',
+      to: ['get_proposal', 'plan_action', 'review_action', 'revise_action', 'execute_action'],
+    },
+    start_workflow_run: {
+      field: 'workflow_id',
+      to: [
+        'get_workflow',
+        'get_audit_log',
+        'get_workflow_status',
+        'validate_trace',
+        'cancel_workflow_run',
+      ],
+    },
+    request_approval: { field: 'id', to: ['get_approval', 'decide_approval'] },
+    create_token: { field: 'token_id', to: ['revoke_token'] },
+  };
+
+function linksOf(op: Operation, operations: readonly Operation[]): Json | undefined {
+  const link = LINKS[op.name];
+  if (!link) return undefined;
+  return Object.fromEntries(
+    link.to.map((name) => {
+      const target = operations.find((o) => o.name === name);
+      const [param] = target ? pathParams(target.http.path) : [];
+      if (!param) throw new Error(`link from ${op.name}: ${name} has no path parameter`);
+      return [
+        name,
+        { operationId: name, parameters: { [param]: `$response.body#/${link.field}` } },
+      ];
+    }),
+  );
+}
+
 /** The OpenAPI 3.1 document of the HTTP API, generated from the operations' zod schemas. */
 export function buildOpenApi(
   operations: readonly Operation[],
@@ -293,7 +335,10 @@ export function buildOpenApi(
   const shared: SharedSchemas = new Map();
   for (const op of operations) {
     const item = (paths[op.http.path] ??= {});
-    item[op.http.method.toLowerCase()] = operationObject(op, shared);
+    const o = operationObject(op, shared);
+    const links = linksOf(op, operations);
+    if (links) (o.responses as Record<string, Json>)['200']!.links = links;
+    item[op.http.method.toLowerCase()] = o;
   }
   paths['/healthz'] = {
     get: {
