@@ -144,6 +144,13 @@ export const reviewActionInput = z
         path: ['edits'],
         message: 'only allowed when decision is "edit"',
       });
+  })
+  // The same rule for JSON Schema readers (the OpenAPI document, MCP clients).
+  .meta({
+    anyOf: [
+      { properties: { decision: { const: 'edit' } }, required: ['edits'] },
+      { properties: { decision: { not: { const: 'edit' } } }, not: { required: ['edits'] } },
+    ],
   });
 
 const toolCall = z.object({
