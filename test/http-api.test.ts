@@ -12,6 +12,7 @@ import { ERROR_CODES } from '../src/core/errors.js';
 import type { Kernel } from '../src/core/kernel.js';
 import { configFromEnv } from '../src/main/config.js';
 import { type RunningServer, parsePort, serveBanner, startServer } from '../src/main/serve.js';
+import { HTTP_STATUS } from '../src/surfaces/http/errors.js';
 import { OPERATIONS } from '../src/surfaces/operations.js';
 
 interface Answer {
@@ -295,7 +296,7 @@ describe('errors over HTTP', () => {
     }
   });
 
-  it('403 for a missing X-Purpose on privileged routes; non-privileged routes default it', async () => {
+  it('403 for a missing X-Purpose on privileged routes, 400 for an empty one anywhere; non-privileged routes default it', async () => {
     for (const op of OPERATIONS.filter((o) => o.privileged)) {
       const url = op.http.path.replace('{proposal_id}', 'proposal_1');
       const r = await request(op.http.method, url, { token: tokens.admin, body: {} });
@@ -303,12 +304,29 @@ describe('errors over HTTP', () => {
       expect(r.error.code).toBe('POLICY_DENIED');
       expect(r.error.message).toContain('X-Purpose header is required');
     }
-    const blank = await request('PUT', '/policy', {
-      token: tokens.admin,
-      body: {},
-      headers: purpose('   '),
-    });
-    expect(blank.status).toBe(403);
+    // A header sent empty or blank is a mistake, not a purpose: 400 on every route, privileged
+    // or not, as the OpenAPI document says (minLength 1, a non-whitespace character).
+    for (const [method, url, body, value] of [
+      ['PUT', '/policy', {}, '   '],
+      ['PUT', '/policy', {}, ''],
+      ['GET', '/tools', undefined, ''],
+      ['POST', '/actors', { name: 'Blank', role: 'r' }, '\u00a0'],
+    ] as const) {
+      const before = await ledgerLength();
+      const blank = await request(method, url, {
+        token: tokens.admin,
+        ...(body ? { body } : {}),
+        headers: purpose(value),
+      });
+      expect(blank.status, `${method} ${url} ${JSON.stringify(value)}`).toBe(400);
+      expect(blank.error.code).toBe('VALIDATION_FAILED');
+      expect(blank.error.message).toContain('The X-Purpose header is empty');
+      expect(blank.error.details.issues).toEqual([
+        { path: 'X-Purpose', message: 'must not be empty' },
+      ]);
+      expect(await ledgerLength()).toBe(before);
+    }
+    expect((await request('GET', '/tools', { token: tokens.admin })).status).toBe(200);
     const long = await request('PUT', '/policy', {
       token: tokens.admin,
       body: {},
@@ -426,6 +444,27 @@ describe('errors over HTTP', () => {
     const paths = (schema.error.details.issues as { path: string }[]).map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['workflow_id', 'params', 'reason']));
     expect(schema.error.message).toContain('Unrecognized key');
+    // Text bounds are the document's: a character other than whitespace (pattern), and at most
+    // maxLength characters counted as JSON Schema counts them, an emoji being one.
+    const blankName = await request('POST', '/actors', {
+      token: tokens.admin,
+      body: { name: '\t \u00a0', role: 'r' },
+    });
+    expect(blankName.error.details.issues).toEqual([
+      { path: 'name', message: 'must not be empty' },
+    ]);
+    const emoji = await request('POST', '/actors', {
+      token: tokens.admin,
+      body: { name: 'Emoji', role: '\u{1F600}'.repeat(100) },
+    });
+    expect(emoji.status).toBe(200);
+    const tooMany = await request('POST', '/actors', {
+      token: tokens.admin,
+      body: { name: 'Emoji', role: '\u{1F600}'.repeat(101) },
+    });
+    expect(tooMany.error.details.issues).toEqual([
+      { path: 'role', message: 'must be at most 100 characters' },
+    ]);
 
     const toolParams = await request('POST', '/proposals', {
       token: tokens.alice,
@@ -474,6 +513,13 @@ describe('errors over HTTP', () => {
       raw: '{"name":"n","role":"r","__proto__":{"admin":true}}',
     });
     expect(proto.status).toBe(400);
+    expect(proto.error.message).toContain('"__proto__" key');
+    const nested = await request('POST', '/proposals', {
+      token: tokens.alice,
+      raw: '{"workflow_id":"workflow_1","tool":"update_status","reason":"r","params":{"a":{"__proto__":{}}}}',
+    });
+    expect(nested).toMatchObject({ status: 400, error: { code: 'VALIDATION_FAILED' } });
+    expect(nested.error.message).toContain('"__proto__" key');
     const big = await request('POST', '/actors', {
       token: tokens.admin,
       body: { name: 'x'.repeat(1024 * 1024 + 10), role: 'r' },
@@ -494,6 +540,54 @@ describe('errors over HTTP', () => {
     });
     expect(badKey.status).toBe(400);
     expect(serverLog).toEqual([]);
+  });
+
+  it('refuses a request without a body where the document says the body is required', async () => {
+    type Body = { required: boolean; content: Record<string, { schema: { required?: string[] } }> };
+    const doc = (await request('GET', '/openapi.json')).body as {
+      paths: Record<string, Record<string, { operationId: string; requestBody?: Body }>>;
+    };
+    const before = await ledgerLength();
+    let required = 0;
+    for (const op of OPERATIONS) {
+      const rb = doc.paths[op.http.path]![op.http.method.toLowerCase()]!.requestBody;
+      if (op.http.method === 'GET' || op.http.method === 'DELETE') {
+        expect(rb, op.name).toBeUndefined();
+        continue;
+      }
+      const fields = rb!.content['application/json']!.schema.required ?? [];
+      expect(rb!.required, op.name).toBe(fields.length > 0);
+      if (!rb!.required) continue;
+      required++;
+      const url = op.http.path.replace(/\{(\w+)\}/g, (_, p: string) =>
+        p === 'proposal_id' ? 'proposal_1' : p === 'approval_id' ? 'approval_1' : 'run_0',
+      );
+      // No body at all, and an empty one: neither stands for {} here.
+      for (const headers of [{}, { 'content-type': 'application/json' }] as Record<
+        string,
+        string
+      >[]) {
+        const r = await request(op.http.method, url, {
+          token: tokens.admin,
+          headers: { ...purpose('no body'), ...headers },
+          ...('content-type' in headers ? { raw: '' } : {}),
+        });
+        expect(r.status, op.name).toBe(400);
+        expect(r.error.message, op.name).toContain('needs a JSON object body with');
+        expect(r.error.details.issues).toEqual(
+          fields.map((path) => ({ path, message: 'required' })),
+        );
+      }
+    }
+    expect(required).toBeGreaterThan(10);
+    expect(await ledgerLength()).toBe(before);
+    // Where nothing is required, no body is the empty object: this execute names no proposal
+    // that exists, and says so.
+    const optional = await request('POST', '/proposals/proposal_99/execute', {
+      token: tokens.admin,
+      headers: purpose('no body'),
+    });
+    expect(optional).toMatchObject({ status: 404, error: { code: 'NOT_FOUND' } });
   });
 
   it('409 INVALID_STATE, 422 UNKNOWN_TOOL, 404/405 for unknown routes and methods', async () => {
@@ -524,6 +618,60 @@ describe('errors over HTTP', () => {
     expect(method.headers.get('allow')).toBe('GET, HEAD');
     const health = await request('GET', '/healthz');
     expect(health).toMatchObject({ status: 200, body: { ok: true } });
+  });
+});
+
+describe('methods and paths', () => {
+  it('answers 405 with the exact Allow for any method a path does not serve, before its body', async () => {
+    const cases: [string, string, string, Record<string, string>?][] = [
+      ['PROPFIND', '/proposals', 'POST'],
+      ['PATCH', '/policy', 'PUT'],
+      // QUERY needs a Content-Type, and other media types are not parsed: neither is reached.
+      ['QUERY', '/tools', 'GET, HEAD'],
+      ['OPTIONS', '/proposals', 'POST', { 'content-type': 'text/plain' }],
+      ['PUT', '/tokens', 'GET, HEAD, POST', { 'content-type': 'application/xml' }],
+      ['DELETE', '/workflows/workflow_1', 'GET, HEAD'],
+      // A static path outranks a parameter on every method, as in the OpenAPI document: GET
+      // /workflows/start is not GET /workflows/{workflow_id}.
+      ['PUT', '/workflows/start', 'POST'],
+      ['GET', '/workflows/start', 'POST'],
+      ['GET', '/approvals/request', 'POST'],
+      ['POST', '/workflows/runs', 'GET, HEAD'],
+      ['POST', '/workflows/definitions', 'GET, HEAD'],
+    ];
+    for (const [method, url, allow, headers] of cases) {
+      const r = await request(method, url, {
+        token: tokens.admin,
+        ...(headers ? { raw: 'x', headers } : {}),
+      });
+      expect(r.status, `${method} ${url}`).toBe(405);
+      expect(r.headers.get('allow'), `${method} ${url}`).toBe(allow);
+      expect(r.error).toMatchObject({ code: 'NOT_FOUND', details: { allowed: allow.split(', ') } });
+    }
+    for (const method of ['GET', 'PROPFIND', 'QUERY', 'PATCH']) {
+      const r = await request(method, '/no/such/route', { token: tokens.admin });
+      expect(r.status, method).toBe(404);
+      expect(r.headers.get('allow')).toBeNull();
+    }
+    // The workflow itself is still a GET on its path.
+    expect((await request('GET', '/workflows/workflow_1', { token: tokens.admin })).status).toBe(
+      200,
+    );
+  });
+
+  it('answers HEAD on a plain read, and 405 on the audit-log reads, whose GET is recorded', async () => {
+    const head = await request('HEAD', '/workflows/workflow_1', { token: tokens.admin });
+    expect(head.status).toBe(200);
+    for (const url of ['/workflows/workflow_1/audit-log', '/audit/ledger']) {
+      const before = await ledgerLength();
+      const r = await request('HEAD', url, { token: tokens.admin });
+      expect(r.status, url).toBe(405);
+      expect(r.headers.get('allow'), url).toBe('GET');
+      expect(await ledgerLength(), url).toBe(before);
+      const get = await request('GET', url, { token: tokens.admin });
+      expect(get.status, url).toBe(200);
+      expect(await ledgerLength(), url).toBe(before + 1);
+    }
   });
 });
 
@@ -652,6 +800,53 @@ describe('GET /openapi.json', () => {
       if (rb) ajv.compile(inDocument(rb.content['application/json']!.schema));
     }
     expect(found.size).toBe(OPERATIONS.length + 2);
+    // Every status the server can answer for an operation is documented, with the error shape:
+    // the code mapping's, and 413/415 wherever the framework reads a body before the route.
+    const mapped = [...new Set(Object.values(HTTP_STATUS))].map(String);
+    for (const op of OPERATIONS) {
+      const { o } = found.get(op.name)!;
+      const responses = o.responses as Record<string, { content?: Record<string, unknown> }>;
+      const expected = [
+        '200',
+        ...mapped,
+        ...(op.http.method === 'GET' ? [] : ['413', '415']),
+      ].sort();
+      expect(Object.keys(responses).sort(), op.name).toEqual(expected);
+      for (const status of expected.filter((s) => s !== '200'))
+        expect(responses[status]!.content, `${op.name} ${status}`).toEqual({
+          'application/json': { schema: { $ref: '#/components/schemas/Error' } },
+        });
+      // A recorded read says why HEAD is refused there.
+      if (op.write && op.http.method === 'GET')
+        expect(o.description, op.name).toContain('HEAD is not served here (405)');
+    }
+    // Links name operations that exist, with the path parameter they fill.
+    for (const { o } of found.values()) {
+      const links = (o.responses as Record<string, { links?: Record<string, Link> }>)['200']!.links;
+      for (const link of Object.values(links ?? {})) {
+        const target = found.get(link.operationId)!;
+        expect(Object.keys(link.parameters).map((p) => `{${p}}`)).toEqual(
+          target.path.match(/\{\w+\}/g),
+        );
+      }
+    }
+    type Link = { operationId: string; parameters: Record<string, string> };
+    // A token's scope names operations of the catalogue, and the server refuses any other.
+    const scope = (
+      found.get('create_token')!.o.requestBody as {
+        content: Record<string, { schema: { properties: Record<string, { items: unknown }> } }>;
+      }
+    ).content['application/json']!.schema.properties.scope!.items;
+    expect(scope).toEqual({ type: 'string', enum: OPERATIONS.map((o) => o.name) });
+    const unknownScope = await request('POST', '/tokens', {
+      token: tokens.admin,
+      body: { actor_id: 'actor_1', name: 'scoped', scope: ['get_proposal', 'a'] },
+      headers: purpose('scope check'),
+    });
+    expect(unknownScope).toMatchObject({ status: 400, error: { code: 'VALIDATION_FAILED' } });
+    expect(unknownScope.error.details.issues).toEqual([
+      { path: 'scope.1', message: 'must be the name of an operation' },
+    ]);
     const parameters = doc.components.parameters as Record<string, { name: string; in: string }>;
     expect(parameters.PurposeRequired).toMatchObject({
       name: 'X-Purpose',
@@ -672,8 +867,15 @@ describe('GET /openapi.json', () => {
     const schema = review.content['application/json']!.schema;
     expect(Object.keys(schema.properties)).not.toContain('proposal_id');
     expect(schema.required).toEqual(['reviewer_id', 'decision']);
-    expect(ajv.validate(schema, { reviewer_id: 'actor_2', decision: 'approve' })).toBe(true);
-    expect(ajv.validate(schema, { reviewer_id: 'bob', decision: 'approve' })).toBe(false);
+    const validReview = ajv.compile({ ...schema, components: doc.components });
+    expect(validReview({ reviewer_id: 'actor_2', decision: 'approve' })).toBe(true);
+    expect(validReview({ reviewer_id: 'bob', decision: 'approve' })).toBe(false);
+    // Edited params are plain JSON: no prototype key at any depth, as the server refuses them.
+    const edit = (params: unknown) =>
+      validReview({ reviewer_id: 'actor_2', decision: 'edit', edits: { params } });
+    expect(edit({ a: [{ b: 1 }], c: null })).toBe(true);
+    expect(edit(JSON.parse('{"a":[{"__proto__":1}]}'))).toBe(false);
+    expect(edit({ a: { constructor: 1 } })).toBe(false);
   });
 });
 

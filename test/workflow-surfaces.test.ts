@@ -286,19 +286,27 @@ describe(
       expect(await runIds()).toEqual([]);
     });
 
-    it('without X-Purpose (or with a blank one) it is 403 POLICY_DENIED naming the header, and no run starts', async () => {
-      // The API answers a missing purpose on privileged routes with 403 POLICY_DENIED (not 400).
+    it('without X-Purpose it is 403 POLICY_DENIED naming the header, with a blank one 400, and no run starts', async () => {
+      // The API answers a missing purpose on privileged routes with 403 POLICY_DENIED; a header
+      // sent blank is malformed input (400), as on every route.
       const before = await ledgerLength();
-      for (const headers of [{}, purpose('   ')]) {
-        const r = await request('POST', '/workflows/start', {
-          token: tokens.alice,
-          body: startBody(mainInput, 'CHG-2001'),
-          headers,
-        });
-        expect(r.status).toBe(403);
-        expect(r.error.code).toBe('POLICY_DENIED');
-        expect(r.error.message).toContain('X-Purpose header is required for start_workflow_run');
-      }
+      const missing = await request('POST', '/workflows/start', {
+        token: tokens.alice,
+        body: startBody(mainInput, 'CHG-2001'),
+      });
+      expect(missing.status).toBe(403);
+      expect(missing.error.code).toBe('POLICY_DENIED');
+      expect(missing.error.message).toContain(
+        'X-Purpose header is required for start_workflow_run',
+      );
+      const blank = await request('POST', '/workflows/start', {
+        token: tokens.alice,
+        body: startBody(mainInput, 'CHG-2001'),
+        headers: purpose('   '),
+      });
+      expect(blank.status).toBe(400);
+      expect(blank.error.code).toBe('VALIDATION_FAILED');
+      expect(blank.error.message).toContain('The X-Purpose header is empty');
       expect(await ledgerLength()).toBe(before);
       expect(await runIds()).toEqual([]);
     });

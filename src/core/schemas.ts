@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { JsonObject } from './model.js';
+import { chars, text } from './text.js';
 
 /**
  * The schemas of the core operations: seed 002's eight connector tools with their exact
@@ -7,11 +8,14 @@ import type { JsonObject } from './model.js';
  * these before the core sees the input.
  */
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const MAX_DEPTH = 32;
+/** Keys a plain JSON object never has, at any depth: they pollute prototypes when merged. */
+export const PLAIN_JSON_FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
+/** How deep a plain JSON object may nest. */
+export const PLAIN_JSON_MAX_DEPTH = 32;
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(PLAIN_JSON_FORBIDDEN_KEYS);
 
 function jsonProblem(value: unknown, depth: number): string | undefined {
-  if (depth > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+  if (depth > PLAIN_JSON_MAX_DEPTH) return `nested deeper than ${PLAIN_JSON_MAX_DEPTH} levels`;
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'non-finite number';
   if (Array.isArray(value)) {
@@ -50,6 +54,15 @@ export const jsonObject = z
   .transform((v) => v as JsonObject)
   .meta({ type: 'object' });
 
+/**
+ * The schemas that are `jsonObject` (its `.describe()` copies included). JSON Schema generated
+ * from zod sees only `type: object` in them; a document (the OpenAPI one) can look them up
+ * here to state the whole rule: no forbidden key at any depth, at most PLAIN_JSON_MAX_DEPTH
+ * levels.
+ */
+export const plainJsonSchemas = z.registry<{ plainJson: true }>();
+jsonObject.register(plainJsonSchemas, { plainJson: true });
+
 const id = (kind: string) =>
   z
     .string()
@@ -66,7 +79,6 @@ export const workflowId = z
   .describe('ID of the workflow (or workflow run), e.g. workflow_1');
 export const proposalId = id('proposal');
 export const executionId = id('execution');
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 const toolName = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/, 'must be a tool name (letters, digits, _ . : -)');
@@ -85,10 +97,8 @@ export const registerActorOutput = z.object({ actor_id: z.string() });
 
 export const startWorkflowInput = z.strictObject({
   title: text(500).describe('Title of the workflow'),
-  idempotency_key: z
-    .string()
+  idempotency_key: chars(200)
     .min(1)
-    .max(200)
     .optional()
     .describe('Starting twice with the same key returns the same workflow'),
 });
@@ -119,7 +129,7 @@ export const reviewActionInput = z
       .strictObject({ params: jsonObject })
       .optional()
       .describe('With decision "edit": params deep-merged into a new version of the call'),
-    comment: z.string().max(2000).optional(),
+    comment: chars(2000).optional(),
   })
   .superRefine((v, ctx) => {
     if (v.decision === 'edit' && !v.edits)
@@ -134,6 +144,13 @@ export const reviewActionInput = z
         path: ['edits'],
         message: 'only allowed when decision is "edit"',
       });
+  })
+  // The same rule for JSON Schema readers (the OpenAPI document, MCP clients).
+  .meta({
+    anyOf: [
+      { properties: { decision: { const: 'edit' } }, required: ['edits'] },
+      { properties: { decision: { not: { const: 'edit' } } }, not: { required: ['edits'] } },
+    ],
   });
 
 const toolCall = z.object({

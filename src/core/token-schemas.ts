@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './text.js';
 
 /** At most a year; a token without an expiry never expires (until revoked). */
 export const MAX_TOKEN_LIFETIME_SECONDS = 366 * 24 * 3600;
@@ -17,12 +18,7 @@ export const createTokenInput = z.strictObject({
     .describe(
       'The actor the token acts as, or "operator" for an operator token (administers, never acts as an actor)',
     ),
-  name: z
-    .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(100)
-    .describe('What the token is for, e.g. "ci" or "claude-desktop"'),
+  name: text(100).describe('What the token is for, e.g. "ci" or "claude-desktop"'),
   expires_in_seconds: z
     .number()
     .int()

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { actorId, jsonObject, workflowId } from './schemas.js';
+import { chars, text } from './text.js';
 
 /**
  * Seed 001's workflow contracts (prompt 11.1) and the inputs of the workflow and approval
  * operations. `npm run schemas` writes the first four as JSON Schema files under schemas/.
  */
 
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 export const runId = z
   .string()
   .regex(/^run_[0-9a-f]{20}$/, 'must look like run_<20 hex digits>')
@@ -92,7 +92,7 @@ export const cancelRunInput = z.strictObject({
 export const listRunsInput = z.strictObject({
   status: z.enum(['running', 'waiting', 'completed', 'failed', 'cancelled']).optional(),
   definition: definitionName.optional(),
-  stage: z.string().max(64).optional(),
+  stage: chars(64).optional(),
   limit: z.number().int().min(1).max(500).optional(),
 });
 
@@ -113,7 +113,7 @@ export const decideApprovalInput = z.strictObject({
   approval_id: approvalId,
   reviewer_id: actorId.describe('ID of the reviewer'),
   decision: z.enum(['approve', 'reject', 'request_more_info']),
-  comment: z.string().max(2000).optional(),
+  comment: chars(2000).optional(),
 });
 export type DecideApprovalInput = z.input<typeof decideApprovalInput>;
 

@@ -10,11 +10,12 @@ import {
 import type { IdempotencyRecord, JsonValue } from '../core/model.js';
 import type { KeptAnswer, Outcome, ReplySlot } from '../core/reply.js';
 import { isRememberable, toHttpError } from './http/errors.js';
+import { IDEMPOTENCY_KEY_PATTERN } from './http/request-bounds.js';
 import { type Operation, invokeOperation } from './operations.js';
 import type { Services } from './services.js';
 
 /** An idempotency key: 1 to 200 printable ASCII characters, no spaces. */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 /** The largest answer kept whole for a replay, by default (bigger ones keep a note instead). */
 export const DEFAULT_MAX_KEPT_BYTES = 256 * 1024;
@@ -194,7 +195,7 @@ export function errorOfAnswer(answer: KeyedAnswer): CountersignError {
 
 /** Checks an idempotency key from any door; throws VALIDATION_FAILED naming `where`. */
 export function checkedIdempotencyKey(value: unknown, where: string): string {
-  if (typeof value !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(value))
+  if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value))
     throw new CountersignError(
       'VALIDATION_FAILED',
       `The ${where} must be 1 to 200 printable ASCII characters without spaces.`,

@@ -1,6 +1,6 @@
+import { z } from 'zod';
 import { assertActsAs, assertInScope } from '../core/authority.js';
 import type { CallContext } from '../core/context.js';
-import { CountersignError } from '../core/errors.js';
 import { parseInput } from '../core/validation.js';
 import { CONNECTOR_OPERATIONS } from './connector-operations.js';
 import { CONSOLE_OPERATIONS } from './console-operations.js';
@@ -14,11 +14,38 @@ export type { Operation } from './operation.js';
  * The catalogue: one entry per core operation. The MCP tools, the HTTP routes and the CLI
  * commands are views of this table: same name, same input and output schemas, same core call.
  */
-export const OPERATIONS: readonly Operation[] = [
+const LISTED: readonly Operation[] = [
   ...CONNECTOR_OPERATIONS,
   ...WORKFLOW_OPERATIONS,
   ...CONSOLE_OPERATIONS,
 ];
+
+const OPERATION_NAMES = LISTED.map((o) => o.name) as [string, ...string[]];
+
+export const OPERATIONS: readonly Operation[] = LISTED.map(namingOperations);
+
+/**
+ * An operation whose input lists operation names (a token's scope), with each such field an
+ * enum of the catalogue's names: every schema made from it (the OpenAPI document, the MCP
+ * tool) names them, and the door refuses any other name.
+ */
+function namingOperations(op: Operation): Operation {
+  const fields = op.operationNameFields ?? [];
+  if (fields.length === 0 || !(op.input instanceof z.ZodObject)) return op;
+  const input = op.input;
+  const names = z.enum(OPERATION_NAMES, { error: 'must be the name of an operation' });
+  const shape: Record<string, z.ZodType> = {};
+  for (const field of fields) {
+    const original = input.shape[field] as z.ZodType | undefined;
+    shape[field] = z
+      .array(names)
+      .min(1)
+      .max(OPERATION_NAMES.length)
+      .optional()
+      .describe(original?.description ?? 'Operation names');
+  }
+  return Object.freeze({ ...op, input: input.extend(shape) });
+}
 
 /**
  * Runs an operation for a caller at any door (HTTP, MCP on either transport): the token's
@@ -39,22 +66,7 @@ export async function invokeOperation(
     if (typeof named === 'string') assertActsAs(ctx, named, field);
   }
   // Parsed once, here: the core takes the parsed value as it is (validation.ts).
-  const parsed: unknown = parseInput(op.input, args, `${op.name} input`);
-  for (const field of op.operationNameFields ?? []) assertOperationNames(parsed, field);
-  return op.run(services, ctx, parsed);
-}
-
-/** Refuses a list of operation names (a token's scope) naming one the catalogue lacks. */
-function assertOperationNames(input: unknown, field: string): void {
-  const names = (input as Record<string, unknown> | null)?.[field];
-  if (!Array.isArray(names)) return;
-  const unknown = names.filter((n) => typeof n !== 'string' || !OPERATION_NAMES.has(n));
-  if (unknown.length > 0)
-    throw new CountersignError(
-      'VALIDATION_FAILED',
-      `${field} names no such operation: ${unknown.join(', ')}.`,
-      { issues: unknown.map((n) => ({ path: field, message: `unknown operation ${String(n)}` })) },
-    );
+  return op.run(services, ctx, parseInput(op.input, args, `${op.name} input`));
 }
 
 /** The input with each actor field an actor's call leaves out set to that actor. */
@@ -68,8 +80,6 @@ export function withCallerDefaults(
     if (args[field] === undefined && ctx.caller.kind === 'actor') args[field] = ctx.caller.actor_id;
   return args;
 }
-
-const OPERATION_NAMES: ReadonlySet<string> = new Set(OPERATIONS.map((o) => o.name));
 
 export function operation(name: string): Operation {
   const o = OPERATIONS.find((x) => x.name === name);

@@ -37,6 +37,7 @@ export const runStatusOutput = z.object({
 });
 
 const approvalOutput = z.object({
+  tenant_id: z.string(),
   id: z.string(),
   workflow_id: z.string(),
   request_key: z.string(),
@@ -48,15 +49,20 @@ const approvalOutput = z.object({
   status: z.string(),
   requested_by: z.string(),
   due_at: z.string().nullable(),
+  on_timeout: record
+    .nullable()
+    .describe('What a timeout does: { outcome } or { escalate_to: [roles] }; null: nothing'),
   created_at: z.string(),
   updated_at: z.string(),
 });
 const decisionOutput = z.object({
+  tenant_id: z.string(),
   id: z.string(),
   approval_id: z.string(),
   reviewer_id: z.string(),
   decision: z.string(),
   comment: z.string().nullable(),
+  token_id: z.string().nullable().describe('The API token the decision was made with'),
   created_at: z.string(),
 });
 

@@ -9,10 +9,23 @@ import { tokenContext } from '../../core/context.js';
 import { CountersignError, type FieldIssue } from '../../core/errors.js';
 import type { Kernel } from '../../core/kernel.js';
 import type { Services } from '../services.js';
-import { IDEMPOTENCY_KEY_PATTERN, type KeyedCalls, keyedCalls } from '../keyed-calls.js';
+import { type KeyedCalls, keyedCalls } from '../keyed-calls.js';
 import { OPERATIONS, type Operation, invokeOperation } from '../operations.js';
 import { type HttpError, toHttpError } from './errors.js';
-import { buildOpenApi, jsonSchemaOf, pathParams } from './openapi.js';
+import {
+  buildOpenApi,
+  jsonSchemaOf,
+  pathParams,
+  requiredBodyFields,
+  takesBody,
+} from './openapi.js';
+import {
+  BODY_LIMIT,
+  IDEMPOTENCY_KEY_PATTERN,
+  PURPOSE_MAX,
+  PURPOSE_PATTERN,
+} from './request-bounds.js';
+import { RouteTable } from './route-table.js';
 
 export interface HttpAppOptions {
   /** Fastify's own (pino) request logging; off by default. */
@@ -25,8 +38,7 @@ export interface HttpAppOptions {
   readonly maxKeptBytes?: number;
 }
 
-export const BODY_LIMIT = 1024 * 1024;
-const PURPOSE_MAX = 500;
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
@@ -67,7 +79,10 @@ export function buildHttpApp(services: Services, options: HttpAppOptions = {}): 
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') done(null, undefined);
-    else void parseJson(req, text, done);
+    else
+      void parseJson(req, text, (error, value) =>
+        done(error && parses(text) ? prototypeKey() : error, value),
+      );
   });
 
   app.setErrorHandler((error, req, reply) => {
@@ -76,38 +91,10 @@ export function buildHttpApp(services: Services, options: HttpAppOptions = {}): 
     sendError(reply, answer);
   });
 
-  const routes = OPERATIONS.map((op) => ({
-    method: String(op.http.method),
-    pattern: new RegExp(`^${op.http.path.replace(/\{[A-Za-z_]+\}/g, '[^/]+')}$`),
-  })).concat(
-    { method: 'GET', pattern: /^\/healthz$/ },
-    { method: 'GET', pattern: /^\/openapi\.json$/ },
-  );
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
-    if (allowed.length > 0 && !allowed.includes(req.method)) {
-      if (allowed.includes('GET')) allowed.push('HEAD');
-      sendError(reply, {
-        ...toHttpError(
-          new CountersignError(
-            'NOT_FOUND',
-            `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}.`,
-            { allowed },
-          ),
-        ),
-        status: 405,
-        headers: { allow: allowed.join(', ') },
-      });
-      return;
-    }
-    sendError(
-      reply,
-      toHttpError(
-        new CountersignError('NOT_FOUND', `No route ${req.method} ${path}; see GET /openapi.json.`),
-      ),
-    );
-  });
+  // Every route, as registered (HEAD routes included), answers which methods a path allows.
+  const table = new RouteTable();
+  app.addHook('onRoute', (route) => table.add(route.method, route.url));
+  app.setNotFoundHandler((req, reply) => unrouted(table, req, reply));
 
   app.get('/healthz', (_req, reply) => {
     void reply.send({ ok: true });
@@ -122,11 +109,72 @@ export function buildHttpApp(services: Services, options: HttpAppOptions = {}): 
     app.route({
       method: op.http.method,
       url: op.http.path.replace(/\{([A-Za-z_]+)\}/g, ':$1'),
+      // A recorded read (the audit log) answers GET only: HEAD would record a read too.
+      exposeHeadRoute: !(op.write && op.http.method === 'GET'),
       handler: governedRoute(services, op, keyed),
     });
   }
   options.extraRoutes?.(app);
+  // Added last so that the hooks before it (nosniff) still run for these answers. Runs before
+  // the body is read, so a method the path does not serve is a 405 whatever its body.
+  app.addHook('onRequest', (req, reply, done) => {
+    const url = req.is404 ? undefined : req.routeOptions.url;
+    if (url !== undefined && !table.isPattern(url)) return done();
+    const owner = table.owner(pathOf(req.url));
+    // Routed by Fastify to the pattern that owns the path: the route answers.
+    if (url !== undefined && (!owner || owner.key === table.keyOf(url))) return done();
+    unrouted(table, req, reply);
+  });
   return app;
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** 405 with `Allow` when the path is served with other methods, else 404. */
+function unrouted(table: RouteTable, req: FastifyRequest, reply: FastifyReply): void {
+  const path = pathOf(req.url);
+  const allowed = table.owner(path)?.methods ?? [];
+  if (allowed.length > 0 && !allowed.includes(req.method)) {
+    sendError(reply, {
+      ...toHttpError(
+        new CountersignError(
+          'NOT_FOUND',
+          `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}.`,
+          { allowed },
+        ),
+      ),
+      status: 405,
+      headers: { allow: allowed.join(', ') },
+    });
+    return;
+  }
+  sendError(
+    reply,
+    toHttpError(
+      new CountersignError('NOT_FOUND', `No route ${req.method} ${path}; see GET /openapi.json.`),
+    ),
+  );
+}
+
+/** Fastify's parser refuses valid JSON only for a prototype key: say so, not "invalid JSON". */
+function prototypeKey(): CountersignError {
+  return new CountersignError(
+    'VALIDATION_FAILED',
+    'The request body has a "__proto__" key, or a "constructor" object with a "prototype" key; such keys are refused at any depth.',
+    { issues: [{ path: '', message: 'must not have a __proto__ or constructor.prototype key' }] },
+  );
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function sendError(reply: FastifyReply, e: HttpError): void {
@@ -144,6 +192,7 @@ function logInternal(log: (line: string) => void, req: FastifyRequest, error: un
 function governedRoute(services: Services, op: Operation, keyed: KeyedCalls): RouteHandlerMethod {
   const inPath = pathParams(op.http.path);
   const fieldTypes = queryFieldTypes(op);
+  const bodyFields = requiredBodyFields(op);
   // Recorded reads (GET) are not kept: a retried read is another recorded read.
   const keyable = op.write && op.http.method !== 'GET';
 
@@ -151,7 +200,7 @@ function governedRoute(services: Services, op: Operation, keyed: KeyedCalls): Ro
     const auth = await authenticate(services.kernel, req.headers.authorization);
     const ctx = tokenContext(auth, purposeOf(op, req.headers['x-purpose']));
     const key = keyable ? idempotencyKey(req.headers['idempotency-key']) : undefined;
-    const input = inputOf(op, req, inPath, fieldTypes);
+    const input = inputOf(op, req, inPath, fieldTypes, bodyFields);
     if (key === undefined)
       return sendJson(reply, 200, await invokeOperation(services, op, ctx, input));
     const answer = await keyed.call(op, ctx, input, key);
@@ -190,28 +239,42 @@ export async function authenticate(kernel: Kernel, header: string | undefined) {
   return kernel.authenticate(m[1]!);
 }
 
+const SAYS_SOMETHING = new RegExp(PURPOSE_PATTERN);
+
+/**
+ * The purpose recorded for a call: the X-Purpose header, or `api:<operation>` when it is absent
+ * (privileged operations need one). A header sent empty, or with only whitespace, is a mistake
+ * worth naming rather than a purpose or a silent default.
+ */
 function purposeOf(op: Operation, header: string | string[] | undefined): string {
+  if (header === undefined) {
+    if (op.privileged)
+      throw new CountersignError(
+        'POLICY_DENIED',
+        `The X-Purpose header is required for ${op.name}: say why the call is made (it is recorded in the ledger).`,
+        { header: 'X-Purpose', operation: op.name },
+      );
+    return `api:${op.name}`;
+  }
   const raw = Array.isArray(header) ? header.join(', ') : header;
-  const purpose = raw?.trim() ?? '';
-  if (purpose.length > PURPOSE_MAX)
+  if (raw.length > PURPOSE_MAX)
     throw invalid(
       'X-Purpose',
       `at most ${PURPOSE_MAX} characters`,
       `The X-Purpose header is longer than ${PURPOSE_MAX} characters.`,
     );
-  if (purpose !== '') return purpose;
-  if (op.privileged)
-    throw new CountersignError(
-      'POLICY_DENIED',
-      `The X-Purpose header is required for ${op.name}: say why the call is made (it is recorded in the ledger).`,
-      { header: 'X-Purpose', operation: op.name },
+  if (!SAYS_SOMETHING.test(raw))
+    throw invalid(
+      'X-Purpose',
+      'must not be empty',
+      `The X-Purpose header is empty: say why the call is made (it is recorded in the ledger)${op.privileged ? '' : ', or leave the header out'}.`,
     );
-  return `api:${op.name}`;
+  return raw.trim();
 }
 
 function idempotencyKey(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (typeof header !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(header))
+  if (typeof header !== 'string' || !IDEMPOTENCY_KEY.test(header))
     throw invalid(
       'Idempotency-Key',
       'must be 1 to 200 printable ASCII characters without spaces',
@@ -229,17 +292,22 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The operation's input: path parameters plus the query string (GET) or the JSON body. */
+/**
+ * The operation's input: path parameters plus the query string (GET, DELETE) or the JSON body.
+ * No body at all stands for {} where the input needs no field beyond the path (the OpenAPI
+ * document says the body is optional there); elsewhere it is refused like any missing field.
+ */
 function inputOf(
   op: Operation,
   req: FastifyRequest,
   inPath: readonly string[],
   fieldTypes: ReadonlyMap<string, ReadonlySet<string>>,
+  bodyFields: readonly string[],
 ): Record<string, unknown> {
   const params = (req.params ?? {}) as Record<string, string>;
   const query = (req.query ?? {}) as Record<string, unknown>;
   let source: Record<string, unknown>;
-  if (op.http.method === 'GET' || op.http.method === 'DELETE') {
+  if (!takesBody(op)) {
     source = Object.fromEntries(
       Object.entries(query).map(([k, v]) => [k, coerce(v, fieldTypes.get(k))]),
     );
@@ -250,7 +318,13 @@ function inputOf(
         'send parameters in the JSON body',
         `${op.http.method} ${op.http.path} takes its parameters in the JSON body, not the query string.`,
       );
-    // No body at all stands for {}; a JSON null is not an object.
+    if (req.body === undefined && bodyFields.length > 0)
+      throw new CountersignError(
+        'VALIDATION_FAILED',
+        `${op.http.method} ${op.http.path} needs a JSON object body with ${bodyFields.join(', ')}.`,
+        { issues: bodyFields.map((path) => ({ path, message: 'required' })) },
+      );
+    // A JSON null is not an object.
     const body: unknown = req.body === undefined ? {} : req.body;
     if (!isPlainObject(body))
       throw invalid('', 'must be a JSON object', 'The request body must be a JSON object.');
@@ -270,7 +344,7 @@ function inputOf(
 /** The JSON types each input field accepts, to read query-string values as numbers or booleans. */
 function queryFieldTypes(op: Operation): Map<string, Set<string>> {
   const types = new Map<string, Set<string>>();
-  if (op.http.method !== 'GET' && op.http.method !== 'DELETE') return types;
+  if (takesBody(op)) return types;
   const schema = jsonSchemaOf(op.input, 'input');
   const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
   const collect = (s: Record<string, unknown>, into: Set<string>) => {

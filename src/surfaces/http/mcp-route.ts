@@ -3,8 +3,7 @@ import { tokenContext } from '../../core/context.js';
 import type { Services } from '../services.js';
 import { createMcpHttpHandler } from '../mcp/streamable-http.js';
 import { authenticate } from './app.js';
-
-const PURPOSE_MAX = 500;
+import { PURPOSE_MAX } from './request-bounds.js';
 
 /**
  * MCP over Streamable HTTP at /mcp, behind the same bearer tokens as the API: the token's
