@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely
 import { engineMigration, proposalsOutsideRunsIndex } from './engine-migration.js';
 import { knowledgeMigration } from './knowledge-migration.js';
 import { principalsMigration } from './principals-migration.js';
+import { tokenGenerationMigration } from './token-generation-migration.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -242,6 +243,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0004_knowledge': knowledgeMigration(dialect),
         '0005_proposals_outside_runs': proposalsOutsideRunsIndex,
         '0006_principals_tokens': principalsMigration,
+        '0007_token_generation': tokenGenerationMigration(dialect),
       }),
   };
 }

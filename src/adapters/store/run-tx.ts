@@ -9,7 +9,7 @@ import type {
   RunFilter,
   WorkflowRun,
 } from '../../core/model.js';
-import type { RunTx } from '../../core/ports/runs.js';
+import type { RunReader, RunTx } from '../../core/ports/runs.js';
 
 /** Table shapes as stored: JSON as text. */
 export interface RunTables {
@@ -76,26 +76,12 @@ const json = (v: unknown): string => JSON.stringify(v);
 const parse = <T>(s: string): T => JSON.parse(s) as T;
 const parseOrNull = <T>(s: string | null): T | null => (s === null ? null : parse<T>(s));
 
-export class KyselyRunTx implements RunTx {
-  private readonly db: Db;
+export class KyselyRunReader implements RunReader {
+  protected readonly db: Db;
 
   /** `db` is the store's transaction handle; these tables are typed here, not in schema.ts. */
   constructor(db: object) {
     this.db = db as Db;
-  }
-
-  async insertRun(run: WorkflowRun): Promise<void> {
-    await this.db.insertInto('workflow_runs').values(fromRun(run)).execute();
-  }
-
-  async updateRun(run: WorkflowRun): Promise<void> {
-    const { tenant_id, id, ...rest } = fromRun(run);
-    await this.db
-      .updateTable('workflow_runs')
-      .set(rest)
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .execute();
   }
 
   async getRun(tenant_id: string, id: string): Promise<WorkflowRun | undefined> {
@@ -177,27 +163,6 @@ export class KyselyRunTx implements RunTx {
     return r && { ...r, seq: Number(r.seq), result: parse<JsonValue>(r.result) };
   }
 
-  async insertEffect(e: RunEffect): Promise<void> {
-    await this.db
-      .insertInto('run_effects')
-      .values({ ...e, result: json(e.result) })
-      .execute();
-  }
-
-  async insertApproval(a: ApprovalRequest): Promise<void> {
-    await this.db.insertInto('approval_requests').values(fromApproval(a)).execute();
-  }
-
-  async updateApproval(a: ApprovalRequest): Promise<void> {
-    const { tenant_id, id, ...rest } = fromApproval(a);
-    await this.db
-      .updateTable('approval_requests')
-      .set(rest)
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .execute();
-  }
-
   async getApproval(tenant_id: string, id: string): Promise<ApprovalRequest | undefined> {
     const row = await this.db
       .selectFrom('approval_requests')
@@ -235,10 +200,6 @@ export class KyselyRunTx implements RunTx {
     return rows.map(toApproval);
   }
 
-  async insertApprovalDecision(d: ApprovalDecision): Promise<void> {
-    await this.db.insertInto('approval_decisions').values(d).execute();
-  }
-
   async listApprovalDecisions(tenant_id: string, approval_id: string): Promise<ApprovalDecision[]> {
     const rows = await this.db
       .selectFrom('approval_decisions')
@@ -249,6 +210,48 @@ export class KyselyRunTx implements RunTx {
       .orderBy('id')
       .execute();
     return rows.map((r) => ({ ...r, decision: r.decision as ApprovalDecision['decision'] }));
+  }
+}
+
+/** The same, with the writes (the view a write transaction hands out). */
+export class KyselyRunTx extends KyselyRunReader implements RunTx {
+  async insertRun(run: WorkflowRun): Promise<void> {
+    await this.db.insertInto('workflow_runs').values(fromRun(run)).execute();
+  }
+
+  async updateRun(run: WorkflowRun): Promise<void> {
+    const { tenant_id, id, ...rest } = fromRun(run);
+    await this.db
+      .updateTable('workflow_runs')
+      .set(rest)
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async insertEffect(e: RunEffect): Promise<void> {
+    await this.db
+      .insertInto('run_effects')
+      .values({ ...e, result: json(e.result) })
+      .execute();
+  }
+
+  async insertApproval(a: ApprovalRequest): Promise<void> {
+    await this.db.insertInto('approval_requests').values(fromApproval(a)).execute();
+  }
+
+  async updateApproval(a: ApprovalRequest): Promise<void> {
+    const { tenant_id, id, ...rest } = fromApproval(a);
+    await this.db
+      .updateTable('approval_requests')
+      .set(rest)
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async insertApprovalDecision(d: ApprovalDecision): Promise<void> {
+    await this.db.insertInto('approval_decisions').values(d).execute();
   }
 }
 
