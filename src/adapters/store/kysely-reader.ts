@@ -19,6 +19,7 @@ import type { StoreReader } from '../../core/ports/store.js';
 import { OUTSIDE_RUNS } from './engine-migration.js';
 import { KyselyKnowledgeReader } from './knowledge-tx.js';
 import { KyselyRunReader } from './run-tx.js';
+import { FixedQuery } from './fixed-query.js';
 import type { Tables } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -26,6 +27,52 @@ export type Db = Kysely<Tables>;
 
 export const json = (v: unknown): string => JSON.stringify(v);
 const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
+
+/** The reads on every operation's path, compiled once (fixed-query.ts). */
+const Q = {
+  tokenGeneration: new FixedQuery((db: Db) =>
+    db.selectFrom('token_generation').select('value').where('id', '=', 1),
+  ),
+  actor: new FixedQuery((db: Db, $) =>
+    db.selectFrom('actors').selectAll().where('tenant_id', '=', $(0)).where('id', '=', $(1)),
+  ),
+  workflow: new FixedQuery((db: Db, $) =>
+    db.selectFrom('workflows').selectAll().where('tenant_id', '=', $(0)).where('id', '=', $(1)),
+  ),
+  proposal: new FixedQuery((db: Db, $) =>
+    db.selectFrom('proposals').selectAll().where('tenant_id', '=', $(0)).where('id', '=', $(1)),
+  ),
+  version: new FixedQuery((db: Db, $) =>
+    db
+      .selectFrom('proposal_versions')
+      .selectAll()
+      .where('tenant_id', '=', $(0))
+      .where('proposal_id', '=', $(1))
+      .where('version', '=', $(2)),
+  ),
+  decisions: new FixedQuery((db: Db, $) =>
+    db
+      .selectFrom('decisions')
+      .selectAll()
+      .where('tenant_id', '=', $(0))
+      .where('proposal_id', '=', $(1))
+      .orderBy('created_at')
+      .orderBy('id'),
+  ),
+  liveExecution: new FixedQuery((db: Db, $) =>
+    db
+      .selectFrom('executions')
+      .selectAll()
+      .where('tenant_id', '=', $(0))
+      .where('live_key', '=', $(1)),
+  ),
+  setting: new FixedQuery((db: Db, $) =>
+    db.selectFrom('settings').select('value').where('tenant_id', '=', $(0)).where('key', '=', $(1)),
+  ),
+  tokenByHash: new FixedQuery((db: Db, $) =>
+    db.selectFrom('api_tokens').selectAll().where('token_hash', '=', $(0)),
+  ),
+};
 
 /**
  * The reads of the store over Kysely, shared by SQLite and Postgres. `Store.read` hands this out
@@ -40,7 +87,7 @@ export class KyselyReader implements StoreReader {
     protected readonly dialect: Dialect,
     parts: { knowledge: KyselyKnowledgeReader; runs: KyselyRunReader } = {
       knowledge: new KyselyKnowledgeReader(db, dialect),
-      runs: new KyselyRunReader(db),
+      runs: new KyselyRunReader(db, dialect),
     },
   ) {
     this.knowledge = parts.knowledge;
@@ -48,31 +95,17 @@ export class KyselyReader implements StoreReader {
   }
 
   async tokenGeneration(): Promise<number> {
-    const row = await this.db
-      .selectFrom('token_generation')
-      .select('value')
-      .where('id', '=', 1)
-      .executeTakeFirst();
+    const [row] = await Q.tokenGeneration.run(this.db, this.dialect, []);
     return Number(row?.value ?? 0);
   }
 
   async getActor(tenant_id: string, id: string): Promise<Actor | undefined> {
-    const row = await this.db
-      .selectFrom('actors')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const [row] = await Q.actor.run(this.db, this.dialect, [tenant_id, id]);
     return row && { ...row, kind: row.kind as Actor['kind'] };
   }
 
   async getWorkflow(tenant_id: string, id: string): Promise<Workflow | undefined> {
-    const row = await this.db
-      .selectFrom('workflows')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const [row] = await Q.workflow.run(this.db, this.dialect, [tenant_id, id]);
     return row && toWorkflow(row);
   }
 
@@ -87,12 +120,7 @@ export class KyselyReader implements StoreReader {
   }
 
   async getProposal(tenant_id: string, id: string): Promise<Proposal | undefined> {
-    const row = await this.db
-      .selectFrom('proposals')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const [row] = await Q.proposal.run(this.db, this.dialect, [tenant_id, id]);
     return row && toProposal(row);
   }
 
@@ -129,13 +157,7 @@ export class KyselyReader implements StoreReader {
     proposal_id: string,
     version: number,
   ): Promise<ProposalVersion | undefined> {
-    const row = await this.db
-      .selectFrom('proposal_versions')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('proposal_id', '=', proposal_id)
-      .where('version', '=', version)
-      .executeTakeFirst();
+    const [row] = await Q.version.run(this.db, this.dialect, [tenant_id, proposal_id, version]);
     return row && toVersion(row);
   }
 
@@ -151,14 +173,7 @@ export class KyselyReader implements StoreReader {
   }
 
   async listDecisions(tenant_id: string, proposal_id: string): Promise<Decision[]> {
-    const rows = await this.db
-      .selectFrom('decisions')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('proposal_id', '=', proposal_id)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
+    const rows = await Q.decisions.run(this.db, this.dialect, [tenant_id, proposal_id]);
     return rows.map((r) => ({
       ...r,
       version: Number(r.version),
@@ -182,12 +197,10 @@ export class KyselyReader implements StoreReader {
     proposal_id: string,
     version: number,
   ): Promise<Execution | undefined> {
-    const row = await this.db
-      .selectFrom('executions')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('live_key', '=', liveKey(proposal_id, version))
-      .executeTakeFirst();
+    const [row] = await Q.liveExecution.run(this.db, this.dialect, [
+      tenant_id,
+      liveKey(proposal_id, version),
+    ]);
     return row && toExecution(row);
   }
 
@@ -204,12 +217,7 @@ export class KyselyReader implements StoreReader {
   }
 
   async getSetting(tenant_id: string, key: string): Promise<string | undefined> {
-    const row = await this.db
-      .selectFrom('settings')
-      .select('value')
-      .where('tenant_id', '=', tenant_id)
-      .where('key', '=', key)
-      .executeTakeFirst();
+    const [row] = await Q.setting.run(this.db, this.dialect, [tenant_id, key]);
     return row?.value;
   }
 
@@ -227,11 +235,7 @@ export class KyselyReader implements StoreReader {
   }
 
   async findTokenByHash(token_hash: string): Promise<ApiToken | undefined> {
-    const row = await this.db
-      .selectFrom('api_tokens')
-      .selectAll()
-      .where('token_hash', '=', token_hash)
-      .executeTakeFirst();
+    const [row] = await Q.tokenByHash.run(this.db, this.dialect, [token_hash]);
     return row && toToken(row);
   }
 

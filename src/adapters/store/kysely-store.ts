@@ -24,7 +24,9 @@ import {
   fromProposal,
   json,
 } from './kysely-reader.js';
+import { FixedInserts, FixedQuery, FixedUpdates } from './fixed-query.js';
 import { migrationProvider } from './migrations.js';
+import type { Tables } from './schema.js';
 import { KyselyRunTx } from './run-tx.js';
 
 /**
@@ -151,6 +153,36 @@ function mapStoreError(e: unknown): unknown {
   return e;
 }
 
+/** The writes on every operation's path, compiled once (fixed-query.ts). */
+const W = {
+  nextId: new FixedQuery((db: Db, $) =>
+    db
+      .insertInto('id_counters')
+      .values({ tenant_id: $(0), kind: $(1), value: 1 })
+      .onConflict((oc) =>
+        oc
+          .columns(['tenant_id', 'kind'])
+          .doUpdateSet({ value: sql<number>`id_counters.value + 1` }),
+      )
+      .returning('value'),
+  ),
+  head: new FixedQuery((db: Db, $) =>
+    db.selectFrom('ledger_heads').select(['seq', 'hash']).where('tenant_id', '=', $(0)),
+  ),
+  headForUpdate: new FixedQuery((db: Db, $) =>
+    db.selectFrom('ledger_heads').select(['seq', 'hash']).where('tenant_id', '=', $(0)).forUpdate(),
+  ),
+  updateHead: new FixedUpdates<Tables>('ledger_heads', ['tenant_id']),
+  events: new FixedInserts<Tables>('ledger_events'),
+  workflows: new FixedInserts<Tables>('workflows'),
+  proposals: new FixedInserts<Tables>('proposals'),
+  updateProposal: new FixedUpdates<Tables>('proposals', ['tenant_id', 'id']),
+  versions: new FixedInserts<Tables>('proposal_versions'),
+  decisions: new FixedInserts<Tables>('decisions'),
+  executions: new FixedInserts<Tables>('executions'),
+  finishExecution: new FixedUpdates<Tables>('executions', ['tenant_id', 'id']),
+};
+
 /** A write transaction: the reads, and the writes. */
 class KyselyTx extends KyselyReader implements StoreTx {
   declare readonly knowledge: KyselyKnowledgeTx;
@@ -163,22 +195,13 @@ class KyselyTx extends KyselyReader implements StoreTx {
   constructor(db: Db, dialect: Dialect) {
     super(db, dialect, {
       knowledge: new KyselyKnowledgeTx(db, dialect),
-      runs: new KyselyRunTx(db),
+      runs: new KyselyRunTx(db, dialect),
     });
   }
 
   async nextId(tenant_id: string, kind: IdKind): Promise<string> {
-    const row = await this.db
-      .insertInto('id_counters')
-      .values({ tenant_id, kind, value: 1 })
-      .onConflict((oc) =>
-        oc
-          .columns(['tenant_id', 'kind'])
-          .doUpdateSet({ value: sql<number>`id_counters.value + 1` }),
-      )
-      .returning('value')
-      .executeTakeFirstOrThrow();
-    return `${kind}_${Number(row.value)}`;
+    const [row] = await W.nextId.run(this.db, this.dialect, [tenant_id, kind]);
+    return `${kind}_${Number(row!.value)}`;
   }
 
   async insertActor(a: Actor): Promise<void> {
@@ -186,7 +209,7 @@ class KyselyTx extends KyselyReader implements StoreTx {
   }
 
   async insertWorkflow(w: Workflow): Promise<void> {
-    await this.db.insertInto('workflows').values(w).execute();
+    await W.workflows.run(this.db, this.dialect, { ...w });
   }
 
   async setWorkflowStatus(tenant_id: string, id: string, status: Workflow['status']) {
@@ -199,50 +222,42 @@ class KyselyTx extends KyselyReader implements StoreTx {
   }
 
   async insertProposal(p: Proposal): Promise<void> {
-    await this.db.insertInto('proposals').values(fromProposal(p)).execute();
+    await W.proposals.run(this.db, this.dialect, fromProposal(p));
   }
 
   async updateProposal(p: Proposal): Promise<void> {
     const { tenant_id, id, ...rest } = fromProposal(p);
-    await this.db
-      .updateTable('proposals')
-      .set(rest)
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .execute();
+    await W.updateProposal.run(this.db, this.dialect, rest, [tenant_id, id]);
   }
 
   async insertVersion(v: ProposalVersion): Promise<void> {
-    await this.db
-      .insertInto('proposal_versions')
-      .values({ ...v, params: json(v.params) })
-      .execute();
+    await W.versions.run(this.db, this.dialect, { ...v, params: json(v.params) });
   }
 
   async insertDecision(d: Decision): Promise<void> {
-    await this.db
-      .insertInto('decisions')
-      .values({ ...d, edits: d.edits === null ? null : json(d.edits) })
-      .execute();
+    await W.decisions.run(this.db, this.dialect, {
+      ...d,
+      edits: d.edits === null ? null : json(d.edits),
+    });
   }
 
   async insertExecution(e: Execution): Promise<void> {
-    await this.db.insertInto('executions').values(fromExecution(e)).execute();
+    await W.executions.run(this.db, this.dialect, fromExecution(e));
   }
 
   async finishExecution(e: Execution): Promise<void> {
     const { tenant_id, id, ...rest } = fromExecution(e);
-    await this.db
-      .updateTable('executions')
-      .set({
+    await W.finishExecution.run(
+      this.db,
+      this.dialect,
+      {
         status: rest.status,
         output: rest.output,
         error: rest.error,
         finished_at: rest.finished_at,
-      })
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .execute();
+      },
+      [tenant_id, id],
+    );
   }
 
   async putSetting(tenant_id: string, key: string, value: string): Promise<void> {
@@ -273,23 +288,17 @@ class KyselyTx extends KyselyReader implements StoreTx {
     return head;
   }
 
-  private selectHead(tenant_id: string) {
-    let q = this.db
-      .selectFrom('ledger_heads')
-      .select(['seq', 'hash'])
-      .where('tenant_id', '=', tenant_id);
-    if (this.dialect === 'postgres') q = q.forUpdate();
-    return q.executeTakeFirst();
+  private async selectHead(tenant_id: string) {
+    const q = this.dialect === 'postgres' ? W.headForUpdate : W.head;
+    const [row] = await q.run(this.db, this.dialect, [tenant_id]);
+    return row;
   }
 
   async appendLedger(e: LedgerEvent): Promise<void> {
     const held = this.heads.get(e.tenant_id);
     if (!held || held.seq + 1 !== e.seq || held.hash !== e.prev_hash)
       throw new Error(`ledger append of seq ${e.seq} does not follow the locked head`);
-    await this.db
-      .insertInto('ledger_events')
-      .values({ ...e, data: json(e.data) })
-      .execute();
+    await W.events.run(this.db, this.dialect, { ...e, data: json(e.data) });
     this.heads.set(e.tenant_id, { seq: e.seq, hash: e.hash });
     this.moved.add(e.tenant_id);
   }
@@ -308,11 +317,9 @@ class KyselyTx extends KyselyReader implements StoreTx {
   async recordHeads(): Promise<void> {
     for (const tenant_id of this.moved) {
       const head = this.heads.get(tenant_id)!;
-      await this.db
-        .updateTable('ledger_heads')
-        .set({ seq: head.seq, hash: head.hash })
-        .where('tenant_id', '=', tenant_id)
-        .execute();
+      await W.updateHead.run(this.db, this.dialect, { seq: head.seq, hash: head.hash }, [
+        tenant_id,
+      ]);
     }
     this.moved.clear();
   }

@@ -10,6 +10,7 @@ import type {
   WorkflowRun,
 } from '../../core/model.js';
 import type { RunReader, RunTx } from '../../core/ports/runs.js';
+import { FixedQuery } from './fixed-query.js';
 
 /** Table shapes as stored: JSON as text. */
 export interface RunTables {
@@ -76,21 +77,24 @@ const json = (v: unknown): string => JSON.stringify(v);
 const parse = <T>(s: string): T => JSON.parse(s) as T;
 const parseOrNull = <T>(s: string | null): T | null => (s === null ? null : parse<T>(s));
 
+const GET_RUN = new FixedQuery((db: Db, $) =>
+  db.selectFrom('workflow_runs').selectAll().where('tenant_id', '=', $(0)).where('id', '=', $(1)),
+);
+
 export class KyselyRunReader implements RunReader {
   protected readonly db: Db;
 
   /** `db` is the store's transaction handle; these tables are typed here, not in schema.ts. */
-  constructor(db: object) {
+  constructor(
+    db: object,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {
     this.db = db as Db;
   }
 
   async getRun(tenant_id: string, id: string): Promise<WorkflowRun | undefined> {
-    const row = await this.db
-      .selectFrom('workflow_runs')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    // Every proposal, review and execution asks whether its workflow is a run.
+    const [row] = await GET_RUN.run(this.db, this.dialect, [tenant_id, id]);
     return row && toRun(row);
   }
 
