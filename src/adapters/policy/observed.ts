@@ -87,7 +87,8 @@ function walk(node: unknown, o: Observed): void {
   if (keys.length === 1 && keys[0] === 'Var') return whole(obj.Var, o);
   // An entity named in a condition (`Actor::"a".kind`, `resource.tool == Tool::"t"`) may be the
   // principal, the resource or one they refer to: their identities and attributes count.
-  if (keys.includes('__entity')) {
+  // Actions are neither principals nor resources, nor referred to by them.
+  if (keys.includes('__entity') && (obj.__entity as { type?: unknown } | null)?.type !== 'Action') {
     o.principalId = true;
     o.resourceId = true;
     o.resourceAttrs = true;
