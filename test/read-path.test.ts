@@ -311,7 +311,8 @@ describe('policy decisions', () => {
         text: `@id("one-workflow") permit(principal, action == Action::"tool.invoke", resource) when { context has workflow_id && context.workflow_id == "workflow_1" };
                @id("one-proposal") permit(principal, action == Action::"proposal.execute", resource == Proposal::"proposal_1");
                @id("one-reviewer") permit(principal, action == Action::"proposal.review", resource) when { Actor::"actor_1".kind == "human" };
-               @id("own-edits") permit(principal, action == Action::"proposal.approve_own_edit", resource) when { resource.risk == "read" };`,
+               @id("own-edits") permit(principal, action == Action::"proposal.approve_own_edit", resource) when { resource.risk == "read" };
+               @id("deref") permit(principal, action == Action::"approval.decide", resource) when { resource.requested_by.kind == "human" };`,
       },
     ]);
     const as = (id: string) => ({ ...request.principal, id, kind: 'human' as const });
@@ -331,6 +332,19 @@ describe('policy decisions', () => {
     );
     expect(effect({ action: 'proposal.execute', resource: proposal('proposal_1') })).toBe('allow');
     expect(effect({ action: 'proposal.execute', resource: proposal('proposal_2') })).toBe('deny');
+    // The requester is an entity only when it is the caller: following it depends on who asks.
+    const gate = {
+      type: 'Approval' as const,
+      id: 'approval_1',
+      requested_by: 'actor_1',
+      workflow: 'workflow_1',
+    };
+    expect(effect({ action: 'approval.decide', resource: gate, principal: as('actor_1') })).toBe(
+      'allow',
+    );
+    expect(effect({ action: 'approval.decide', resource: gate, principal: as('actor_2') })).toBe(
+      'deny',
+    );
     const review = { action: 'proposal.review' as const, resource: proposal('proposal_1') };
     expect(effect({ ...review, principal: as('actor_1') })).toBe('allow');
     expect(effect({ ...review, principal: as('actor_2') })).toBe('deny');
@@ -386,7 +400,8 @@ describe('policy decisions', () => {
                @id("create") @approvals("2") @roles("DBA") permit(principal, action == Action::"proposal.create", resource) when { resource.risk != "read" };
                @id("deny-approval") forbid(principal, action == Action::"approval.decide", resource) when { resource.requested_by == principal };
                @id("allow-approval") permit(principal, action == Action::"approval.decide", resource);
-               @id("services") permit(principal, action, resource) when { action != Action::"proposal.create" && principal.kind == "service" };`,
+               @id("services") permit(principal, action, resource) when { action != Action::"proposal.create" && principal.kind == "service" };
+               @id("deref") permit(principal, action == Action::"proposal.execute", resource) when { resource.proposer.kind == "agent" };`,
       },
     ]);
     let seed = 42;

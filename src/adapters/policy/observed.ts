@@ -15,7 +15,10 @@ import type { PolicyRequest } from '../../core/ports/policy.js';
 export interface Observed {
   principalId: boolean;
   resourceId: boolean;
+  /** Every attribute of the resource counts. */
   resourceAttrs: boolean;
+  /** The attributes of the resource read by name. */
+  readonly resourceRead: Set<string>;
   contextWhole: boolean;
   readonly contextValues: Set<string>;
   readonly contextHas: Set<string>;
@@ -26,6 +29,7 @@ export function nothingObserved(): Observed {
     principalId: false,
     resourceId: false,
     resourceAttrs: false,
+    resourceRead: new Set(),
     contextWhole: false,
     contextValues: new Set(),
     contextHas: new Set(),
@@ -36,10 +40,7 @@ export function nothingObserved(): Observed {
 export function observePolicy(policy: unknown, o: Observed): void {
   const p = policy as { principal?: { op?: string }; resource?: { op?: string } } | null;
   if (p?.principal?.op !== 'All') o.principalId = true;
-  if (p?.resource?.op !== 'All') {
-    o.resourceId = true;
-    o.resourceAttrs = true;
-  }
+  if (p?.resource?.op !== 'All') whole('resource', o);
   walk((policy as { conditions?: unknown } | null)?.conditions ?? null, o);
   // Anything unexpected at the top makes every part count.
   if (!p || typeof p !== 'object') whole(undefined, o);
@@ -50,6 +51,7 @@ function whole(v: unknown, o: Observed): void {
   else if (v === 'resource') {
     o.resourceId = true;
     o.resourceAttrs = true;
+    o.principalId = true;
   } else if (v === 'context') o.contextWhole = true;
   else if (v !== 'action') {
     o.principalId = true;
@@ -79,8 +81,12 @@ function walk(node: unknown, o: Observed): void {
         // `context has a.b` reads the value of a.
         if (op === '.' || Array.isArray(attr)) o.contextValues.add(first);
         else o.contextHas.add(first);
-      } else if (left.Var === 'resource') o.resourceAttrs = true;
-      else if (left.Var !== 'principal' && left.Var !== 'action') whole(left.Var, o);
+      } else if (left.Var === 'resource') {
+        o.resourceRead.add(first);
+        // An attribute that names an entity (a proposal's proposer) can be followed to it, and
+        // whether it is there depends on who asks: the principal is the only actor passed.
+        o.principalId = true;
+      } else if (left.Var !== 'principal' && left.Var !== 'action') whole(left.Var, o);
       return;
     }
   }
@@ -115,7 +121,8 @@ export function observedKey(
     else if (o.contextHas.has(name)) seen.push([name, true]);
   }
   // Read attributes absent from this context are absent from the key, as they are from Cedar's.
-  const { type, id, ...attrs } = resource;
+  const { type, id, ...all } = resource;
+  const attrs = o.resourceAttrs ? all : readAttributes(all, o.resourceRead);
   return JSON.stringify([
     request.action,
     principal.kind,
@@ -123,7 +130,15 @@ export function observedKey(
     o.principalId ? principal.id : null,
     type,
     o.resourceId ? id : null,
-    o.resourceAttrs ? attrs : null,
+    attrs,
     seen,
   ]);
+}
+
+/** The attributes read, and `risk` with `tool`: the tool entity passed carries the risk. */
+function readAttributes(all: Readonly<Record<string, unknown>>, read: ReadonlySet<string>) {
+  const out: [string, unknown][] = [];
+  for (const name of Object.keys(all).sort())
+    if (read.has(name) || (name === 'risk' && read.has('tool'))) out.push([name, all[name]]);
+  return out;
 }
