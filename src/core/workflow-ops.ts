@@ -15,7 +15,7 @@ import type {
   WorkflowRun,
 } from './model.js';
 import type { KnowledgeHit } from './ports/knowledge.js';
-import type { StoreTx } from './ports/store.js';
+import type { StoreReader, StoreTx } from './ports/store.js';
 import { proposeActionInput, reviewActionInput } from './schemas.js';
 import { parseInput } from './validation.js';
 import * as W from './workflow-schemas.js';
@@ -193,7 +193,7 @@ export class WorkflowOps {
   async getRun(ctx: CallContext, run_id: string): Promise<WorkflowRun> {
     assertContext(ctx);
     const id = parseInput(W.runStatusInput, { workflow_id: run_id }, 'workflow status input');
-    return this.k.store.transaction(async (tx) => {
+    return this.k.store.read(async (tx) => {
       const run = await this.run(tx, ctx.tenant_id, id.workflow_id);
       this.k.require(
         ctx,
@@ -209,7 +209,7 @@ export class WorkflowOps {
   async listRuns(ctx: CallContext, input: unknown): Promise<WorkflowRun[]> {
     assertContext(ctx);
     const f = parseInput(W.listRunsInput, input ?? {}, 'list_runs input');
-    return this.k.store.transaction(async (tx) => {
+    return this.k.store.read(async (tx) => {
       this.k.require(ctx, await this.k.principalOf(tx, ctx), 'workflow.read', {
         type: 'Tenant',
         id: ctx.tenant_id,
@@ -226,7 +226,7 @@ export class WorkflowOps {
 
   /** For the runtime: the run and its recorded effects, without a policy check. */
   async loadRun(tenant_id: string, run_id: string) {
-    return this.k.store.transaction(async (tx) => {
+    return this.k.store.read(async (tx) => {
       const run = await this.run(tx, tenant_id, run_id);
       return { run, effects: await tx.runs.listEffects(tenant_id, run_id) };
     });
@@ -234,7 +234,7 @@ export class WorkflowOps {
 
   /** For the runtime: runs to resume and wake. */
   async runnable(now: string, limit: number) {
-    return this.k.store.transaction(async (tx) => ({
+    return this.k.store.read(async (tx) => ({
       running: await tx.runs.listRunning(limit),
       due: await tx.runs.listDue(now, limit),
       next_wake: await tx.runs.nextWake(),
@@ -319,7 +319,7 @@ export class WorkflowOps {
 
   /** The recorded result of effect `seq`, if any (read before doing work outside a transaction). */
   async recordedEffect(tenant_id: string, run_id: string, seq: number) {
-    return this.k.store.transaction((tx) => tx.runs.getEffect(tenant_id, run_id, seq));
+    return this.k.store.read((tx) => tx.runs.getEffect(tenant_id, run_id, seq));
   }
 
   /** Records observed results on their own (before a run stops to wait). */
@@ -380,7 +380,7 @@ export class WorkflowOps {
 
   /** For the runtime: where an approval stands, with its decisions. */
   async approvalState(tenant_id: string, approval_id: string) {
-    return this.k.store.transaction(async (tx) => ({
+    return this.k.store.read(async (tx) => ({
       approval: await this.approval(tx, tenant_id, approval_id),
       decisions: await tx.runs.listApprovalDecisions(tenant_id, approval_id),
     }));
@@ -830,7 +830,7 @@ export class WorkflowOps {
   ): Promise<{ approval: ApprovalRequest; decisions: ApprovalDecision[] }> {
     assertContext(ctx);
     const args = parseInput(W.getApprovalInput, { approval_id }, 'get_approval input');
-    return this.k.store.transaction(async (tx) => {
+    return this.k.store.read(async (tx) => {
       const approval = await this.approval(tx, ctx.tenant_id, args.approval_id);
       this.k.require(
         ctx,
@@ -853,7 +853,7 @@ export class WorkflowOps {
     const limit = f.limit ?? 100;
     const items: PendingApproval[] = [];
     if (f.kind !== 'proposal') {
-      const gates = await this.k.store.transaction(async (tx) => {
+      const gates = await this.k.store.read(async (tx) => {
         this.k.require(ctx, await this.k.principalOf(tx, ctx), 'approval.read', {
           type: 'Tenant',
           id: ctx.tenant_id,
@@ -956,7 +956,7 @@ export class WorkflowOps {
   async searchKnowledge(ctx: CallContext, input: unknown): Promise<{ hits: KnowledgeHit[] }> {
     assertContext(ctx);
     const args = parseInput(W.searchKnowledgeInput, input, 'search_knowledge input');
-    return this.k.store.transaction(async (tx) => {
+    return this.k.store.read(async (tx) => {
       this.k.require(ctx, await this.k.principalOf(tx, ctx), 'knowledge.search', {
         type: 'Tenant',
         id: ctx.tenant_id,
@@ -969,13 +969,13 @@ export class WorkflowOps {
 
   // ---- helpers ----------------------------------------------------------------------------
 
-  private async run(tx: StoreTx, tenant_id: string, id: string): Promise<WorkflowRun> {
+  private async run(tx: StoreReader, tenant_id: string, id: string): Promise<WorkflowRun> {
     const run = await tx.runs.getRun(tenant_id, id);
     if (!run) throw notFound('workflow run', id);
     return run;
   }
 
-  private async approval(tx: StoreTx, tenant_id: string, id: string): Promise<ApprovalRequest> {
+  private async approval(tx: StoreReader, tenant_id: string, id: string): Promise<ApprovalRequest> {
     const a = await tx.runs.getApproval(tenant_id, id);
     if (!a) throw notFound('approval', id);
     return a;

@@ -196,7 +196,7 @@ function modelGateway(config: Config, store: KyselyStore, env: NodeJS.ProcessEnv
     defaultModel: config.model ?? 'rules/v1',
     allowedModels: async (tenant_id) =>
       parseAllowList(
-        await store.transaction((tx) => tx.getSetting(tenant_id, MODEL_ALLOW_SETTING)),
+        await store.read((tx) => tx.getSetting(tenant_id, MODEL_ALLOW_SETTING)),
         fallback,
       ),
   });

@@ -10,7 +10,14 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 import { canonicalJson, sha256Hex } from '../../core/canonical.js';
 import { CountersignError } from '../../core/errors.js';
-import type { PolicyDecision, PolicyEngine, PolicyRequest } from '../../core/ports/policy.js';
+import {
+  POLICY_ACTIONS,
+  type PolicyDecision,
+  type PolicyEngine,
+  type PolicyRequest,
+} from '../../core/ports/policy.js';
+import { DecisionCache } from './decision-cache.js';
+import { type Observed, nothingObserved, observePolicy, observedKey } from './observed.js';
 
 /** The package root: the nearest folder above this file holding package.json (src or dist). */
 function packageRoot(): string {
@@ -33,6 +40,10 @@ interface LoadedPolicy {
   readonly text: string;
   readonly approvals: number | null;
   readonly roles: readonly string[];
+  /** The actions its scope names; null when it names none (`action` alone: every action). */
+  readonly actions: readonly string[] | null;
+  /** Its JSON form (scope and conditions). */
+  readonly json: unknown;
 }
 
 function fail(message: string, details: Record<string, unknown> = {}): never {
@@ -71,25 +82,66 @@ function loadPolicies(files: readonly { name: string; text: string }[]): LoadedP
         .split(',')
         .map((r) => r.trim())
         .filter(Boolean);
-      out.push({ id, text, approvals, roles });
+      out.push({
+        id,
+        text,
+        approvals,
+        roles,
+        actions: scopeActions(json.json.action),
+        json: json.json,
+      });
     });
   }
   return out;
 }
 
 /**
+ * The actions a policy's scope can match, or null for all. The schema declares no action
+ * groups, so `action in [A, B]` matches exactly A and B. Anything else counts as all actions.
+ */
+function scopeActions(scope: unknown): string[] | null {
+  const s = scope as {
+    op?: string;
+    entity?: { type?: string; id?: string };
+    entities?: { type?: string; id?: string }[];
+  } | null;
+  const uids =
+    s?.op === '==' || s?.op === 'in' ? (s.entities ?? (s.entity ? [s.entity] : null)) : null;
+  if (!uids || uids.some((u) => u.type !== 'Action' || typeof u.id !== 'string')) return null;
+  return uids.map((u) => u.id!);
+}
+
+/**
  * Cedar policies through cedar-wasm. The policy set is parsed and validated against the
  * schema once, cached in the engine under its content hash, and evaluated per request.
+ *
+ * Three things keep a decision cheap (a call into cedar-wasm costs a tenth of a millisecond
+ * before it evaluates anything):
+ * - Each action is decided by the slice of the set whose scope can match it. A policy whose
+ *   action scope does not match is never satisfied and never evaluated past its scope, so the
+ *   outcome, its reasons and its errors are those of the whole set.
+ * - A request is validated against the schema the first time its shape (action, entity types,
+ *   the types of context and attribute values) is seen; validation depends on nothing else,
+ *   so later requests of that shape skip it, and the schema-typed parsing it needs.
+ * - Decisions are cached (a bounded LRU) under the exact request: the engine's policies never
+ *   change (another policy set is another engine, with another version and an empty cache).
  */
 export class CedarPolicyEngine implements PolicyEngine {
   readonly version: string;
   private readonly byId: ReadonlyMap<string, LoadedPolicy>;
+  /** The slice deciding each action (preparsed on the action's first request). */
+  private readonly sliceOf = new Map<string, Slice>();
+  private readonly policies: readonly LoadedPolicy[];
+  /** Request shapes the schema accepted. */
+  private readonly validShapes = new Set<string>();
+  private readonly cache = new DecisionCache(4096);
 
   private constructor(policies: readonly LoadedPolicy[], schema: string) {
     this.version = sha256Hex(
       canonicalJson({ schema, policies: policies.map((p) => [p.id, p.text]) }),
     ).slice(0, 16);
     this.byId = new Map(policies.map((p) => [p.id, p]));
+    this.policies = policies;
     const staticPolicies = Object.fromEntries(policies.map((p) => [p.id, p.text]));
     const validation = cedar.validate({ schema, policies: { staticPolicies } });
     if (validation.type === 'failure')
@@ -128,6 +180,52 @@ export class CedarPolicyEngine implements PolicyEngine {
   }
 
   decide(request: PolicyRequest): PolicyDecision {
+    const built = buildRequest(request);
+    const slice = this.slice(request.action);
+    const shape = shapeOf(request, built.entities, built.context);
+    const key = `${shape}\n${observedKey(request, built.context, slice.observed)}`;
+    return this.cache.get(this.version, key, () =>
+      this.evaluate(request, built, slice.id, this.validShapes.has(shape) ? null : shape),
+    );
+  }
+
+  /**
+   * The reference the fast path is held to in tests: the whole policy set, every request
+   * validated against the schema, nothing cached.
+   */
+  decideWholeSet(request: PolicyRequest): PolicyDecision {
+    return this.evaluate(request, buildRequest(request), this.version, '');
+  }
+
+  /** The policies that decide `action`; the whole set for an action outside the schema. */
+  private slice(action: string): Slice {
+    const known = this.sliceOf.get(action);
+    if (known) return known;
+    const whole = !(POLICY_ACTIONS as readonly string[]).includes(action);
+    const policies = whole
+      ? this.policies
+      : this.policies.filter((p) => p.actions === null || p.actions.includes(action));
+    const observed = nothingObserved();
+    for (const p of policies) observePolicy(p.json, observed);
+    let id = this.version;
+    if (!whole) {
+      const parsed = cedar.preparsePolicySet(`${this.version}:${action}`, {
+        staticPolicies: Object.fromEntries(policies.map((p) => [p.id, p.text])),
+      });
+      if (parsed.type === 'success') id = `${this.version}:${action}`;
+    }
+    const slice = { id, observed };
+    this.sliceOf.set(action, slice);
+    return slice;
+  }
+
+  /** `validate`: the shape to validate and remember, '' to validate only, null not to. */
+  private evaluate(
+    request: PolicyRequest,
+    built: BuiltRequest,
+    policySet: string,
+    validate: string | null,
+  ): PolicyDecision {
     const deny = (errors: string[], reasons: string[] = []): PolicyDecision => ({
       effect: 'deny',
       approvals: 0,
@@ -136,59 +234,21 @@ export class CedarPolicyEngine implements PolicyEngine {
       reasons,
       errors,
     });
-    const { principal, resource } = request;
-    const principalUid = { type: 'Actor', id: principal.id };
-    const resourceUid = { type: resource.type, id: resource.id };
-    const entities: cedar.EntityJson[] = [
-      {
-        uid: principalUid,
-        attrs: { kind: principal.kind, roles: [...principal.roles] },
-        parents: [],
-      },
-    ];
-    if (resource.type === 'Tool') {
-      entities.push({ uid: resourceUid, attrs: { risk: resource.risk }, parents: [] });
-    } else if (resource.type === 'Proposal') {
-      entities.push(
-        {
-          uid: resourceUid,
-          attrs: {
-            tool: { __entity: { type: 'Tool', id: resource.tool } },
-            risk: resource.risk,
-            proposer: { __entity: { type: 'Actor', id: resource.proposer } },
-            workflow: { __entity: { type: 'Workflow', id: resource.workflow } },
-          },
-          parents: [],
-        },
-        { uid: { type: 'Tool', id: resource.tool }, attrs: { risk: resource.risk }, parents: [] },
-      );
-    } else if (resource.type === 'Approval') {
-      entities.push({
-        uid: resourceUid,
-        attrs: {
-          requested_by: { __entity: { type: 'Actor', id: resource.requested_by } },
-          workflow: { __entity: { type: 'Workflow', id: resource.workflow } },
-        },
-        parents: [],
-      });
-    } else {
-      entities.push({ uid: resourceUid, attrs: {}, parents: [] });
-    }
-    const context: cedar.Context = { tenant_id: request.tenant_id, purpose: request.purpose };
-    if (request.workflow_id) context.workflow_id = request.workflow_id;
-    if (request.agent_invocation_id) context.agent_invocation_id = request.agent_invocation_id;
-    if (request.local_operator) context.local_operator = true;
-
-    const answer = cedar.statefulIsAuthorized({
-      principal: principalUid,
+    const call: cedar.StatefulAuthorizationCall = {
+      principal: built.principal,
       action: { type: 'Action', id: request.action },
-      resource: resourceUid,
-      context,
-      entities,
-      preparsedPolicySetId: this.version,
-      preparsedSchemaName: this.version,
-      validateRequest: true,
-    });
+      resource: built.resource,
+      context: built.context,
+      entities: built.entities,
+      preparsedPolicySetId: policySet,
+      validateRequest: false,
+    };
+    if (validate !== null) {
+      call.preparsedSchemaName = this.version;
+      call.validateRequest = true;
+    }
+    const answer = cedar.statefulIsAuthorized(call);
+    if (validate && answer.type === 'success') this.validShapes.add(validate);
     if (answer.type === 'failure') return deny(answer.errors.map((e) => e.message));
     const { decision, diagnostics } = answer.response;
     const reasons = [...diagnostics.reason].sort();
@@ -230,4 +290,98 @@ export class CedarPolicyEngine implements PolicyEngine {
       errors: [],
     };
   }
+}
+
+interface Slice {
+  /** The preparsed policy set's id. */
+  readonly id: string;
+  readonly observed: Observed;
+}
+
+interface BuiltRequest {
+  readonly principal: cedar.EntityUidJson;
+  readonly resource: cedar.EntityUidJson;
+  readonly entities: cedar.EntityJson[];
+  readonly context: cedar.Context;
+}
+
+/** The request as Cedar gets it: the principal, the resource and the entities they stand for. */
+function buildRequest(request: PolicyRequest): BuiltRequest {
+  const { principal, resource } = request;
+  const principalUid = { type: 'Actor', id: principal.id };
+  const resourceUid = { type: resource.type, id: resource.id };
+  const entities: cedar.EntityJson[] = [
+    {
+      uid: principalUid,
+      attrs: { kind: principal.kind, roles: [...principal.roles] },
+      parents: [],
+    },
+  ];
+  if (resource.type === 'Tool') {
+    entities.push({ uid: resourceUid, attrs: { risk: resource.risk }, parents: [] });
+  } else if (resource.type === 'Proposal') {
+    entities.push(
+      {
+        uid: resourceUid,
+        attrs: {
+          tool: { __entity: { type: 'Tool', id: resource.tool } },
+          risk: resource.risk,
+          proposer: { __entity: { type: 'Actor', id: resource.proposer } },
+          workflow: { __entity: { type: 'Workflow', id: resource.workflow } },
+        },
+        parents: [],
+      },
+      { uid: { type: 'Tool', id: resource.tool }, attrs: { risk: resource.risk }, parents: [] },
+    );
+  } else if (resource.type === 'Approval') {
+    entities.push({
+      uid: resourceUid,
+      attrs: {
+        requested_by: { __entity: { type: 'Actor', id: resource.requested_by } },
+        workflow: { __entity: { type: 'Workflow', id: resource.workflow } },
+      },
+      parents: [],
+    });
+  } else {
+    entities.push({ uid: resourceUid, attrs: {}, parents: [] });
+  }
+  const context: cedar.Context = { tenant_id: request.tenant_id, purpose: request.purpose };
+  if (request.workflow_id) context.workflow_id = request.workflow_id;
+  if (request.agent_invocation_id) context.agent_invocation_id = request.agent_invocation_id;
+  if (request.local_operator) context.local_operator = true;
+  return { principal: principalUid, resource: resourceUid, entities, context };
+}
+
+/**
+ * What request validation looks at: the action, the entity types, and the type of every value
+ * (strings, numbers and booleans by kind; entity references by their entity type), never the
+ * values themselves. Two requests of one shape validate alike.
+ */
+function shapeOf(
+  request: PolicyRequest,
+  entities: readonly cedar.EntityJson[],
+  context: cedar.Context,
+): string {
+  return JSON.stringify([
+    request.action,
+    request.resource.type,
+    skeleton(entities),
+    skeleton(context),
+  ]);
+}
+
+function skeleton(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(skeleton);
+  if (v === null || typeof v !== 'object') return typeof v;
+  const o = v as Record<string, unknown>;
+  if ('__entity' in o) return { __entity: (o.__entity as { type: string }).type };
+  if ('uid' in o && 'attrs' in o)
+    return {
+      type: (o.uid as { type: string }).type,
+      attrs: skeleton(o.attrs),
+      parents: skeleton(o.parents),
+    };
+  return Object.keys(o)
+    .sort()
+    .map((k) => [k, skeleton(o[k])]);
 }

@@ -1,5 +1,10 @@
 import { type Kysely, sql } from 'kysely';
-import type { KnowledgeDocument, KnowledgeHit, KnowledgeTx } from '../../core/ports/knowledge.js';
+import type {
+  KnowledgeDocument,
+  KnowledgeHit,
+  KnowledgeReader,
+  KnowledgeTx,
+} from '../../core/ports/knowledge.js';
 
 /** Table shape as stored: tags as JSON text; the full-text columns are the database's own. */
 export interface KnowledgeTables {
@@ -82,8 +87,8 @@ interface HitRow {
  * The knowledge base over Kysely: FTS5 with bm25 on SQLite, a weighted tsvector with
  * `ts_rank_cd` on Postgres. Scores are higher-is-better on both; ties go to the lower id.
  */
-export class KyselyKnowledgeTx implements KnowledgeTx {
-  private readonly db: Db;
+export class KyselyKnowledgeReader implements KnowledgeReader {
+  protected readonly db: Db;
 
   /** `db` is the store's transaction handle; these tables are typed here, not in schema.ts. */
   constructor(
@@ -91,21 +96,6 @@ export class KyselyKnowledgeTx implements KnowledgeTx {
     private readonly dialect: 'sqlite' | 'postgres',
   ) {
     this.db = db as Db;
-  }
-
-  async insertDocument(doc: KnowledgeDocument): Promise<void> {
-    await this.db
-      .insertInto('knowledge_documents')
-      .values({
-        tenant_id: doc.tenant_id,
-        id: doc.id,
-        title: doc.title,
-        body: doc.body,
-        tags: JSON.stringify(doc.tags),
-        created_by: doc.created_by,
-        created_at: doc.created_at,
-      })
-      .execute();
   }
 
   async getDocument(tenant_id: string, id: string): Promise<KnowledgeDocument | undefined> {
@@ -176,5 +166,23 @@ export class KyselyKnowledgeTx implements KnowledgeTx {
       FROM top, query
       ORDER BY top.score DESC, top.id COLLATE "C"`.execute(this.db);
     return rows;
+  }
+}
+
+/** The same, with the writes (the view a write transaction hands out). */
+export class KyselyKnowledgeTx extends KyselyKnowledgeReader implements KnowledgeTx {
+  async insertDocument(doc: KnowledgeDocument): Promise<void> {
+    await this.db
+      .insertInto('knowledge_documents')
+      .values({
+        tenant_id: doc.tenant_id,
+        id: doc.id,
+        title: doc.title,
+        body: doc.body,
+        tags: JSON.stringify(doc.tags),
+        created_by: doc.created_by,
+        created_at: doc.created_at,
+      })
+      .execute();
   }
 }

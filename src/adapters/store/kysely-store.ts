@@ -1,44 +1,48 @@
-import { type Kysely, Migrator, type Selectable, sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { CountersignError } from '../../core/errors.js';
 import { GENESIS_HASH } from '../../core/ledger.js';
 import type {
   Actor,
   ApiToken,
-  IdempotencyRecord,
-  JsonValue,
   Decision,
   Execution,
   IdKind,
-  JsonObject,
+  IdempotencyRecord,
   LedgerEvent,
   LedgerHead,
   Proposal,
-  ProposalFilter,
   ProposalVersion,
   Workflow,
 } from '../../core/model.js';
-import type { Store, StoreTx } from '../../core/ports/store.js';
-import { OUTSIDE_RUNS } from './engine-migration.js';
-import { KyselyRunTx } from './run-tx.js';
+import type { Store, StoreReader, StoreTx } from '../../core/ports/store.js';
 import { KyselyKnowledgeTx } from './knowledge-tx.js';
+import {
+  type Db,
+  type Dialect,
+  KyselyReader,
+  fromExecution,
+  fromProposal,
+  json,
+} from './kysely-reader.js';
+import { FixedInserts, FixedQuery, FixedUpdates } from './fixed-query.js';
 import { migrationProvider } from './migrations.js';
 import type { Tables } from './schema.js';
-
-type Dialect = 'sqlite' | 'postgres';
-type Db = Kysely<Tables>;
-
-const json = (v: unknown): string => JSON.stringify(v);
-const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
+import { KyselyRunTx } from './run-tx.js';
 
 /**
- * The store over Kysely, shared by SQLite and Postgres. Only the transaction boundary and
+ * The store over Kysely, shared by SQLite and Postgres. Only the transaction boundaries and
  * the ledger-head lock differ between the two.
  */
 export class KyselyStore implements Store {
+  /**
+   * @param reader On SQLite, a second connection to the same file for `read` (WAL lets it read
+   *   while the first one writes); the writer's own handle when there is none (`:memory:`).
+   */
   constructor(
     private readonly db: Db,
     readonly dialect: Dialect,
     private readonly onClose: () => Promise<void> = () => db.destroy(),
+    private readonly reader: Db = db,
   ) {}
 
   /** Applies pending migrations; safe to call on every start. */
@@ -62,19 +66,51 @@ export class KyselyStore implements Store {
   async transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
     try {
       if (this.dialect === 'postgres') {
-        return await this.db.transaction().execute((trx) => work(new KyselyTx(trx, this.dialect)));
+        return await this.db.transaction().execute(async (trx) => {
+          const tx = new KyselyTx(trx, this.dialect);
+          const result = await work(tx);
+          await tx.recordHeads();
+          return result;
+        });
       }
       // SQLite: BEGIN IMMEDIATE takes the write lock up front, so two processes on one file
       // queue on busy_timeout instead of failing when a reader upgrades to a writer.
       return await this.db.connection().execute(async (conn) => {
         await sql`begin immediate`.execute(conn);
         try {
-          const result = await work(new KyselyTx(conn, this.dialect));
+          const tx = new KyselyTx(conn, this.dialect);
+          const result = await work(tx);
+          await tx.recordHeads();
           await sql`commit`.execute(conn);
           return result;
         } catch (e) {
           await sql`rollback`.execute(conn);
           throw e;
+        }
+      });
+    } catch (e) {
+      throw mapStoreError(e);
+    }
+  }
+
+  async read<T>(work: (tx: StoreReader) => Promise<T>): Promise<T> {
+    try {
+      // Postgres: plain statements on one pooled connection. Each sees what was committed when
+      // it started, as each statement of a read-committed transaction does, without the
+      // round trips of BEGIN and COMMIT.
+      if (this.dialect === 'postgres')
+        return await this.db
+          .connection()
+          .execute((conn) => work(new KyselyReader(conn, this.dialect)));
+      // SQLite: a deferred transaction takes no lock until its first read, then holds one
+      // snapshot of the WAL to its end; writers go on meanwhile (on the reader's own
+      // connection; with none, the writer's connection serializes it with the writes).
+      return await this.reader.connection().execute(async (conn) => {
+        await sql`begin deferred`.execute(conn);
+        try {
+          return await work(new KyselyReader(conn, this.dialect));
+        } finally {
+          await sql`commit`.execute(conn);
         }
       });
     } catch (e) {
@@ -117,50 +153,63 @@ function mapStoreError(e: unknown): unknown {
   return e;
 }
 
-class KyselyTx implements StoreTx {
-  /** Heads this transaction holds the lock on: later appends need not read them again. */
-  private readonly heads = new Map<string, LedgerHead>();
-  readonly knowledge: KyselyKnowledgeTx;
-  readonly runs: KyselyRunTx;
-
-  constructor(
-    private readonly db: Db,
-    private readonly dialect: Dialect,
-  ) {
-    this.knowledge = new KyselyKnowledgeTx(db, dialect);
-    this.runs = new KyselyRunTx(db);
-  }
-
-  async nextId(tenant_id: string, kind: IdKind): Promise<string> {
-    const row = await this.db
+/** The writes on every operation's path, compiled once (fixed-query.ts). */
+const W = {
+  nextId: new FixedQuery((db: Db, $) =>
+    db
       .insertInto('id_counters')
-      .values({ tenant_id, kind, value: 1 })
+      .values({ tenant_id: $(0), kind: $(1), value: 1 })
       .onConflict((oc) =>
         oc
           .columns(['tenant_id', 'kind'])
           .doUpdateSet({ value: sql<number>`id_counters.value + 1` }),
       )
-      .returning('value')
-      .executeTakeFirstOrThrow();
-    return `${kind}_${Number(row.value)}`;
+      .returning('value'),
+  ),
+  head: new FixedQuery((db: Db, $) =>
+    db.selectFrom('ledger_heads').select(['seq', 'hash']).where('tenant_id', '=', $(0)),
+  ),
+  headForUpdate: new FixedQuery((db: Db, $) =>
+    db.selectFrom('ledger_heads').select(['seq', 'hash']).where('tenant_id', '=', $(0)).forUpdate(),
+  ),
+  updateHead: new FixedUpdates<Tables>('ledger_heads', ['tenant_id']),
+  events: new FixedInserts<Tables>('ledger_events'),
+  workflows: new FixedInserts<Tables>('workflows'),
+  proposals: new FixedInserts<Tables>('proposals'),
+  updateProposal: new FixedUpdates<Tables>('proposals', ['tenant_id', 'id']),
+  versions: new FixedInserts<Tables>('proposal_versions'),
+  decisions: new FixedInserts<Tables>('decisions'),
+  executions: new FixedInserts<Tables>('executions'),
+  finishExecution: new FixedUpdates<Tables>('executions', ['tenant_id', 'id']),
+};
+
+/** A write transaction: the reads, and the writes. */
+class KyselyTx extends KyselyReader implements StoreTx {
+  declare readonly knowledge: KyselyKnowledgeTx;
+  declare readonly runs: KyselyRunTx;
+  /** Heads this transaction holds the lock on, as its appends moved them. */
+  private readonly heads = new Map<string, LedgerHead>();
+  /** Tenants whose head moved: recorded once, when the work is done (`recordHeads`). */
+  private readonly moved = new Set<string>();
+
+  constructor(db: Db, dialect: Dialect) {
+    super(db, dialect, {
+      knowledge: new KyselyKnowledgeTx(db, dialect),
+      runs: new KyselyRunTx(db, dialect),
+    });
+  }
+
+  async nextId(tenant_id: string, kind: IdKind): Promise<string> {
+    const [row] = await W.nextId.run(this.db, this.dialect, [tenant_id, kind]);
+    return `${kind}_${Number(row!.value)}`;
   }
 
   async insertActor(a: Actor): Promise<void> {
     await this.db.insertInto('actors').values(a).execute();
   }
 
-  async getActor(tenant_id: string, id: string): Promise<Actor | undefined> {
-    const row = await this.db
-      .selectFrom('actors')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row && { ...row, kind: row.kind as Actor['kind'] };
-  }
-
   async insertWorkflow(w: Workflow): Promise<void> {
-    await this.db.insertInto('workflows').values(w).execute();
+    await W.workflows.run(this.db, this.dialect, { ...w });
   }
 
   async setWorkflowStatus(tenant_id: string, id: string, status: Workflow['status']) {
@@ -172,198 +221,43 @@ class KyselyTx implements StoreTx {
       .execute();
   }
 
-  async getWorkflow(tenant_id: string, id: string): Promise<Workflow | undefined> {
-    const row = await this.db
-      .selectFrom('workflows')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row && toWorkflow(row);
-  }
-
-  async findWorkflowByKey(tenant_id: string, key: string): Promise<Workflow | undefined> {
-    const row = await this.db
-      .selectFrom('workflows')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('idempotency_key', '=', key)
-      .executeTakeFirst();
-    return row && toWorkflow(row);
-  }
-
   async insertProposal(p: Proposal): Promise<void> {
-    await this.db.insertInto('proposals').values(fromProposal(p)).execute();
+    await W.proposals.run(this.db, this.dialect, fromProposal(p));
   }
 
   async updateProposal(p: Proposal): Promise<void> {
     const { tenant_id, id, ...rest } = fromProposal(p);
-    await this.db
-      .updateTable('proposals')
-      .set(rest)
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .execute();
-  }
-
-  async getProposal(tenant_id: string, id: string): Promise<Proposal | undefined> {
-    const row = await this.db
-      .selectFrom('proposals')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row && toProposal(row);
-  }
-
-  async findApprovedByHash(tenant_id: string, hash: string): Promise<Proposal[]> {
-    const rows = await this.db
-      .selectFrom('proposals')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('approved_hash', '=', hash)
-      .where('status', '=', 'approved')
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    return rows.map(toProposal);
-  }
-
-  async listProposals(tenant_id: string, f: ProposalFilter): Promise<Proposal[]> {
-    let q = this.db.selectFrom('proposals').selectAll().where('tenant_id', '=', tenant_id);
-    if (f.status) q = q.where('status', '=', f.status);
-    if (f.workflow_id) q = q.where('workflow_id', '=', f.workflow_id);
-    if (f.tool) q = q.where('tool', '=', f.tool);
-    if (f.updated_before) q = q.where('updated_at', '<=', f.updated_before);
-    if (f.outside_runs) q = q.where(sql.raw<boolean>(OUTSIDE_RUNS));
-    const rows = await q
-      .orderBy('updated_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(f.limit)
-      .execute();
-    return rows.map(toProposal);
+    await W.updateProposal.run(this.db, this.dialect, rest, [tenant_id, id]);
   }
 
   async insertVersion(v: ProposalVersion): Promise<void> {
-    await this.db
-      .insertInto('proposal_versions')
-      .values({ ...v, params: json(v.params) })
-      .execute();
-  }
-
-  async getVersion(
-    tenant_id: string,
-    proposal_id: string,
-    version: number,
-  ): Promise<ProposalVersion | undefined> {
-    const row = await this.db
-      .selectFrom('proposal_versions')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('proposal_id', '=', proposal_id)
-      .where('version', '=', version)
-      .executeTakeFirst();
-    return row && toVersion(row);
-  }
-
-  async listVersions(tenant_id: string, proposal_id: string): Promise<ProposalVersion[]> {
-    const rows = await this.db
-      .selectFrom('proposal_versions')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('proposal_id', '=', proposal_id)
-      .orderBy('version')
-      .execute();
-    return rows.map(toVersion);
+    await W.versions.run(this.db, this.dialect, { ...v, params: json(v.params) });
   }
 
   async insertDecision(d: Decision): Promise<void> {
-    await this.db
-      .insertInto('decisions')
-      .values({ ...d, edits: d.edits === null ? null : json(d.edits) })
-      .execute();
-  }
-
-  async listDecisions(tenant_id: string, proposal_id: string): Promise<Decision[]> {
-    const rows = await this.db
-      .selectFrom('decisions')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('proposal_id', '=', proposal_id)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    return rows.map((r) => ({
-      ...r,
-      version: Number(r.version),
-      decision: r.decision as Decision['decision'],
-      edits: parse<JsonObject>(r.edits),
-    }));
+    await W.decisions.run(this.db, this.dialect, {
+      ...d,
+      edits: d.edits === null ? null : json(d.edits),
+    });
   }
 
   async insertExecution(e: Execution): Promise<void> {
-    await this.db.insertInto('executions').values(fromExecution(e)).execute();
+    await W.executions.run(this.db, this.dialect, fromExecution(e));
   }
 
   async finishExecution(e: Execution): Promise<void> {
     const { tenant_id, id, ...rest } = fromExecution(e);
-    await this.db
-      .updateTable('executions')
-      .set({
+    await W.finishExecution.run(
+      this.db,
+      this.dialect,
+      {
         status: rest.status,
         output: rest.output,
         error: rest.error,
         finished_at: rest.finished_at,
-      })
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .execute();
-  }
-
-  async getExecution(tenant_id: string, id: string): Promise<Execution | undefined> {
-    const row = await this.db
-      .selectFrom('executions')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row && toExecution(row);
-  }
-
-  async findLiveExecution(
-    tenant_id: string,
-    proposal_id: string,
-    version: number,
-  ): Promise<Execution | undefined> {
-    const row = await this.db
-      .selectFrom('executions')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('live_key', '=', liveKey(proposal_id, version))
-      .executeTakeFirst();
-    return row && toExecution(row);
-  }
-
-  async listExecutions(tenant_id: string, proposal_id: string): Promise<Execution[]> {
-    const rows = await this.db
-      .selectFrom('executions')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('proposal_id', '=', proposal_id)
-      .orderBy('started_at')
-      .orderBy('id')
-      .execute();
-    return rows.map(toExecution);
-  }
-
-  async getSetting(tenant_id: string, key: string): Promise<string | undefined> {
-    const row = await this.db
-      .selectFrom('settings')
-      .select('value')
-      .where('tenant_id', '=', tenant_id)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    return row?.value;
+      },
+      [tenant_id, id],
+    );
   }
 
   async putSetting(tenant_id: string, key: string, value: string): Promise<void> {
@@ -377,49 +271,57 @@ class KyselyTx implements StoreTx {
   async lockLedgerHead(tenant_id: string): Promise<LedgerHead> {
     const held = this.heads.get(tenant_id);
     if (held) return held;
-    await this.db
-      .insertInto('ledger_heads')
-      .values({ tenant_id, seq: 0, hash: GENESIS_HASH })
-      .onConflict((oc) => oc.column('tenant_id').doNothing())
-      .execute();
-    let q = this.db
-      .selectFrom('ledger_heads')
-      .select(['seq', 'hash'])
-      .where('tenant_id', '=', tenant_id);
-    if (this.dialect === 'postgres') q = q.forUpdate();
-    const row = await q.executeTakeFirstOrThrow();
+    // The head row exists after a tenant's first event: read it (locking it on Postgres; on
+    // SQLite the transaction holds the write lock already), and create it only when missing.
+    let row = await this.selectHead(tenant_id);
+    if (!row) {
+      await this.db
+        .insertInto('ledger_heads')
+        .values({ tenant_id, seq: 0, hash: GENESIS_HASH })
+        .onConflict((oc) => oc.column('tenant_id').doNothing())
+        .execute();
+      row = await this.selectHead(tenant_id);
+      if (!row) throw new Error(`the ledger head of ${tenant_id} could not be created`);
+    }
     const head = { seq: Number(row.seq), hash: row.hash };
     this.heads.set(tenant_id, head);
     return head;
+  }
+
+  private async selectHead(tenant_id: string) {
+    const q = this.dialect === 'postgres' ? W.headForUpdate : W.head;
+    const [row] = await q.run(this.db, this.dialect, [tenant_id]);
+    return row;
   }
 
   async appendLedger(e: LedgerEvent): Promise<void> {
     const held = this.heads.get(e.tenant_id);
     if (!held || held.seq + 1 !== e.seq || held.hash !== e.prev_hash)
       throw new Error(`ledger append of seq ${e.seq} does not follow the locked head`);
-    await this.db
-      .insertInto('ledger_events')
-      .values({ ...e, data: json(e.data) })
-      .execute();
-    await this.db
-      .updateTable('ledger_heads')
-      .set({ seq: e.seq, hash: e.hash })
-      .where('tenant_id', '=', e.tenant_id)
-      .execute();
+    await W.events.run(this.db, this.dialect, { ...e, data: json(e.data) });
     this.heads.set(e.tenant_id, { seq: e.seq, hash: e.hash });
+    this.moved.add(e.tenant_id);
   }
 
-  async listLedger(
-    tenant_id: string,
-    o: { workflow_id?: string; after_seq?: number; limit?: number },
-  ): Promise<LedgerEvent[]> {
-    let q = this.db.selectFrom('ledger_events').selectAll().where('tenant_id', '=', tenant_id);
-    if (o.workflow_id !== undefined) q = q.where('workflow_id', '=', o.workflow_id);
-    if (o.after_seq !== undefined) q = q.where('seq', '>', o.after_seq);
-    q = q.orderBy('seq');
-    if (o.limit !== undefined) q = q.limit(o.limit);
-    const rows = await q.execute();
-    return rows.map((r) => ({ ...r, seq: Number(r.seq), data: JSON.parse(r.data) as JsonObject }));
+  /** Within the transaction, the head as its appends left it. */
+  override async readLedgerHead(tenant_id: string): Promise<LedgerHead> {
+    return (
+      (this.moved.has(tenant_id) && this.heads.get(tenant_id)) || super.readLedgerHead(tenant_id)
+    );
+  }
+
+  /**
+   * Records each moved head once, however many events the transaction appended: the store
+   * calls it after the work and before the commit, so the head and the events commit together.
+   */
+  async recordHeads(): Promise<void> {
+    for (const tenant_id of this.moved) {
+      const head = this.heads.get(tenant_id)!;
+      await W.updateHead.run(this.db, this.dialect, { seq: head.seq, hash: head.hash }, [
+        tenant_id,
+      ]);
+    }
+    this.moved.clear();
   }
 
   async insertToken(t: ApiToken): Promise<void> {
@@ -427,36 +329,6 @@ class KyselyTx implements StoreTx {
       .insertInto('api_tokens')
       .values({ ...t, scope: t.scope === null ? null : json(t.scope) })
       .execute();
-  }
-
-  async findTokenByHash(token_hash: string): Promise<ApiToken | undefined> {
-    const row = await this.db
-      .selectFrom('api_tokens')
-      .selectAll()
-      .where('token_hash', '=', token_hash)
-      .executeTakeFirst();
-    return row && toToken(row);
-  }
-
-  async getToken(tenant_id: string, id: string): Promise<ApiToken | undefined> {
-    const row = await this.db
-      .selectFrom('api_tokens')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row && toToken(row);
-  }
-
-  async listTokens(tenant_id: string): Promise<ApiToken[]> {
-    const rows = await this.db
-      .selectFrom('api_tokens')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    return rows.map(toToken);
   }
 
   async revokeToken(tenant_id: string, id: string, at: string): Promise<void> {
@@ -475,31 +347,8 @@ class KyselyTx implements StoreTx {
       .set({ last_used_at: at })
       .where('tenant_id', '=', tenant_id)
       .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
       .execute();
-  }
-
-  async countTokens(tenant_id: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('api_tokens')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('tenant_id', '=', tenant_id)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
-
-  async getIdempotency(
-    tenant_id: string,
-    principal: string,
-    key: string,
-  ): Promise<IdempotencyRecord | undefined> {
-    const row = await this.db
-      .selectFrom('idempotency_records')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('principal', '=', principal)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    return row && { ...row, status: Number(row.status), body: JSON.parse(row.body) as JsonValue };
   }
 
   async putIdempotency(r: IdempotencyRecord): Promise<void> {
@@ -508,7 +357,6 @@ class KyselyTx implements StoreTx {
       .values({ ...r, body: json(r.body) })
       .execute();
   }
-
   async purgeIdempotency(before: string): Promise<number> {
     const result = await this.db
       .deleteFrom('idempotency_records')
@@ -517,79 +365,4 @@ class KyselyTx implements StoreTx {
     return Number(result.numDeletedRows);
   }
 
-  async readLedgerHead(tenant_id: string): Promise<LedgerHead> {
-    const row = await this.db
-      .selectFrom('ledger_heads')
-      .select(['seq', 'hash'])
-      .where('tenant_id', '=', tenant_id)
-      .executeTakeFirst();
-    return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
-  }
-
-  async listLedgerTenants(): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('ledger_heads')
-      .select('tenant_id')
-      .orderBy('tenant_id')
-      .execute();
-    return rows.map((r) => r.tenant_id);
-  }
-}
-
-const liveKey = (proposal_id: string, version: number) => `${proposal_id}#${version}`;
-
-function toWorkflow(r: Selectable<Tables['workflows']>): Workflow {
-  return { ...r, status: r.status as Workflow['status'] };
-}
-
-function fromProposal(p: Proposal): Tables['proposals'] {
-  return { ...p, required_roles: json(p.required_roles) };
-}
-
-function toProposal(r: Selectable<Tables['proposals']>): Proposal {
-  return {
-    ...r,
-    status: r.status as Proposal['status'],
-    version: Number(r.version),
-    required_approvals: Number(r.required_approvals),
-    required_roles: JSON.parse(r.required_roles) as string[],
-    approved_version: r.approved_version === null ? null : Number(r.approved_version),
-  };
-}
-
-function toVersion(r: Selectable<Tables['proposal_versions']>): ProposalVersion {
-  return {
-    ...r,
-    version: Number(r.version),
-    origin: r.origin as ProposalVersion['origin'],
-    params: JSON.parse(r.params) as JsonObject,
-  };
-}
-
-function fromExecution(e: Execution): Tables['executions'] {
-  return {
-    ...e,
-    params: json(e.params),
-    dry_run: e.dry_run ? 1 : 0,
-    output: e.output === null ? null : json(e.output),
-    error: e.error === null ? null : json(e.error),
-    live_key: e.dry_run ? null : liveKey(e.proposal_id, e.version),
-  };
-}
-
-function toExecution(r: Selectable<Tables['executions']>): Execution {
-  const { live_key: _live, ...rest } = r;
-  return {
-    ...rest,
-    version: Number(r.version),
-    dry_run: Number(r.dry_run) === 1,
-    status: r.status as Execution['status'],
-    params: JSON.parse(r.params) as JsonObject,
-    output: parse<JsonObject>(r.output),
-    error: parse<JsonObject>(r.error),
-  };
-}
-
-function toToken(r: Selectable<Tables['api_tokens']>): ApiToken {
-  return { ...r, scope: parse<string[]>(r.scope) };
 }

@@ -3,6 +3,7 @@ import { engineMigration, proposalsOutsideRunsIndex } from './engine-migration.j
 import { idempotencyRetentionMigration } from './idempotency-migration.js';
 import { knowledgeMigration } from './knowledge-migration.js';
 import { principalsMigration } from './principals-migration.js';
+import { tokenGenerationMigration } from './token-generation-migration.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -243,7 +244,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0004_knowledge': knowledgeMigration(dialect),
         '0005_proposals_outside_runs': proposalsOutsideRunsIndex,
         '0006_principals_tokens': principalsMigration,
-        '0007_idempotency_retention': idempotencyRetentionMigration,
+        '0007_token_generation': tokenGenerationMigration(dialect),
+        '0008_idempotency_retention': idempotencyRetentionMigration,
       }),
   };
 }

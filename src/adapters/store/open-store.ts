@@ -31,6 +31,10 @@ export type SqliteSynchronous = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
  * Opens (creating if needed) the embedded SQLite store: WAL, `synchronous=FULL` by default so
  * that a committed decision survives a power cut, busy timeout for a second process. A new
  * database file (and its `-wal`, `-shm`) is 0600 in a directory created 0700 (private-files.ts).
+ *
+ * Two connections: one writes (every transaction, one at a time), one reads (`Store.read`), so
+ * that a read never waits for a write transaction to commit (WAL readers see the last commit).
+ * The reader is `query_only`: the database refuses a write through it.
  */
 export async function openSqliteStore(
   file: string,
@@ -41,15 +45,37 @@ export async function openSqliteStore(
     db.pragma('journal_mode = WAL');
     return db;
   };
-  const database = file === ':memory:' ? open(file) : openPrivateDatabase(file, open);
+  const memory = file === ':memory:';
+  const database = memory ? open(file) : openPrivateDatabase(file, open);
   database.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Tables>({
     dialect: new SqliteDialect({ database: withStatementCache(database) }),
   });
-  const store = new KyselyStore(db, 'sqlite');
-  await store.migrate();
-  return store;
+  const migrating = new KyselyStore(db, 'sqlite');
+  try {
+    await migrating.migrate();
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  // An in-memory database is private to its connection: reads share the writer's.
+  if (memory) return migrating;
+  const readerDatabase = new Database(file);
+  readerDatabase.pragma('busy_timeout = 5000');
+  readerDatabase.pragma('query_only = 1');
+  const reader = new Kysely<Tables>({
+    dialect: new SqliteDialect({ database: withStatementCache(readerDatabase) }),
+  });
+  return new KyselyStore(
+    db,
+    'sqlite',
+    async () => {
+      await reader.destroy();
+      await db.destroy();
+    },
+    reader,
+  );
 }
 
 /** Opens the Postgres store at `url` and applies migrations. */

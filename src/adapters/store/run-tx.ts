@@ -9,7 +9,8 @@ import type {
   RunFilter,
   WorkflowRun,
 } from '../../core/model.js';
-import type { RunTx } from '../../core/ports/runs.js';
+import type { RunReader, RunTx } from '../../core/ports/runs.js';
+import { FixedQuery } from './fixed-query.js';
 
 /** Table shapes as stored: JSON as text. */
 export interface RunTables {
@@ -76,47 +77,24 @@ const json = (v: unknown): string => JSON.stringify(v);
 const parse = <T>(s: string): T => JSON.parse(s) as T;
 const parseOrNull = <T>(s: string | null): T | null => (s === null ? null : parse<T>(s));
 
-export class KyselyRunTx implements RunTx {
-  private readonly db: Db;
+const GET_RUN = new FixedQuery((db: Db, $) =>
+  db.selectFrom('workflow_runs').selectAll().where('tenant_id', '=', $(0)).where('id', '=', $(1)),
+);
+
+export class KyselyRunReader implements RunReader {
+  protected readonly db: Db;
 
   /** `db` is the store's transaction handle; these tables are typed here, not in schema.ts. */
-  constructor(db: object) {
+  constructor(
+    db: object,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {
     this.db = db as Db;
   }
 
-  async insertRun(run: WorkflowRun): Promise<void> {
-    await this.db.insertInto('workflow_runs').values(fromRun(run)).execute();
-  }
-
-  async updateRun(run: WorkflowRun): Promise<void> {
-    const { tenant_id, id, ...rest } = fromRun(run);
-    await this.db
-      .updateTable('workflow_runs')
-      .set(rest)
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .execute();
-  }
-
-  async updateRunIf(run: WorkflowRun, read_at: string): Promise<boolean> {
-    const { tenant_id, id, ...rest } = fromRun(run);
-    const result = await this.db
-      .updateTable('workflow_runs')
-      .set(rest)
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .where('updated_at', '=', read_at)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
-  }
-
   async getRun(tenant_id: string, id: string): Promise<WorkflowRun | undefined> {
-    const row = await this.db
-      .selectFrom('workflow_runs')
-      .selectAll()
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    // Every proposal, review and execution asks whether its workflow is a run.
+    const [row] = await GET_RUN.run(this.db, this.dialect, [tenant_id, id]);
     return row && toRun(row);
   }
 
@@ -189,27 +167,6 @@ export class KyselyRunTx implements RunTx {
     return r && { ...r, seq: Number(r.seq), result: parse<JsonValue>(r.result) };
   }
 
-  async insertEffect(e: RunEffect): Promise<void> {
-    await this.db
-      .insertInto('run_effects')
-      .values({ ...e, result: json(e.result) })
-      .execute();
-  }
-
-  async insertApproval(a: ApprovalRequest): Promise<void> {
-    await this.db.insertInto('approval_requests').values(fromApproval(a)).execute();
-  }
-
-  async updateApproval(a: ApprovalRequest): Promise<void> {
-    const { tenant_id, id, ...rest } = fromApproval(a);
-    await this.db
-      .updateTable('approval_requests')
-      .set(rest)
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
-      .execute();
-  }
-
   async getApproval(tenant_id: string, id: string): Promise<ApprovalRequest | undefined> {
     const row = await this.db
       .selectFrom('approval_requests')
@@ -247,10 +204,6 @@ export class KyselyRunTx implements RunTx {
     return rows.map(toApproval);
   }
 
-  async insertApprovalDecision(d: ApprovalDecision): Promise<void> {
-    await this.db.insertInto('approval_decisions').values(d).execute();
-  }
-
   async listApprovalDecisions(tenant_id: string, approval_id: string): Promise<ApprovalDecision[]> {
     const rows = await this.db
       .selectFrom('approval_decisions')
@@ -261,6 +214,60 @@ export class KyselyRunTx implements RunTx {
       .orderBy('id')
       .execute();
     return rows.map((r) => ({ ...r, decision: r.decision as ApprovalDecision['decision'] }));
+  }
+}
+
+/** The same, with the writes (the view a write transaction hands out). */
+export class KyselyRunTx extends KyselyRunReader implements RunTx {
+  async insertRun(run: WorkflowRun): Promise<void> {
+    await this.db.insertInto('workflow_runs').values(fromRun(run)).execute();
+  }
+
+  async updateRunIf(run: WorkflowRun, read_at: string): Promise<boolean> {
+    const { tenant_id, id, ...rest } = fromRun(run);
+    const result = await this.db
+      .updateTable('workflow_runs')
+      .set(rest)
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .where('updated_at', '=', read_at)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async updateRun(run: WorkflowRun): Promise<void> {
+    const { tenant_id, id, ...rest } = fromRun(run);
+    await this.db
+      .updateTable('workflow_runs')
+      .set(rest)
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async insertEffect(e: RunEffect): Promise<void> {
+    await this.db
+      .insertInto('run_effects')
+      .values({ ...e, result: json(e.result) })
+      .execute();
+  }
+
+  async insertApproval(a: ApprovalRequest): Promise<void> {
+    await this.db.insertInto('approval_requests').values(fromApproval(a)).execute();
+  }
+
+  async updateApproval(a: ApprovalRequest): Promise<void> {
+    const { tenant_id, id, ...rest } = fromApproval(a);
+    await this.db
+      .updateTable('approval_requests')
+      .set(rest)
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async insertApprovalDecision(d: ApprovalDecision): Promise<void> {
+    await this.db.insertInto('approval_decisions').values(d).execute();
   }
 }
 

@@ -103,6 +103,8 @@ export interface Tables {
     revoked_at: string | null;
     last_used_at: string | null;
   };
+  /** One row (id 1): advanced by the database whenever a token's validity changes. */
+  token_generation: { id: number; value: number };
   idempotency_records: {
     tenant_id: string;
     principal: string;

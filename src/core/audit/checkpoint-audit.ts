@@ -184,7 +184,7 @@ export async function forEachLedgerEvent(
   const PAGE = 2000;
   let after = range.after ?? 0;
   while (after < range.upTo) {
-    const page = await store.transaction((tx) =>
+    const page = await store.read((tx) =>
       tx.listLedger(tenant_id, { after_seq: after, limit: PAGE }),
     );
     for (const e of page) {

@@ -80,7 +80,7 @@ export class Checkpointer {
   async checkpointAll(
     options: { onlyIfMoved?: boolean } = {},
   ): Promise<{ tenant_id: string; outcome: CheckpointOutcome }[]> {
-    const tenants = await this.deps.store.transaction((tx) => tx.listLedgerTenants());
+    const tenants = await this.deps.store.read((tx) => tx.listLedgerTenants());
     const outcomes: { tenant_id: string; outcome: CheckpointOutcome }[] = [];
     for (const tenant_id of tenants)
       outcomes.push({ tenant_id, outcome: await this.checkpoint(tenant_id, options) });
@@ -125,7 +125,7 @@ export class Checkpointer {
 
   /** Verifies the events since the last pass and extends the tenant's tree to the head. */
   private async advance(tenant_id: string, known: TenantState): Promise<TenantState | Refused> {
-    const head = await this.deps.store.transaction((tx) => tx.readLedgerHead(tenant_id));
+    const head = await this.deps.store.read((tx) => tx.readLedgerHead(tenant_id));
     if (head.seq < known.head.seq || (head.seq === known.head.seq && head.hash !== known.head.hash))
       return refused(
         `the ledger head moved back from seq ${known.head.seq} to ${head.seq} (events were cut or rewritten)`,
@@ -155,7 +155,7 @@ export class Checkpointer {
     // committed, so an intact ledger reaches all of them (a checkpoint appended meanwhile
     // by another process cannot pass for a cut tail).
     const lines = await log.read();
-    const head = await store.transaction((tx) => tx.readLedgerHead(tenant_id));
+    const head = await store.read((tx) => tx.readLedgerHead(tenant_id));
     const auditor = new CheckpointAuditor(tenant_id, lines, signer.verifier, log.location);
     const chain = new ChainVerifier(tenant_id);
     const tree = new MerkleAccumulator();

@@ -41,7 +41,7 @@ export class AuditOps {
   async verifyAudit(ctx: CallContext): Promise<VerifyReport> {
     assertContext(ctx);
     const verifier = new ChainVerifier(ctx.tenant_id);
-    await this.r.store.transaction(async (tx) => {
+    await this.r.store.read(async (tx) => {
       this.r.require(ctx, await this.r.principalOf(tx, ctx), 'audit.read', {
         type: 'Tenant',
         id: ctx.tenant_id,
@@ -49,14 +49,14 @@ export class AuditOps {
     });
     let after = 0;
     for (;;) {
-      const page = await this.r.store.transaction((tx) =>
+      const page = await this.r.store.read((tx) =>
         tx.listLedger(ctx.tenant_id, { after_seq: after, limit: 2000 }),
       );
       for (const e of page) verifier.push(e);
       if (page.length < 2000 || verifier.broken) break;
       after = page[page.length - 1]!.seq;
     }
-    const head = await this.r.store.transaction((tx) => tx.readLedgerHead(ctx.tenant_id));
+    const head = await this.r.store.read((tx) => tx.readLedgerHead(ctx.tenant_id));
     return verifier.finish(head);
   }
 }

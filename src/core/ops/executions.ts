@@ -406,7 +406,7 @@ export class ExecutionOps {
   ): Promise<string> {
     const hash = callHash(call.tool, call.params);
     if (call.proposal_id) {
-      const p = await this.r.store.transaction((tx) => this.r.proposal(tx, ctx, call.proposal_id!));
+      const p = await this.r.store.read((tx) => this.r.proposal(tx, ctx, call.proposal_id!));
       if (p.tool !== call.tool || (p.approved_hash !== null && p.approved_hash !== hash))
         throw new CountersignError(
           'APPROVAL_HASH_MISMATCH',
@@ -415,9 +415,7 @@ export class ExecutionOps {
         );
       return p.id;
     }
-    const matches = await this.r.store.transaction((tx) =>
-      tx.findApprovedByHash(ctx.tenant_id, hash),
-    );
+    const matches = await this.r.store.read((tx) => tx.findApprovedByHash(ctx.tenant_id, hash));
     if (matches[0]) return matches[0].id;
     const tool = this.r.tool(call.tool);
     if (!args.workflow_id || !args.actor_id)
@@ -427,7 +425,7 @@ export class ExecutionOps {
           'or give workflow_id and actor_id so policy can allow it without review.',
         { tool: call.tool, hash },
       );
-    const actor = await this.r.store.transaction((tx) =>
+    const actor = await this.r.store.read((tx) =>
       this.r.actor(tx, ctx, args.actor_id!, 'actor_id'),
     );
     assertActsAs(ctx, actor.id, 'actor_id');

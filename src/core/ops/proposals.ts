@@ -241,7 +241,7 @@ export class ProposalOps {
   async getProposal(ctx: CallContext, input: { proposal_id: string }): Promise<ProposalView> {
     assertContext(ctx);
     const args = parseInput(S.getProposalInput, input, 'get_proposal input');
-    return this.r.store.transaction(async (tx) => {
+    return this.r.store.read(async (tx) => {
       const proposal = await this.r.proposal(tx, ctx, args.proposal_id);
       this.r.require(
         ctx,
@@ -281,7 +281,7 @@ export class ProposalOps {
         ? undefined
         : // An age beyond the epoch matches nothing (and stays a valid date).
           new Date(Math.max(now - args.min_age_seconds * 1000, 0)).toISOString();
-    return this.r.store.transaction(async (tx) => {
+    return this.r.store.read(async (tx) => {
       this.r.require(ctx, await this.r.principalOf(tx, ctx), 'workflow.read', {
         type: 'Tenant',
         id: ctx.tenant_id,

@@ -14,7 +14,7 @@ import type {
   PolicyPrincipal,
   PolicyRequest,
 } from '../ports/policy.js';
-import type { Store, StoreTx } from '../ports/store.js';
+import type { Store, StoreReader, StoreTx } from '../ports/store.js';
 import type { Outcome } from '../reply.js';
 import type { ToolDefinition, ToolRegistry } from '../ports/tools.js';
 import { describeIssues } from '../validation.js';
@@ -71,7 +71,7 @@ export class Rules {
     await tx.appendLedger(chainEvent(ctx.tenant_id, head, this.clock.now(), event));
   }
 
-  async principalOf(tx: StoreTx, ctx: CallContext): Promise<PolicyPrincipal> {
+  async principalOf(tx: StoreReader, ctx: CallContext): Promise<PolicyPrincipal> {
     if (ctx.caller.kind === 'operator') return operatorPrincipal;
     const actor = await tx.getActor(ctx.tenant_id, ctx.caller.actor_id);
     if (!actor)
@@ -156,13 +156,13 @@ export class Rules {
     );
   }
 
-  async workflow(tx: StoreTx, ctx: CallContext, id: string): Promise<Workflow> {
+  async workflow(tx: StoreReader, ctx: CallContext, id: string): Promise<Workflow> {
     const w = await tx.getWorkflow(ctx.tenant_id, id);
     if (!w) throw notFound('workflow', id);
     return w;
   }
 
-  async openWorkflow(tx: StoreTx, ctx: CallContext, id: string): Promise<Workflow> {
+  async openWorkflow(tx: StoreReader, ctx: CallContext, id: string): Promise<Workflow> {
     const w = await this.workflow(tx, ctx, id);
     if (w.status !== 'open')
       throw new CountersignError(
@@ -173,19 +173,24 @@ export class Rules {
     return w;
   }
 
-  async actor(tx: StoreTx, ctx: CallContext, id: string, field: string): Promise<Actor> {
+  async actor(tx: StoreReader, ctx: CallContext, id: string, field: string): Promise<Actor> {
     const a = await tx.getActor(ctx.tenant_id, id);
     if (!a) throw notFound('actor', id, field);
     return a;
   }
 
-  async proposal(tx: StoreTx, ctx: CallContext, id: string): Promise<Proposal> {
+  async proposal(tx: StoreReader, ctx: CallContext, id: string): Promise<Proposal> {
     const p = await tx.getProposal(ctx.tenant_id, id);
     if (!p) throw notFound('proposal', id);
     return p;
   }
 
-  async version(tx: StoreTx, ctx: CallContext, p: Proposal, n: number): Promise<ProposalVersion> {
+  async version(
+    tx: StoreReader,
+    ctx: CallContext,
+    p: Proposal,
+    n: number,
+  ): Promise<ProposalVersion> {
     const v = await tx.getVersion(ctx.tenant_id, p.id, n);
     if (!v) throw new CountersignError('INTERNAL', `${p.id} has no version ${n}`);
     return v;

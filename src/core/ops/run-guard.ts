@@ -1,6 +1,6 @@
 import type { CallContext } from '../context.js';
 import { CountersignError } from '../errors.js';
-import type { StoreTx } from '../ports/store.js';
+import type { StoreReader } from '../ports/store.js';
 
 /**
  * A workflow run governs its own calls: they are proposed by its steps, decided at its gates
@@ -8,7 +8,7 @@ import type { StoreTx } from '../ports/store.js';
  * so no one approves a call around the gate that binds it, nor runs it outside its window.
  */
 export async function assertOutsideRun(
-  tx: StoreTx,
+  tx: StoreReader,
   ctx: CallContext,
   workflow_id: string,
   operation: string,

@@ -1,7 +1,7 @@
 import { callHash } from '../canonical.js';
 import { type CallContext, assertContext } from '../context.js';
 import { EVENT_TYPES } from '../ledger.js';
-import type { StoreTx } from '../ports/store.js';
+import type { StoreReader } from '../ports/store.js';
 import * as S from '../schemas.js';
 import { parseInput } from '../validation.js';
 import { type Rules, principalIdOf } from './rules.js';
@@ -60,6 +60,6 @@ export class SettingsOps {
 }
 
 /** Whether the tenant runs every execution as a dry run (set_policy). */
-export async function dryRunSetting(tx: StoreTx, tenant_id: string): Promise<boolean> {
+export async function dryRunSetting(tx: StoreReader, tenant_id: string): Promise<boolean> {
   return (await tx.getSetting(tenant_id, SETTING_DRY_RUN)) === 'true';
 }

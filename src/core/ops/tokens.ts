@@ -19,6 +19,14 @@ export interface Authenticated {
 /** How stale `last_used_at` may get before a request writes it again. */
 const TOUCH_INTERVAL_MS = 60_000;
 const TOKEN_FORMAT = /^cs_[A-Za-z0-9_-]{16,128}$/;
+/** Verified tokens kept in memory (least recently used first out). */
+const CACHED_TOKENS = 10_000;
+
+interface CachedToken {
+  readonly token: ApiToken;
+  /** The store's token generation when the row was read: the entry holds while it is current. */
+  readonly generation: number;
+}
 
 /**
  * API tokens. The operator is the root of trust: only it mints tokens (for itself or for an
@@ -27,6 +35,13 @@ const TOKEN_FORMAT = /^cs_[A-Za-z0-9_-]{16,128}$/;
  * operations, and be revoked, which takes effect on the next request.
  */
 export class TokenOps {
+  /** By the SHA-256 of the secret. */
+  private readonly cache = new Map<string, CachedToken>();
+  /** When this process last wrote (or saw) each token's last use, by `<tenant>/<id>`. */
+  private readonly touched = new Map<string, number>();
+  /** Last-use writes under way, off the requests' path. */
+  private readonly touching = new Set<Promise<void>>();
+
   constructor(
     private readonly r: Rules,
     private readonly newSecret: (() => string) | undefined,
@@ -126,7 +141,9 @@ export class TokenOps {
   async list(ctx: CallContext, input: T.ListTokensInput = {}): Promise<{ tokens: T.TokenView[] }> {
     assertContext(ctx);
     const args = parseInput(T.listTokensInput, input, 'list_tokens input');
-    return this.r.store.transaction(async (tx) => {
+    // This process's last-use writes land first, so the list shows the requests it served.
+    await this.settleTouches();
+    return this.r.store.read(async (tx) => {
       const principal = await this.r.principalOf(tx, ctx);
       const now = this.r.clock.now();
       const mine = ctx.caller.kind === 'actor' ? principal.id : undefined;
@@ -139,21 +156,44 @@ export class TokenOps {
     });
   }
 
-  /** Resolves a bearer token to its tenant and principal, or throws UNAUTHENTICATED. */
+  /**
+   * Resolves a bearer token to its tenant and principal, or throws UNAUTHENTICATED.
+   *
+   * One read, without the write lock: the store's token generation, and the token's row only
+   * when the cached one was read under another generation. Any change to a token's validity,
+   * by any process, advances the generation in the same commit, so a revoked token fails on
+   * its next request; expiry is checked on every request. The last use is written at most once
+   * a minute per token, after the answer, never in its way.
+   */
   async authenticate(token: string): Promise<Authenticated> {
     const refuse = (why = 'Missing, unknown or revoked API token.') =>
       new CountersignError('UNAUTHENTICATED', why);
     if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) throw refuse();
-    const found = await this.r.store.transaction((tx) => tx.findTokenByHash(sha256Hex(token)));
+    const hash = sha256Hex(token);
+    const found = await this.r.store.read(async (tx) => {
+      // The generation first: a row read after it is at least as new as it says.
+      const generation = await tx.tokenGeneration();
+      const hit = this.cache.get(hash);
+      if (hit && hit.generation === generation) {
+        this.cache.delete(hash);
+        this.cache.set(hash, hit);
+        return hit.token;
+      }
+      const row = await tx.findTokenByHash(hash);
+      this.cache.delete(hash);
+      if (row && row.revoked_at === null) {
+        this.cache.set(hash, { token: row, generation });
+        if (this.cache.size > CACHED_TOKENS) this.cache.delete(this.cache.keys().next().value!);
+      }
+      return row;
+    });
     if (!found || found.revoked_at !== null) throw refuse();
     const now = this.r.clock.now();
     if (found.expires_at !== null && found.expires_at <= now)
       throw refuse(
         `This API token expired at ${found.expires_at}; ask the operator for a new one.`,
       );
-    const last = found.last_used_at === null ? 0 : Date.parse(found.last_used_at);
-    if (Date.parse(now) - last >= TOUCH_INTERVAL_MS)
-      await this.r.store.transaction((tx) => tx.touchToken(found.tenant_id, found.id, now));
+    this.touch(found, now);
     return {
       tenant_id: found.tenant_id,
       actor_id: found.actor_id,
@@ -164,7 +204,35 @@ export class TokenOps {
   }
 
   count(tenant_id: string): Promise<number> {
-    return this.r.store.transaction((tx) => tx.countTokens(tenant_id));
+    return this.r.store.read((tx) => tx.countTokens(tenant_id));
+  }
+
+  /** Waits for the last-use writes under way (a listing, or a shutdown, first lets them land). */
+  async settleTouches(): Promise<void> {
+    while (this.touching.size > 0) await Promise.all([...this.touching]);
+  }
+
+  /**
+   * Records the token's use when its last recorded use is a minute old or more, in a
+   * transaction of its own that the request does not wait for. A failed write is retried by
+   * the next request; the store never moves a last use back.
+   */
+  private touch(t: ApiToken, now: string): void {
+    const key = `${t.tenant_id}/${t.id}`;
+    const at = Date.parse(now);
+    const last =
+      this.touched.get(key) ?? (t.last_used_at === null ? 0 : Date.parse(t.last_used_at));
+    if (at - last < TOUCH_INTERVAL_MS) return;
+    this.touched.delete(key);
+    this.touched.set(key, at);
+    if (this.touched.size > CACHED_TOKENS) this.touched.delete(this.touched.keys().next().value!);
+    const write: Promise<void> = this.r.store
+      .transaction((tx) => tx.touchToken(t.tenant_id, t.id, now))
+      .catch(() => {
+        if (this.touched.get(key) === at) this.touched.delete(key);
+      })
+      .finally(() => this.touching.delete(write));
+    this.touching.add(write);
   }
 }
 

@@ -67,7 +67,7 @@ export class WorkflowRecordOps {
   async getWorkflow(ctx: CallContext, input: { workflow_id: string }) {
     assertContext(ctx);
     const args = parseInput(S.getWorkflowInput, input, 'get_workflow input');
-    return this.r.store.transaction(async (tx) => {
+    return this.r.store.read(async (tx) => {
       const workflow = await this.r.workflow(tx, ctx, args.workflow_id);
       this.r.require(
         ctx,

@@ -25,9 +25,8 @@ export interface KnowledgeHit {
   readonly tags: readonly string[];
 }
 
-/** The knowledge base's part of a store transaction (`tx.knowledge`). */
-export interface KnowledgeTx {
-  insertDocument(doc: KnowledgeDocument): Promise<void>;
+/** The knowledge base, read only (`tx.knowledge` of a read). */
+export interface KnowledgeReader {
   getDocument(tenant_id: string, id: string): Promise<KnowledgeDocument | undefined>;
   /**
    * Full-text search within one tenant, best first. `query` is plain user text (words, not a
@@ -35,4 +34,9 @@ export interface KnowledgeTx {
    */
   searchDocuments(tenant_id: string, query: string, limit: number): Promise<KnowledgeHit[]>;
   countDocuments(tenant_id: string): Promise<number>;
+}
+
+/** The knowledge base's part of a store transaction (`tx.knowledge`). */
+export interface KnowledgeTx extends KnowledgeReader {
+  insertDocument(doc: KnowledgeDocument): Promise<void>;
 }

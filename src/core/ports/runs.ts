@@ -7,12 +7,8 @@ import type {
   WorkflowRun,
 } from '../model.js';
 
-/** Durable workflow state: runs, their recorded effects and approval requests (`tx.runs`). */
-export interface RunTx {
-  insertRun(run: WorkflowRun): Promise<void>;
-  updateRun(run: WorkflowRun): Promise<void>;
-  /** Updates the run only if it is still as last read (its `updated_at`); false if it changed. */
-  updateRunIf(run: WorkflowRun, read_at: string): Promise<boolean>;
+/** Durable workflow state, read only: runs, their recorded effects and approval requests. */
+export interface RunReader {
   getRun(tenant_id: string, id: string): Promise<WorkflowRun | undefined>;
   /** Newest first. */
   listRuns(tenant_id: string, filter: RunFilter): Promise<WorkflowRun[]>;
@@ -26,11 +22,7 @@ export interface RunTx {
   /** In seq order. */
   listEffects(tenant_id: string, run_id: string): Promise<RunEffect[]>;
   getEffect(tenant_id: string, run_id: string, seq: number): Promise<RunEffect | undefined>;
-  /** A second effect with the same seq is rejected by the store (CONFLICT). */
-  insertEffect(effect: RunEffect): Promise<void>;
 
-  insertApproval(approval: ApprovalRequest): Promise<void>;
-  updateApproval(approval: ApprovalRequest): Promise<void>;
   getApproval(tenant_id: string, id: string): Promise<ApprovalRequest | undefined>;
   findApprovalByKey(
     tenant_id: string,
@@ -39,6 +31,18 @@ export interface RunTx {
   ): Promise<ApprovalRequest | undefined>;
   /** Newest first. */
   listApprovals(tenant_id: string, filter: ApprovalFilter): Promise<ApprovalRequest[]>;
-  insertApprovalDecision(decision: ApprovalDecision): Promise<void>;
   listApprovalDecisions(tenant_id: string, approval_id: string): Promise<ApprovalDecision[]>;
+}
+
+/** Durable workflow state: runs, their recorded effects and approval requests (`tx.runs`). */
+export interface RunTx extends RunReader {
+  insertRun(run: WorkflowRun): Promise<void>;
+  updateRun(run: WorkflowRun): Promise<void>;
+  /** Updates the run only if it is still as last read (its `updated_at`); false if it changed. */
+  updateRunIf(run: WorkflowRun, read_at: string): Promise<boolean>;
+  /** A second effect with the same seq is rejected by the store (CONFLICT). */
+  insertEffect(effect: RunEffect): Promise<void>;
+  insertApproval(approval: ApprovalRequest): Promise<void>;
+  updateApproval(approval: ApprovalRequest): Promise<void>;
+  insertApprovalDecision(decision: ApprovalDecision): Promise<void>;
 }
