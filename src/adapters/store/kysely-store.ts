@@ -364,5 +364,4 @@ class KyselyTx extends KyselyReader implements StoreTx {
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
-
 }
