@@ -152,7 +152,7 @@ describe('the CLI against a running server (--server, --token)', () => {
     const verify = await cli(['audit', 'verify'], remote);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toContain('ledger intact');
-  });
+  }, 90_000); // about twenty CLI processes, each a Node start: slow on a loaded machine
 
   it('maps remote errors to the same exit codes, without a stack trace', async () => {
     const badToken = await cli(['pending'], {
