@@ -186,13 +186,20 @@ describe('hashes as bytes', () => {
       const schema = raw
         .prepare("SELECT name, sql FROM sqlite_schema WHERE tbl_name = 'ledger_events'")
         .all() as { name: string; sql: string | null }[];
-      expect(schema.find((s) => s.name === 'ledger_events')?.sql).toMatch(/WITHOUT ROWID$/);
       expect(schema.map((s) => s.name).sort()).toEqual([
         'ledger_events',
         'ledger_events_by_workflow',
         'ledger_events_no_delete',
         'ledger_events_no_update',
+        'sqlite_autoindex_ledger_events_1',
       ]);
+      // A workflow's events are found by the workflow index, not a scan of the tenant's ledger.
+      const plan = raw
+        .prepare(
+          "EXPLAIN QUERY PLAN SELECT * FROM ledger_events WHERE tenant_id = 'default' AND workflow_id = 'w' ORDER BY seq",
+        )
+        .all() as { detail: string }[];
+      expect(plan.map((p) => p.detail).join('\n')).toContain('ledger_events_by_workflow');
       expect(() => raw.prepare("UPDATE ledger_events SET actor = 'mallory'").run()).toThrow(
         /append-only/,
       );

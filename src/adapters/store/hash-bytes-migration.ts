@@ -11,11 +11,18 @@ export const HASH_COLUMNS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
+ * SQLite tables rebuilt WITHOUT ROWID: their primary key is the table, so no second index
+ * repeats it. Only tables read by their primary key alone: with a secondary index beside it,
+ * SQLite's planner (without statistics) prefers a scan of the key's `tenant_id` prefix over
+ * the index, so a workflow's trace would read the tenant's whole ledger.
+ */
+const CLUSTERED = new Set(['ledger_heads', 'proposal_versions']);
+
+/**
  * Hashes as bytes. Postgres changes the columns' type in place (the migration's transaction
  * covers it; a type change fires no row trigger, so the append-only tables keep their rules).
  * SQLite cannot change a column's type: each table is rebuilt under the same name with its
- * indexes and triggers, as a table WITHOUT ROWID (its primary key is the table, so no second
- * index repeats it), inside one savepoint. A rebuild already done is skipped, so a crash
+ * indexes and triggers (some WITHOUT ROWID, see CLUSTERED), inside one savepoint. A rebuild already done is skipped, so a crash
  * between the rebuild and the migration's record is harmless.
  */
 export function hashBytesMigration(dialect: 'sqlite' | 'postgres'): Migration {
@@ -57,7 +64,7 @@ async function rebuildSqliteTable(
   const staging = `${table}__bytes`;
   let next = create.replace(/^CREATE TABLE\s+("?)[A-Za-z_]+\1/i, `CREATE TABLE "${staging}"`);
   for (const c of hashColumns) next = next.replace(new RegExp(`"${c}" text`, 'i'), `"${c}" blob`);
-  if (!/WITHOUT ROWID\s*$/i.test(next)) next = `${next} WITHOUT ROWID`;
+  if (CLUSTERED.has(table) && !/WITHOUT ROWID\s*$/i.test(next)) next = `${next} WITHOUT ROWID`;
   const names = columns.map((c) => `"${c.name}"`).join(', ');
   const values = columns
     .map((c) =>
