@@ -35,14 +35,14 @@ const RECORDED = new Set([
   'EXECUTION_IN_DOUBT',
 ]);
 
-function ledgerTail(afterRowid: number): { rowid: number; type: string }[] {
+function ledgerTail(afterSeq: number): { seq: number; type: string }[] {
   return ledgerDb
-    .prepare('SELECT rowid, type FROM ledger_events WHERE rowid > ? ORDER BY rowid')
-    .all(afterRowid) as { rowid: number; type: string }[];
+    .prepare('SELECT seq, type FROM ledger_events WHERE seq > ? ORDER BY seq')
+    .all(afterSeq) as { seq: number; type: string }[];
 }
 
-function lastRowid(): number {
-  return (ledgerDb.prepare('SELECT max(rowid) AS n FROM ledger_events').get() as { n: number }).n;
+function lastSeq(): number {
+  return (ledgerDb.prepare('SELECT max(seq) AS n FROM ledger_events').get() as { n: number }).n;
 }
 
 beforeAll(async () => {
@@ -294,7 +294,7 @@ describe('hostile HTTP input', () => {
     for (const op of OPERATIONS) {
       await fc.assert(
         fc.asyncProperty(attackOn(op), async (a) => {
-          const before = lastRowid();
+          const before = lastSeq();
           const r = await fire(a);
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
           expect(r.status, `${a.method} ${a.url}`).toBeLessThan(500);

@@ -6,6 +6,10 @@ import { ChainVerifier, EVENT_TYPES, chainEvent } from '../src/core/ledger.js';
 import type { Execution, Proposal } from '../src/core/model.js';
 import { STORES, expectCode } from './support/kernel-fixture.js';
 
+/** SHA-256 hashes as the core makes them (the store keeps them as bytes, hands back hex). */
+const HASH_A = 'a1'.repeat(32);
+const HASH_B = '0b'.repeat(32);
+
 const T = '2026-01-01T00:00:00.000Z';
 
 function proposal(id: string, over: Partial<Proposal> = {}): Proposal {
@@ -38,7 +42,7 @@ function execution(id: string, over: Partial<Execution> = {}): Execution {
     version: 1,
     tool: 'noop',
     params: { a: [1, { b: null }] },
-    hash: 'h',
+    hash: HASH_A,
     dry_run: false,
     status: 'started',
     output: null,
@@ -112,7 +116,7 @@ describe.each(STORES)('store contract on $name', (factory) => {
         proposal_id: 'proposal_1',
         version: 1,
         params: { x: { y: [1, 'two', true, null] } },
-        hash: 'h1',
+        hash: HASH_B,
         origin: 'proposed',
         author_id: 'actor_1',
         created_at: T,
@@ -155,7 +159,7 @@ describe.each(STORES)('store contract on $name', (factory) => {
       await tx.insertProposal(
         proposal('proposal_1', {
           status: 'approved',
-          approved_hash: 'H',
+          approved_hash: HASH_A,
           approved_version: 1,
           created_at: '2026-01-01T00:00:01.000Z',
           updated_at: '2026-01-01T00:00:01.000Z',
@@ -164,7 +168,7 @@ describe.each(STORES)('store contract on $name', (factory) => {
       await tx.insertProposal(
         proposal('proposal_2', {
           status: 'executed',
-          approved_hash: 'H',
+          approved_hash: HASH_A,
           approved_version: 1,
           updated_at: '2026-01-01T00:00:02.000Z',
         }),
@@ -172,7 +176,7 @@ describe.each(STORES)('store contract on $name', (factory) => {
       await tx.insertProposal(
         proposal('proposal_3', {
           status: 'approved',
-          approved_hash: 'H',
+          approved_hash: HASH_A,
           approved_version: 1,
           created_at: '2026-01-01T00:00:00.500Z',
           updated_at: '2026-01-01T00:00:03.000Z',
@@ -188,7 +192,7 @@ describe.each(STORES)('store contract on $name', (factory) => {
       await tx.insertProposal(proposal('proposal_5', { updated_at: '2026-01-01T00:00:05.000Z' }));
     });
     await store.transaction(async (tx) => {
-      expect((await tx.findApprovedByHash('default', 'H')).map((p) => p.id)).toEqual([
+      expect((await tx.findApprovedByHash('default', HASH_A)).map((p) => p.id)).toEqual([
         'proposal_3',
         'proposal_1',
       ]);

@@ -69,8 +69,15 @@ async function mcpAs(who: string, headers: Record<string, string> = {}): Promise
 async function snapshot() {
   const db = new Database(path.join(dir, 'countersign.sqlite'), { readonly: true });
   try {
+    // Sorted in memory: some tables are WITHOUT ROWID.
     const rows = (table: string) =>
-      JSON.stringify(db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all());
+      JSON.stringify(
+        db
+          .prepare(`SELECT * FROM ${table}`)
+          .all()
+          .map((row) => JSON.stringify(row))
+          .sort(),
+      );
     return {
       proposals: rows('proposals'),
       versions: rows('proposal_versions'),

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { hashColumn } from '../../src/adapters/store/hash-column.js';
 import type { KyselyStore } from '../../src/adapters/store/kysely-store.js';
 import type { Checkpoint } from '../../src/core/audit/checkpoint.js';
 import { GENESIS_HASH, eventHash } from '../../src/core/ledger.js';
@@ -52,12 +53,19 @@ export async function rewriteHistory(
     .execute();
   await db
     .insertInto('ledger_events')
-    .values(forged.map((e) => ({ ...e, data: JSON.stringify(e.data) })))
+    .values(
+      forged.map((e) => ({
+        ...e,
+        data: JSON.stringify(e.data),
+        prev_hash: hashColumn(e.prev_hash),
+        hash: hashColumn(e.hash),
+      })),
+    )
     .execute();
   const last = forged.at(-1)!;
   await db
     .updateTable('ledger_heads')
-    .set({ seq: last.seq, hash: last.hash })
+    .set({ seq: last.seq, hash: hashColumn(last.hash) })
     .where('tenant_id', '=', tenant)
     .execute();
 }
@@ -73,7 +81,7 @@ export async function cutTail(store: KyselyStore, tenant: string, keep: number):
     .execute();
   await store.kysely
     .updateTable('ledger_heads')
-    .set({ seq: kept.seq, hash: kept.hash })
+    .set({ seq: kept.seq, hash: hashColumn(kept.hash) })
     .where('tenant_id', '=', tenant)
     .execute();
 }

@@ -20,6 +20,7 @@ import { OUTSIDE_RUNS } from './engine-migration.js';
 import { KyselyKnowledgeReader } from './knowledge-tx.js';
 import { KyselyRunReader } from './run-tx.js';
 import { FixedQuery } from './fixed-query.js';
+import { hashColumn, hashColumnOrNull, hashHex, hashHexOrNull } from './hash-column.js';
 import type { Tables } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -129,7 +130,7 @@ export class KyselyReader implements StoreReader {
       .selectFrom('proposals')
       .selectAll()
       .where('tenant_id', '=', tenant_id)
-      .where('approved_hash', '=', hash)
+      .where('approved_hash', '=', hashColumn(hash))
       .where('status', '=', 'approved')
       .orderBy('created_at')
       .orderBy('id')
@@ -177,6 +178,7 @@ export class KyselyReader implements StoreReader {
     return rows.map((r) => ({
       ...r,
       version: Number(r.version),
+      hash: hashHex(r.hash),
       decision: r.decision as Decision['decision'],
       edits: parse<JsonObject>(r.edits),
     }));
@@ -231,7 +233,13 @@ export class KyselyReader implements StoreReader {
     q = q.orderBy('seq');
     if (o.limit !== undefined) q = q.limit(o.limit);
     const rows = await q.execute();
-    return rows.map((r) => ({ ...r, seq: Number(r.seq), data: JSON.parse(r.data) as JsonObject }));
+    return rows.map((r) => ({
+      ...r,
+      seq: Number(r.seq),
+      data: JSON.parse(r.data) as JsonObject,
+      prev_hash: hashHex(r.prev_hash),
+      hash: hashHex(r.hash),
+    }));
   }
 
   async findTokenByHash(token_hash: string): Promise<ApiToken | undefined> {
@@ -290,7 +298,7 @@ export class KyselyReader implements StoreReader {
       .select(['seq', 'hash'])
       .where('tenant_id', '=', tenant_id)
       .executeTakeFirst();
-    return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+    return row ? { seq: Number(row.seq), hash: hashHex(row.hash) } : { seq: 0, hash: GENESIS_HASH };
   }
 
   async listLedgerTenants(): Promise<string[]> {
@@ -310,7 +318,11 @@ export function toWorkflow(r: Selectable<Tables['workflows']>): Workflow {
 }
 
 export function fromProposal(p: Proposal): Tables['proposals'] {
-  return { ...p, required_roles: json(p.required_roles) };
+  return {
+    ...p,
+    required_roles: json(p.required_roles),
+    approved_hash: hashColumnOrNull(p.approved_hash),
+  };
 }
 
 export function toProposal(r: Selectable<Tables['proposals']>): Proposal {
@@ -321,6 +333,7 @@ export function toProposal(r: Selectable<Tables['proposals']>): Proposal {
     required_approvals: Number(r.required_approvals),
     required_roles: JSON.parse(r.required_roles) as string[],
     approved_version: r.approved_version === null ? null : Number(r.approved_version),
+    approved_hash: hashHexOrNull(r.approved_hash),
   };
 }
 
@@ -328,6 +341,7 @@ export function toVersion(r: Selectable<Tables['proposal_versions']>): ProposalV
   return {
     ...r,
     version: Number(r.version),
+    hash: hashHex(r.hash),
     origin: r.origin as ProposalVersion['origin'],
     params: JSON.parse(r.params) as JsonObject,
   };
@@ -337,6 +351,7 @@ export function fromExecution(e: Execution): Tables['executions'] {
   return {
     ...e,
     params: json(e.params),
+    hash: hashColumn(e.hash),
     dry_run: e.dry_run ? 1 : 0,
     output: e.output === null ? null : json(e.output),
     error: e.error === null ? null : json(e.error),
@@ -349,6 +364,7 @@ export function toExecution(r: Selectable<Tables['executions']>): Execution {
   return {
     ...rest,
     version: Number(r.version),
+    hash: hashHex(r.hash),
     dry_run: Number(r.dry_run) === 1,
     status: r.status as Execution['status'],
     params: JSON.parse(r.params) as JsonObject,

@@ -25,6 +25,7 @@ import {
   json,
 } from './kysely-reader.js';
 import { FixedInserts, FixedQuery, FixedUpdates } from './fixed-query.js';
+import { hashColumn, hashHex } from './hash-column.js';
 import { migrationProvider } from './migrations.js';
 import type { Tables } from './schema.js';
 import { KyselyRunTx } from './run-tx.js';
@@ -231,12 +232,17 @@ class KyselyTx extends KyselyReader implements StoreTx {
   }
 
   async insertVersion(v: ProposalVersion): Promise<void> {
-    await W.versions.run(this.db, this.dialect, { ...v, params: json(v.params) });
+    await W.versions.run(this.db, this.dialect, {
+      ...v,
+      params: json(v.params),
+      hash: hashColumn(v.hash),
+    });
   }
 
   async insertDecision(d: Decision): Promise<void> {
     await W.decisions.run(this.db, this.dialect, {
       ...d,
+      hash: hashColumn(d.hash),
       edits: d.edits === null ? null : json(d.edits),
     });
   }
@@ -277,13 +283,13 @@ class KyselyTx extends KyselyReader implements StoreTx {
     if (!row) {
       await this.db
         .insertInto('ledger_heads')
-        .values({ tenant_id, seq: 0, hash: GENESIS_HASH })
+        .values({ tenant_id, seq: 0, hash: hashColumn(GENESIS_HASH) })
         .onConflict((oc) => oc.column('tenant_id').doNothing())
         .execute();
       row = await this.selectHead(tenant_id);
       if (!row) throw new Error(`the ledger head of ${tenant_id} could not be created`);
     }
-    const head = { seq: Number(row.seq), hash: row.hash };
+    const head = { seq: Number(row.seq), hash: hashHex(row.hash) };
     this.heads.set(tenant_id, head);
     return head;
   }
@@ -298,7 +304,12 @@ class KyselyTx extends KyselyReader implements StoreTx {
     const held = this.heads.get(e.tenant_id);
     if (!held || held.seq + 1 !== e.seq || held.hash !== e.prev_hash)
       throw new Error(`ledger append of seq ${e.seq} does not follow the locked head`);
-    await W.events.run(this.db, this.dialect, { ...e, data: json(e.data) });
+    await W.events.run(this.db, this.dialect, {
+      ...e,
+      data: json(e.data),
+      prev_hash: hashColumn(e.prev_hash),
+      hash: hashColumn(e.hash),
+    });
     this.heads.set(e.tenant_id, { seq: e.seq, hash: e.hash });
     this.moved.add(e.tenant_id);
   }
@@ -317,9 +328,12 @@ class KyselyTx extends KyselyReader implements StoreTx {
   async recordHeads(): Promise<void> {
     for (const tenant_id of this.moved) {
       const head = this.heads.get(tenant_id)!;
-      await W.updateHead.run(this.db, this.dialect, { seq: head.seq, hash: head.hash }, [
-        tenant_id,
-      ]);
+      await W.updateHead.run(
+        this.db,
+        this.dialect,
+        { seq: head.seq, hash: hashColumn(head.hash) },
+        [tenant_id],
+      );
     }
     this.moved.clear();
   }

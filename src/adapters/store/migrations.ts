@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import { engineMigration, proposalsOutsideRunsIndex } from './engine-migration.js';
+import { hashBytesMigration } from './hash-bytes-migration.js';
 import { idempotencyRetentionMigration } from './idempotency-migration.js';
 import { knowledgeMigration } from './knowledge-migration.js';
 import { principalsMigration } from './principals-migration.js';
@@ -246,6 +247,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0006_principals_tokens': principalsMigration,
         '0007_token_generation': tokenGenerationMigration(dialect),
         '0008_idempotency_retention': idempotencyRetentionMigration,
+        '0009_hashes_as_bytes': hashBytesMigration(dialect),
       }),
   };
 }

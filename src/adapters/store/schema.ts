@@ -1,4 +1,9 @@
-/** Table shapes as stored: JSON as text, booleans as 0/1, times as ISO text (portable). */
+/**
+ * Table shapes as stored: JSON as text, booleans as 0/1, times as ISO text (portable), SHA-256
+ * hashes as bytes (hash-column.ts; a row from before hashes were bytes holds hex text).
+ */
+type StoredHash = Uint8Array | string;
+
 export interface Tables {
   actors: {
     tenant_id: string;
@@ -29,7 +34,7 @@ export interface Tables {
     required_approvals: number;
     required_roles: string;
     approved_version: number | null;
-    approved_hash: string | null;
+    approved_hash: StoredHash | null;
     policy_version: string;
     created_at: string;
     updated_at: string;
@@ -39,7 +44,7 @@ export interface Tables {
     proposal_id: string;
     version: number;
     params: string;
-    hash: string;
+    hash: StoredHash;
     origin: string;
     author_id: string;
     created_at: string;
@@ -49,7 +54,7 @@ export interface Tables {
     id: string;
     proposal_id: string;
     version: number;
-    hash: string;
+    hash: StoredHash;
     reviewer_id: string;
     decision: string;
     comment: string | null;
@@ -66,7 +71,7 @@ export interface Tables {
     version: number;
     tool: string;
     params: string;
-    hash: string;
+    hash: StoredHash;
     dry_run: number;
     status: string;
     output: string | null;
@@ -86,10 +91,10 @@ export interface Tables {
     actor: string;
     workflow_id: string | null;
     data: string;
-    prev_hash: string;
-    hash: string;
+    prev_hash: StoredHash;
+    hash: StoredHash;
   };
-  ledger_heads: { tenant_id: string; seq: number; hash: string };
+  ledger_heads: { tenant_id: string; seq: number; hash: StoredHash };
   api_tokens: {
     tenant_id: string;
     id: string;
