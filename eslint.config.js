@@ -86,6 +86,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['**/adapters/**', '**/main/**'], message: 'Surfaces call the core only.' },
+            { group: ['@temporalio/*'], message: 'The Temporal SDK is loaded by src/main only.' },
           ],
         },
       ],
@@ -168,6 +169,69 @@ export default tseslint.config(
               ],
               allowTypeImports: true,
               message: 'Workflow code imports activities and runtimes as types only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The typed client (countersign/client) runs wherever fetch does and loads nothing of the
+    // server: the catalogue's types and the error codes come in as types only.
+    files: ['src/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/core/**',
+                '**/adapters/**',
+                '**/main/**',
+                '**/surfaces/**',
+                '**/engine/**',
+              ],
+              allowTypeImports: true,
+              message: 'The client imports the server as types only.',
+            },
+            {
+              group: [
+                'zod',
+                'kysely',
+                'better-sqlite3',
+                'pg',
+                '@cedar-policy/*',
+                '@modelcontextprotocol/*',
+                'fastify',
+                '@temporalio/*',
+                'commander',
+                'node:*',
+                ...builtinModules,
+              ],
+              message: 'The client needs no library and no Node built-in: only fetch.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The Temporal SDK is an optional peer dependency: only the Temporal runtime and worker
+    // (src/engine/temporal, src/adapters/temporal, src/main/temporal.ts, worker.ts) import it,
+    // and they are loaded with import() when Temporal is configured (main/optional-packages.ts).
+    // (The core's and the surfaces' own rules refuse it too; one rule per file, later wins.)
+    files: ['src/index.ts', 'src/main/**/*.ts', 'src/adapters/**/*.ts'],
+    ignores: ['src/adapters/temporal/**', 'src/main/temporal.ts', 'src/main/worker.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@temporalio/*'],
+              allowTypeImports: true,
+              message: 'Only the Temporal runtime and worker import @temporalio (optional peer).',
             },
           ],
         },

@@ -63,6 +63,10 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'An encrypted payload does not authenticate: altered, truncated or under another key.',
   },
+  DEPENDENCY_MISSING: {
+    retryable: false,
+    summary: 'An optional package the configuration needs (the Temporal SDK) is not installed.',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

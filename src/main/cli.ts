@@ -24,6 +24,7 @@ import {
   printVerify,
 } from './print.js';
 import { runMcpStdio } from './mcp-stdio.js';
+import { loadWorker } from './optional-packages.js';
 import { callRemote } from './remote.js';
 import { serveCommandMain } from './serve.js';
 import type { VerifyReport } from '../core/ledger.js';
@@ -246,7 +247,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     )
     .action(async () => {
       // The Temporal SDK loads only for this command (it costs every other command a second).
-      const { workerCommandMain } = await import('./worker.js');
+      const { workerCommandMain } = await loadWorker();
       await workerCommandMain(configOf(globals()));
     });
 

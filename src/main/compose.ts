@@ -24,6 +24,7 @@ import type { AnyDefinition } from '../engine/catalogue.js';
 import { DEFINITIONS } from '../engine/workflows/index.js';
 import type { Services } from '../surfaces/services.js';
 import type { Config } from './config.js';
+import { loadTemporal } from './optional-packages.js';
 
 /** What every process builds on: the store, the kernel, workflow operations and activities. */
 export interface Core {
@@ -135,7 +136,7 @@ export async function openRuntime(config: Config, options: OpenOptions = {}): Pr
         'Temporal with the SQLite store works only while every worker runs on this machine; set COUNTERSIGN_DATABASE_URL to a Postgres database for workers elsewhere.',
       );
     // The Temporal SDK loads only when it is used.
-    const { openTemporalCodec, openTemporalRuntime } = await import('./temporal.js');
+    const { openTemporalCodec, openTemporalRuntime } = await loadTemporal();
     let temporal: TemporalRuntime;
     try {
       temporal = await openTemporalRuntime(config.temporal, {

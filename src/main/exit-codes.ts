@@ -40,13 +40,14 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'MODEL_OUTPUT_INVALID':
     case 'ENCRYPTION_KEY_UNKNOWN':
     case 'DECRYPTION_FAILED':
+    case 'DEPENDENCY_MISSING':
       return EXIT.FAILURE;
   }
 }
 
 export const EXIT_HELP = `Exit codes:
   0  success
-  1  failure (store or workflow engine unavailable, internal error)
+  1  failure (store or workflow engine unavailable, an optional package missing, internal error)
   2  usage or validation error (bad flags, bad JSON, unknown tool, a malformed key file)
   3  denied (policy, self-approval, missing role, review required, hash mismatch)
   4  not found, wrong state, duplicate or in-doubt execution

@@ -13,6 +13,7 @@ import { startCheckpointSchedule } from './checkpoints.js';
 import { openRuntime } from './compose.js';
 import { demoBanner, seedConsoleDemo } from './console-demo.js';
 import { type Config, temporalKeyFile } from './config.js';
+import { loadTemporal } from './optional-packages.js';
 
 export const DEFAULT_PORT = 8787;
 
@@ -87,7 +88,7 @@ export async function startServer(
     const codec = config.temporal
       ? {
           kernel,
-          codec: (await import('./temporal.js')).openTemporalCodec(config.dataDir, config.temporal),
+          codec: (await loadTemporal()).openTemporalCodec(config.dataDir, config.temporal),
           tenant: config.tenant,
           allowedOrigin: config.temporal.uiUrl ? new URL(config.temporal.uiUrl).origin : null,
         }

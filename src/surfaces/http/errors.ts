@@ -27,6 +27,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   ENCRYPTION_KEYS_INVALID: 500,
   ENCRYPTION_KEY_UNKNOWN: 422,
   DECRYPTION_FAILED: 422,
+  DEPENDENCY_MISSING: 500,
 });
 
 export interface ErrorBody {

@@ -1,0 +1,861 @@
+// Generated from the operations catalogue by `npm run client:types` (src/main/client-types.ts).
+// Do not edit: a test fails when this file differs from what the catalogue generates.
+/* eslint-disable */
+
+export type Shared1 = string | number | boolean | null | Array<Shared1> | {
+  [key: string]: Shared1;
+};
+
+/** Every operation of the catalogue: its input (as sent) and output (as answered). */
+export interface Operations {
+  /** Register an actor. Register a person, agent or service that can propose or review tool calls. Returns actor_id (actor_<n>). The role is what policies check, e.g. "Developer", "Senior Developer", "DevOps Engineer". */
+  register_actor: {
+    input: {
+      /** Name of the actor */
+      name: string;
+      /** Role of the actor in the workflow */
+      role: string;
+      /** human (default), agent or service. Only humans decide unless a policy names a service for a tool; agents propose and execute. */
+      kind?: "human" | "agent" | "service";
+    };
+    output: {
+      actor_id: string;
+    };
+  };
+  /** Start a workflow. Open a workflow: the context every proposed tool call belongs to. Returns workflow_id. Pass idempotency_key to make retries return the same workflow. */
+  start_workflow: {
+    input: {
+      /** Title of the workflow */
+      title: string;
+      /** Starting twice with the same key returns the same workflow */
+      idempotency_key?: string;
+    };
+    output: {
+      workflow_id: string;
+    };
+  };
+  /** Propose a tool call. Ask for a tool call to be made. Nothing runs yet: policy decides whether it is denied (POLICY_DENIED), approved at once (status "approved") or needs human review (status "pending"). Params are validated against the tool's schema (see list_tools). Returns proposal_id, status and the hash approvals bind to. */
+  propose_action: {
+    input: {
+      /** ID of the workflow (or workflow run), e.g. workflow_1 */
+      workflow_id: string;
+      /** ID of the actor proposing the action */
+      actor_id?: string;
+      /** Tool to be executed */
+      tool: string;
+      /** Parameters for the tool */
+      params: {
+        [key: string]: unknown;
+      };
+      /** Reason for proposing this action */
+      reason: string;
+    };
+    output: {
+      proposal_id: string;
+      status: "pending" | "approved";
+      hash: string;
+      required_approvals: number;
+      required_roles: Array<string>;
+    };
+  };
+  /** Review a proposed call. Decide on a pending proposal as a reviewer who did not propose it: "approve", "reject", "request_more_info", or "edit" with edits.params deep-merged into a new version that this decision approves. Returns the status and final_tool_call, the exact call that will run. */
+  review_action: {
+    input: {
+      /** ID of the proposal, e.g. proposal_1 */
+      proposal_id: string;
+      /** ID of the reviewer */
+      reviewer_id?: string;
+      decision: "approve" | "reject" | "edit" | "request_more_info";
+      /** With decision "edit": params deep-merged into a new version of the call */
+      edits?: {
+        params: {
+          [key: string]: unknown;
+        };
+      };
+      comment?: string;
+    };
+    output: {
+      status: string;
+      final_tool_call: {
+        tool: string;
+        params: {
+          [key: string]: unknown;
+        };
+        hash: string;
+        version: number;
+      };
+      approvals: {
+        received: number;
+        required: number;
+      };
+    };
+  };
+  /** Revise a proposal sent back for more information. As the proposer, answer request_more_info with complete new params; creates a new pending version. */
+  revise_action: {
+    input: {
+      /** ID of the proposal, e.g. proposal_1 */
+      proposal_id: string;
+      /** The proposer; only they may revise */
+      actor_id?: string;
+      /** The complete new parameters */
+      params: {
+        [key: string]: unknown;
+      };
+      reason?: string;
+    };
+    output: {
+      proposal_id: string;
+      status: string;
+      version: number;
+      hash: string;
+    };
+  };
+  /** Execute an approved call. Run an approved proposal, at most once: calling again returns the same execution_id and result. dry_run runs the tool's plan() and reports what would happen (status "simulated"). */
+  execute_action: {
+    input: {
+      /** ID of the proposal, e.g. proposal_1 */
+      proposal_id: string;
+      /** Run the tool's plan() instead of apply() */
+      dry_run?: boolean;
+    };
+    output: {
+      execution_id: string;
+      result: {
+        status: "succeeded" | "failed" | "simulated" | "started";
+        tool: string;
+        output: {
+          [key: string]: unknown;
+        } | null;
+        error: {
+          [key: string]: unknown;
+        } | null;
+        dry_run: boolean;
+        hash: string;
+      };
+    };
+  };
+  /** Execute several approved calls in parallel. Run calls concurrently. A call runs if it names an approved proposal_id, if it is exactly the approved call of a proposal (matched by hash), or if policy allows the tool without review (give workflow_id and actor_id). Any other call fails alone with REVIEW_REQUIRED. */
+  execute_parallel: {
+    input: {
+      calls: Array<{
+        tool: string;
+        params: {
+          [key: string]: unknown;
+        };
+        /** ID of the proposal, e.g. proposal_1 */
+        proposal_id?: string;
+      }>;
+      /** Workflow context for calls that policy allows without review */
+      workflow_id?: string;
+      /** Who asks for calls that policy allows without review */
+      actor_id?: string;
+      dry_run?: boolean;
+      max_concurrency?: number;
+    };
+    output: {
+      parallel_id: string;
+      results: Array<{
+        index: number;
+        tool: string;
+        status: "succeeded" | "failed" | "simulated" | "started" | "refused";
+        proposal_id: string | null;
+        execution_id: string | null;
+        result: {
+          status: "succeeded" | "failed" | "simulated" | "started";
+          tool: string;
+          output: {
+            [key: string]: unknown;
+          } | null;
+          error: {
+            [key: string]: unknown;
+          } | null;
+          dry_run: boolean;
+          hash: string;
+        } | null;
+        error: {
+          code: string;
+          message: string;
+        } | null;
+      }>;
+    };
+  };
+  /** Read a workflow's audit log. The workflow's ledger events in order, each with seq, time, type, actor, data, prev_hash and hash. */
+  get_audit_log: {
+    input: {
+      /** ID of the workflow (or workflow run), e.g. workflow_1 */
+      workflow_id: string;
+    };
+    output: {
+      entries: Array<{
+        tenant_id: string;
+        seq: number;
+        time: string;
+        type: string;
+        actor: string;
+        workflow_id: string | null;
+        data: {
+          [key: string]: unknown;
+        };
+        prev_hash: string;
+        hash: string;
+      }>;
+    };
+  };
+  /** Set system policy. Change settings: dry_run true simulates every execution. Omit dry_run to read the current settings. Every change is a ledger event with the new policy_version. */
+  set_policy: {
+    input: {
+      /** Whether to enable dry-run mode */
+      dry_run?: boolean;
+    };
+    output: {
+      dry_run: boolean;
+      policy_version: string;
+    };
+  };
+  /** Create an API token. Create a bearer token that acts as actor_id (or "operator") in this tenant, optionally expiring (expires_in_seconds) and scoped to a list of operations. The secret is returned once and stored only as a hash. Only the operator mints tokens: no actor can, whatever its role. */
+  create_token: {
+    input: {
+      /** The actor the token acts as, or "operator" for an operator token (administers, never acts as an actor) */
+      actor_id: string | "operator";
+      /** What the token is for, e.g. "ci" or "claude-desktop" */
+      name: string;
+      /** Seconds until the token is refused (60 to a year); omit for no expiry */
+      expires_in_seconds?: number;
+      /** The operations the token may call (e.g. ["propose_action","get_proposal"]); omit for all */
+      scope?: Array<"register_actor" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_ledger" | "plan_action">;
+    };
+    output: {
+      token_id: string;
+      actor_id: string;
+      /** The secret; shown once, stored only as a hash (null when a retry replays the answer) */
+      token: string | null;
+      expires_at: string | null;
+      scope: Array<string> | null;
+      note?: string;
+    };
+  };
+  /** Revoke an API token. Revoke a token: the next request made with it is refused. The operator revokes any token, an actor its own. Revoking a revoked token changes nothing (already_revoked is true). */
+  revoke_token: {
+    input: {
+      /** ID of the token, e.g. token_2 */
+      token_id: string;
+    };
+    output: {
+      token_id: string;
+      actor_id: string;
+      revoked_at: string;
+      already_revoked: boolean;
+    };
+  };
+  /** List API tokens. The tenant's tokens (an actor sees its own) with status (active, expired, revoked), expiry, scope, who minted each and when it was last used. Secrets are never shown. */
+  list_tokens: {
+    input: {
+      /** Only the tokens of this principal */
+      actor_id?: string | "operator";
+    };
+    output: {
+      tokens: Array<{
+        token_id: string;
+        actor_id: string;
+        name: string;
+        status: "active" | "expired" | "revoked";
+        created_by: string;
+        created_at: string;
+        expires_at: string | null;
+        scope: Array<string> | null;
+        revoked_at: string | null;
+        last_used_at: string | null;
+      }>;
+    };
+  };
+  /** Get a workflow. A workflow and the status of each of its proposals. */
+  get_workflow: {
+    input: {
+      /** ID of the workflow (or workflow run), e.g. workflow_1 */
+      workflow_id: string;
+    };
+    output: {
+      workflow: {
+        [key: string]: unknown;
+      };
+      proposals: Array<{
+        proposal_id: string;
+        tool: string;
+        status: string;
+        version: number;
+      }>;
+    };
+  };
+  /** Get a proposal. A proposal with every version, decision and execution, and final_tool_call (the call that will run). */
+  get_proposal: {
+    input: {
+      /** ID of the proposal, e.g. proposal_1 */
+      proposal_id: string;
+    };
+    output: {
+      proposal: {
+        [key: string]: unknown;
+      };
+      final_tool_call: {
+        tool: string;
+        params: {
+          [key: string]: unknown;
+        };
+        hash: string;
+        version: number;
+      };
+      versions: Array<{
+        [key: string]: unknown;
+      }>;
+      decisions: Array<{
+        [key: string]: unknown;
+      }>;
+      executions: Array<{
+        [key: string]: unknown;
+      }>;
+    };
+  };
+  /** List calls waiting for review. One inbox across workflows, newest first; filter by workflow_id, tool and min_age_seconds. */
+  list_pending_reviews: {
+    input: {
+      /** ID of the workflow (or workflow run), e.g. workflow_1 */
+      workflow_id?: string;
+      tool?: string;
+      /** Only reviews waiting at least this long */
+      min_age_seconds?: number;
+      limit?: number;
+    };
+    output: {
+      reviews: Array<{
+        proposal_id: string;
+        workflow_id: string;
+        tool: string;
+        risk: string;
+        proposer_id: string;
+        /** The proposer and the author of this version (an editor): neither may review it */
+        authors: Array<string>;
+        reason: string;
+        version: number;
+        params: {
+          [key: string]: unknown;
+        };
+        hash: string;
+        approvals: {
+          received: number;
+          required: number;
+        };
+        required_roles: Array<string>;
+        waiting_since: string;
+      }>;
+    };
+  };
+  /** Verify the tenant's ledger. Check the whole hash chain; ok is false and first_broken_seq names the first altered, missing or reordered event. */
+  verify_audit: {
+    input: Record<string, never>;
+    output: {
+      ok: boolean;
+      events: number;
+      head: {
+        seq: number;
+        hash: string;
+      };
+      first_broken_seq: number | null;
+      problem: {
+        seq: number;
+        reason: string;
+      } | null;
+    };
+  };
+  /** List the governed tools. The tools calls can be proposed for, with risk class (read / write / irreversible) and input schema. */
+  list_tools: {
+    input: Record<string, never>;
+    output: {
+      tools: Array<{
+        name: string;
+        risk: string;
+        idempotent: boolean;
+        description: string;
+        input_schema: {
+          [key: string]: unknown;
+        };
+      }>;
+    };
+  };
+  /** List workflow definitions. The durable workflows this server runs (e.g. ops_change_control, safe_ai_assisted), with their input schemas. Start one with start_workflow_run. */
+  list_workflow_definitions: {
+    input: Record<string, never>;
+    output: {
+      definitions: Array<{
+        name: string;
+        version: string;
+        description: string;
+        runtime: string;
+      }>;
+    };
+  };
+  /** Start a durable workflow run. Start a run of a workflow definition with its input. The run ID derives from tenant, definition and idempotency_key: starting again with the same key returns the same run. The answer is the run after its first steps: usually waiting at a human gate (see list_pending_approvals). */
+  start_workflow_run: {
+    input: {
+      /** Name of the workflow definition */
+      definition: string;
+      /** The definition's input (see its schema) */
+      input: {
+        [key: string]: unknown;
+      };
+      /** Starting twice with the same key is the same run */
+      idempotency_key: string;
+    };
+    output: {
+      workflow_id: string;
+      definition: string;
+      status: "running" | "waiting" | "completed" | "failed" | "cancelled";
+      stage: string;
+      waiting_on: {
+        [key: string]: Shared1;
+      } | null;
+      wake_at: string | null;
+      context: {
+        [key: string]: Shared1;
+      };
+      artifacts: {
+        [key: string]: Shared1;
+      };
+      trace: Array<{
+        [key: string]: Shared1;
+      }>;
+      error: {
+        [key: string]: Shared1;
+      } | null;
+      created_at: string;
+      updated_at: string;
+    };
+  };
+  /** Get a workflow run. A run's status, stage, what it waits on, its artifacts (agent outputs, the audit report) and its trace (decisions and tool write-backs in order). */
+  get_workflow_status: {
+    input: {
+      /** ID of the workflow run, e.g. run_3f0c… */
+      workflow_id: string;
+    };
+    output: {
+      workflow_id: string;
+      definition: string;
+      status: "running" | "waiting" | "completed" | "failed" | "cancelled";
+      stage: string;
+      waiting_on: {
+        [key: string]: Shared1;
+      } | null;
+      wake_at: string | null;
+      context: {
+        [key: string]: Shared1;
+      };
+      artifacts: {
+        [key: string]: Shared1;
+      };
+      trace: Array<{
+        [key: string]: Shared1;
+      }>;
+      error: {
+        [key: string]: Shared1;
+      } | null;
+      created_at: string;
+      updated_at: string;
+    };
+  };
+  /** List workflow runs. Runs of this tenant, newest first, filtered by status, definition or stage. */
+  list_workflow_runs: {
+    input: {
+      status?: "running" | "waiting" | "completed" | "failed" | "cancelled";
+      /** Name of the workflow definition */
+      definition?: string;
+      stage?: string;
+      limit?: number;
+    };
+    output: {
+      runs: Array<{
+        workflow_id: string;
+        definition: string;
+        status: "running" | "waiting" | "completed" | "failed" | "cancelled";
+        stage: string;
+        waiting_on: {
+          [key: string]: Shared1;
+        } | null;
+        wake_at: string | null;
+        context: {
+          [key: string]: Shared1;
+        };
+        artifacts: {
+          [key: string]: Shared1;
+        };
+        trace: Array<{
+          [key: string]: Shared1;
+        }>;
+        error: {
+          [key: string]: Shared1;
+        } | null;
+        created_at: string;
+        updated_at: string;
+      }>;
+    };
+  };
+  /** Cancel a workflow run. Stop a running or waiting run; its pending gates are cancelled. Nothing already executed is undone. */
+  cancel_workflow_run: {
+    input: {
+      /** ID of the workflow run, e.g. run_3f0c… */
+      workflow_id: string;
+      /** Why the run is cancelled */
+      reason: string;
+    };
+    output: {
+      workflow_id: string;
+      definition: string;
+      status: "running" | "waiting" | "completed" | "failed" | "cancelled";
+      stage: string;
+      waiting_on: {
+        [key: string]: Shared1;
+      } | null;
+      wake_at: string | null;
+      context: {
+        [key: string]: Shared1;
+      };
+      artifacts: {
+        [key: string]: Shared1;
+      };
+      trace: Array<{
+        [key: string]: Shared1;
+      }>;
+      error: {
+        [key: string]: Shared1;
+      } | null;
+      created_at: string;
+      updated_at: string;
+    };
+  };
+  /** Request a human approval. Ask for a human decision inside an open workflow (for processes driven outside Countersign). The same request_key returns the first request. */
+  request_approval: {
+    input: {
+      /** ID of the workflow (or workflow run), e.g. workflow_1 */
+      workflow_id: string;
+      /** Unique per workflow: asking twice with it returns the first request */
+      request_key: string;
+      title: string;
+      /** What the reviewer sees: summary, risk, evidence */
+      packet: {
+        [key: string]: unknown;
+      };
+      required_approvals?: number;
+      required_roles?: Array<string>;
+      due_at?: string;
+    };
+    output: {
+      tenant_id: string;
+      id: string;
+      workflow_id: string;
+      request_key: string;
+      title: string;
+      packet: {
+        [key: string]: Shared1;
+      };
+      required_approvals: number;
+      required_roles: Array<string>;
+      proposals: Array<{
+        proposal_id: string;
+        hash: string;
+      }>;
+      status: string;
+      requested_by: string;
+      due_at: string | null;
+      /** What a timeout does: { outcome } or { escalate_to: [roles] }; null: nothing */
+      on_timeout: {
+        [key: string]: Shared1;
+      } | null;
+      created_at: string;
+      updated_at: string;
+    };
+  };
+  /** Decide an approval request. Approve, reject or request_more_info on a pending approval request (a workflow gate) as a reviewer who did not ask for it. Approving a gate approves the tool calls it lists, each bound to its hash. The waiting run goes on at once. */
+  decide_approval: {
+    input: {
+      /** ID of the approval request, e.g. approval_1 */
+      approval_id: string;
+      /** ID of the reviewer */
+      reviewer_id?: string;
+      decision: "approve" | "reject" | "request_more_info";
+      comment?: string;
+    };
+    output: {
+      approval: {
+        tenant_id: string;
+        id: string;
+        workflow_id: string;
+        request_key: string;
+        title: string;
+        packet: {
+          [key: string]: Shared1;
+        };
+        required_approvals: number;
+        required_roles: Array<string>;
+        proposals: Array<{
+          proposal_id: string;
+          hash: string;
+        }>;
+        status: string;
+        requested_by: string;
+        due_at: string | null;
+        /** What a timeout does: { outcome } or { escalate_to: [roles] }; null: nothing */
+        on_timeout: {
+          [key: string]: Shared1;
+        } | null;
+        created_at: string;
+        updated_at: string;
+      };
+      decision: {
+        tenant_id: string;
+        id: string;
+        approval_id: string;
+        reviewer_id: string;
+        decision: string;
+        comment: string | null;
+        /** The API token the decision was made with */
+        token_id: string | null;
+        created_at: string;
+      };
+      run: {
+        workflow_id: string;
+        definition: string;
+        status: "running" | "waiting" | "completed" | "failed" | "cancelled";
+        stage: string;
+        waiting_on: {
+          [key: string]: Shared1;
+        } | null;
+        wake_at: string | null;
+        context: {
+          [key: string]: Shared1;
+        };
+        artifacts: {
+          [key: string]: Shared1;
+        };
+        trace: Array<{
+          [key: string]: Shared1;
+        }>;
+        error: {
+          [key: string]: Shared1;
+        } | null;
+        created_at: string;
+        updated_at: string;
+      };
+    };
+  };
+  /** List everything waiting on a human. One inbox: pending workflow gates and proposed calls waiting for review, newest first. kind narrows to "gate" or "proposal". */
+  list_pending_approvals: {
+    input: {
+      /** ID of the workflow (or workflow run), e.g. workflow_1 */
+      workflow_id?: string;
+      kind?: "gate" | "proposal";
+      limit?: number;
+    };
+    output: {
+      approvals: Array<{
+        kind: "gate" | "proposal";
+        id: string;
+        workflow_id: string;
+        title: string;
+        requested_by: string;
+        /** Who wrote what is decided (proposer, editor, requester): none of them may decide it */
+        authors: Array<string>;
+        required_roles: Array<string>;
+        approvals: {
+          received: number;
+          required: number;
+        };
+        waiting_since: string;
+        due_at: string | null;
+        tool: string | null;
+        risk: string | null;
+      }>;
+    };
+  };
+  /** Get an approval request. An approval request with its review packet and the decisions recorded so far. */
+  get_approval: {
+    input: {
+      /** ID of the approval request, e.g. approval_1 */
+      approval_id: string;
+    };
+    output: {
+      approval: {
+        tenant_id: string;
+        id: string;
+        workflow_id: string;
+        request_key: string;
+        title: string;
+        packet: {
+          [key: string]: Shared1;
+        };
+        required_approvals: number;
+        required_roles: Array<string>;
+        proposals: Array<{
+          proposal_id: string;
+          hash: string;
+        }>;
+        status: string;
+        requested_by: string;
+        due_at: string | null;
+        /** What a timeout does: { outcome } or { escalate_to: [roles] }; null: nothing */
+        on_timeout: {
+          [key: string]: Shared1;
+        } | null;
+        created_at: string;
+        updated_at: string;
+      };
+      decisions: Array<{
+        tenant_id: string;
+        id: string;
+        approval_id: string;
+        reviewer_id: string;
+        decision: string;
+        comment: string | null;
+        /** The API token the decision was made with */
+        token_id: string | null;
+        created_at: string;
+      }>;
+    };
+  };
+  /** Validate a run's audit trace. Check a run's ledger events: WORKFLOW_STARTED first, steps in order, every agent and tool invocation inside the workflow, every tool invocation preceded by a decision or policy allowance bound to its hash, and a final WORKFLOW_COMPLETED or FAILED. */
+  validate_trace: {
+    input: {
+      /** ID of the workflow run, e.g. run_3f0c… */
+      workflow_id: string;
+    };
+    output: {
+      workflow_id: string;
+      valid: boolean;
+      events: number;
+      problems: Array<{
+        seq: number | null;
+        rule: string;
+        message: string;
+      }>;
+      summary: {
+        [key: string]: Shared1;
+      };
+    };
+  };
+  /** Add a knowledge document. Add a document to the tenant's knowledge base (runbooks, policies, FAQs). Workflows retrieve from it by full-text search. */
+  add_document: {
+    input: {
+      title: string;
+      body: string;
+      tags?: Array<string>;
+    };
+    output: {
+      document_id: string;
+    };
+  };
+  /** Search the knowledge base. Full-text search of the tenant's knowledge base, best first, with snippets. */
+  search_knowledge: {
+    input: {
+      query: string;
+      limit?: number;
+    };
+    output: {
+      hits: Array<{
+        id: string;
+        title: string;
+        snippet: string;
+        score: number;
+        tags: Array<string>;
+      }>;
+    };
+  };
+  /** Who am I. The caller this token stands for: tenant, actor ID, name and roles (what approval requests check). */
+  who_am_i: {
+    input: Record<string, never>;
+    output: {
+      tenant_id: string;
+      kind: "operator" | "actor";
+      principal_kind: "operator" | "human" | "agent" | "service";
+      token_id: string | null;
+      actor_id: string;
+      name: string;
+      roles: Array<string>;
+    };
+  };
+  /** Read the tenant's ledger. One page of the tenant's whole hash-chained ledger in seq order (every workflow and tenant-level event). Page with after_seq = next_after_seq until it is null. The read itself is recorded. */
+  list_ledger: {
+    input: {
+      /** Only events after this seq (the last seq of the previous page) */
+      after_seq?: number;
+      /** Page size, default 200 */
+      limit?: number;
+    };
+    output: {
+      entries: Array<{
+        tenant_id: string;
+        seq: number;
+        time: string;
+        type: string;
+        actor: string;
+        workflow_id: string | null;
+        data: {
+          [key: string]: unknown;
+        };
+        prev_hash: string;
+        hash: string;
+      }>;
+      /** Pass as after_seq for the next page; null on the last page */
+      next_after_seq: number | null;
+    };
+  };
+  /** Dry-run plan of a proposed call. What the proposal's current version would change, from the tool's plan(): nothing runs and nothing is recorded. Returns the hash an approval of this version binds to. */
+  plan_action: {
+    input: {
+      /** ID of the proposal, e.g. proposal_1 */
+      proposal_id: string;
+    };
+    output: {
+      proposal_id: string;
+      version: number;
+      tool: string;
+      risk: string;
+      hash: string;
+      plan: {
+        [key: string]: Shared1;
+      };
+    };
+  };
+}
+
+/** The HTTP route of each operation; `{name}` path segments come from the input. */
+export const ROUTES = {
+  register_actor: { method: 'POST', path: '/actors', write: true, privileged: false },
+  start_workflow: { method: 'POST', path: '/workflows', write: true, privileged: true },
+  propose_action: { method: 'POST', path: '/proposals', write: true, privileged: false },
+  review_action: { method: 'POST', path: '/proposals/{proposal_id}/review', write: true, privileged: true },
+  revise_action: { method: 'POST', path: '/proposals/{proposal_id}/revise', write: true, privileged: false },
+  execute_action: { method: 'POST', path: '/proposals/{proposal_id}/execute', write: true, privileged: true },
+  execute_parallel: { method: 'POST', path: '/executions/parallel', write: true, privileged: true },
+  get_audit_log: { method: 'GET', path: '/workflows/{workflow_id}/audit-log', write: true, privileged: false },
+  set_policy: { method: 'PUT', path: '/policy', write: true, privileged: true },
+  create_token: { method: 'POST', path: '/tokens', write: true, privileged: true },
+  revoke_token: { method: 'DELETE', path: '/tokens/{token_id}', write: true, privileged: true },
+  list_tokens: { method: 'GET', path: '/tokens', write: false, privileged: false },
+  get_workflow: { method: 'GET', path: '/workflows/{workflow_id}', write: false, privileged: false },
+  get_proposal: { method: 'GET', path: '/proposals/{proposal_id}', write: false, privileged: false },
+  list_pending_reviews: { method: 'GET', path: '/reviews/pending', write: false, privileged: false },
+  verify_audit: { method: 'GET', path: '/audit/verify', write: false, privileged: false },
+  list_tools: { method: 'GET', path: '/tools', write: false, privileged: false },
+  list_workflow_definitions: { method: 'GET', path: '/workflows/definitions', write: false, privileged: false },
+  start_workflow_run: { method: 'POST', path: '/workflows/start', write: true, privileged: true },
+  get_workflow_status: { method: 'GET', path: '/workflows/{workflow_id}/status', write: false, privileged: false },
+  list_workflow_runs: { method: 'GET', path: '/workflows/runs', write: false, privileged: false },
+  cancel_workflow_run: { method: 'POST', path: '/workflows/{workflow_id}/cancel', write: true, privileged: true },
+  request_approval: { method: 'POST', path: '/approvals/request', write: true, privileged: false },
+  decide_approval: { method: 'POST', path: '/approvals/{approval_id}/decision', write: true, privileged: true },
+  list_pending_approvals: { method: 'GET', path: '/approvals/pending', write: false, privileged: false },
+  get_approval: { method: 'GET', path: '/approvals/{approval_id}', write: false, privileged: false },
+  validate_trace: { method: 'GET', path: '/workflows/{workflow_id}/trace', write: true, privileged: false },
+  add_document: { method: 'POST', path: '/knowledge/documents', write: true, privileged: false },
+  search_knowledge: { method: 'GET', path: '/knowledge/search', write: false, privileged: false },
+  who_am_i: { method: 'GET', path: '/me', write: false, privileged: false },
+  list_ledger: { method: 'GET', path: '/audit/ledger', write: true, privileged: false },
+  plan_action: { method: 'GET', path: '/proposals/{proposal_id}/plan', write: false, privileged: false },
+} as const;
