@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely
 import { engineMigration, proposalsOutsideRunsIndex } from './engine-migration.js';
 import { idempotencyRetentionMigration } from './idempotency-migration.js';
 import { knowledgeMigration } from './knowledge-migration.js';
+import { proposalDescriptionMigration } from './proposal-description-migration.js';
 import { principalsMigration } from './principals-migration.js';
 import { tokenGenerationMigration } from './token-generation-migration.js';
 
@@ -246,6 +247,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0006_principals_tokens': principalsMigration,
         '0007_token_generation': tokenGenerationMigration(dialect),
         '0008_idempotency_retention': idempotencyRetentionMigration,
+        '0009_proposal_description': proposalDescriptionMigration,
       }),
   };
 }
