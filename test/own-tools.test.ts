@@ -6,7 +6,16 @@ import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { CedarPolicyEngine } from '../src/adapters/policy/cedar-policy-engine.js';
+import { openSqliteStore } from '../src/adapters/store/open-store.js';
 import { callHash } from '../src/core/canonical.js';
+import { defineTool } from '../src/core/define-tool.js';
+import { Kernel } from '../src/core/kernel.js';
+import { steppingClock } from '../src/core/ports/clock.js';
+import { staticToolRegistry } from '../src/core/ports/tools.js';
+import { ctx, seedActors } from './support/kernel-fixture.js';
 import { callTool, ok } from './support/mcp-client.js';
 import { type SignedRemote, startSignedRemote } from './support/signed-remote.js';
 
@@ -359,5 +368,89 @@ describe('a tools module that cannot be used stops the start with a clear error'
     });
     expect(child.code).toBe(0);
     expect(child.stdout).toMatch(/^restart_service\s+write/m);
+  });
+});
+
+describe("a tool's describe() never stops a proposal", () => {
+  const says = (name: string, describe: (p: { text: string }) => unknown) =>
+    defineTool({
+      name,
+      description: name,
+      risk: 'write',
+      input: z.strictObject({ text: z.string() }),
+      describe: describe as (p: { text: string }) => string,
+      plan: async () => ({}),
+      apply: async () => ({}),
+    });
+
+  it.each([
+    [
+      'throws',
+      't_throws',
+      () => {
+        throw new Error('no such\nfield');
+      },
+      'Runs t_throws with the parameters shown (no description: its describe() failed: no such field).',
+    ],
+    [
+      'answers a number',
+      't_number',
+      () => 42,
+      'Runs t_number with the parameters shown (no description: its describe() returned no text).',
+    ],
+    [
+      'answers a promise',
+      't_promise',
+      () => Promise.resolve('later'),
+      'Runs t_promise with the parameters shown (no description: its describe() returned no text).',
+    ],
+    [
+      'answers blank text',
+      't_blank',
+      () => ' \n ',
+      'Runs t_blank with the parameters shown (no description: its describe() returned no text).',
+    ],
+    [
+      'answers too much',
+      't_long',
+      () => 'x'.repeat(301),
+      'Runs t_long with the parameters shown (no description: its describe() returned more than 300 characters).',
+    ],
+    [
+      'hides text with control and bidi characters',
+      't_clean',
+      (p: { text: string }) => `Post ${p.text}.`,
+      'Post hello world evil.',
+    ],
+  ])('when it %s', async (_what, name, describe, expected) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-describe-'));
+    const store = await openSqliteStore(path.join(dir, 'countersign.sqlite'));
+    try {
+      const kernel = new Kernel({
+        store,
+        policy: CedarPolicyEngine.fromDirectory(),
+        tools: staticToolRegistry([says(name, describe)]),
+        clock: steppingClock(),
+        newSecret: () => randomBytes(24).toString('base64url'),
+      });
+      await seedActors(kernel);
+      const params = { text: 'hello\u202e\u0000world\nevil' };
+      const p = await kernel.proposeAction(ctx, {
+        workflow_id: 'workflow_1',
+        actor_id: 'actor_1',
+        tool: name,
+        params,
+        reason: 'r',
+      });
+      expect(p.status).toBe('pending');
+      const [review] = (await kernel.listPendingReviews(ctx)).reviews;
+      expect(review?.description).toBe(expected);
+      // The call itself is kept exactly as proposed, beside the sentence.
+      expect(review?.params).toEqual(params);
+      expect(review?.hash).toBe(callHash(name, params));
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
