@@ -15,7 +15,7 @@ import { defineTool } from '../src/core/define-tool.js';
 import { Kernel } from '../src/core/kernel.js';
 import { steppingClock } from '../src/core/ports/clock.js';
 import { staticToolRegistry } from '../src/core/ports/tools.js';
-import { ctx, seedActors } from './support/kernel-fixture.js';
+import { STORES, ctx, seedActors } from './support/kernel-fixture.js';
 import { callTool, ok } from './support/mcp-client.js';
 import { type SignedRemote, startSignedRemote } from './support/signed-remote.js';
 
@@ -177,6 +177,14 @@ describe('your own tools, from the shipped example, in a real `countersign serve
       version: 1,
       description: 'Restart checkout-api in eu-west-1, draining connections for 30 s first.',
     });
+
+    // The CLI's review list prints the sentence with the exact call and its hash under it.
+    const cli = await run(['pending', '--server', server.url, '--token', humanToken], {});
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain(
+      '  Restart checkout-api in eu-west-1, draining connections for 30 s first.\n' +
+        `  call: ${JSON.stringify(params)} (hash ${(proposed.body.hash as string).slice(0, 12)}…)\n`,
+    );
 
     // The agent cannot decide its own call (nor any call).
     const self = await call(agentToken, 'POST', `/proposals/${proposal_id}/review`, {
@@ -453,4 +461,51 @@ describe("a tool's describe() never stops a proposal", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it.each(STORES.map((f) => [f.name, f] as const))(
+    'keeps the sentence with its version on %s, and leaves it out for tools without describe()',
+    async (_name, factory) => {
+      const { store, cleanup } = await factory.open();
+      try {
+        const plain = defineTool({
+          name: 'plain',
+          description: 'plain',
+          risk: 'write',
+          input: z.strictObject({}),
+          plan: async () => ({}),
+          apply: async () => ({}),
+        });
+        const kernel = new Kernel({
+          store,
+          policy: CedarPolicyEngine.fromDirectory(),
+          tools: staticToolRegistry([says('said', (p) => `Say ${p.text}.`), plain]),
+          clock: steppingClock(),
+          newSecret: () => randomBytes(24).toString('base64url'),
+        });
+        await seedActors(kernel);
+        const propose = (tool: string, params: Record<string, string>) =>
+          kernel.proposeAction(ctx, {
+            workflow_id: 'workflow_1',
+            actor_id: 'actor_1',
+            tool,
+            params,
+            reason: 'r',
+          });
+        const said = await propose('said', { text: 'hi' });
+        const bare = await propose('plain', {});
+        const a = await kernel.getProposal(ctx, { proposal_id: said.proposal_id });
+        const b = await kernel.getProposal(ctx, { proposal_id: bare.proposal_id });
+        expect(a.final_tool_call.description).toBe('Say hi.');
+        expect(a.versions[0]?.description).toBe('Say hi.');
+        expect(b.final_tool_call.description).toBeNull();
+        expect(b.versions[0]).not.toHaveProperty('description');
+        // The built-in shape of the ledger event is unchanged for a tool without describe().
+        const log = await kernel.getAuditLog(ctx, { workflow_id: 'workflow_1' });
+        const events = log.entries.filter((e) => e.type === 'ACTION_PROPOSED');
+        expect(events.map((e) => 'description' in e.data)).toEqual([true, false]);
+      } finally {
+        await cleanup();
+      }
+    },
+  );
 });
