@@ -276,7 +276,7 @@ export default tseslint.config(
   },
   {
     // Plain-JS fixtures and launchers are outside the TypeScript project.
-    files: ['**/*.mjs'],
+    files: ['**/*.mjs', 'examples/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,

@@ -38,8 +38,7 @@ import { type Runtime, openRuntime } from './main/compose.js';
 import { type Config, configFromEnv } from './main/config.js';
 import { OPERATIONS, invokeOperation, operation } from './surfaces/operations.js';
 
-export { defineTool, type ToolSpec } from './core/define-tool.js';
-export type { ToolContext, ToolDefinition } from './core/ports/tools.js';
+export * from './tools.js';
 export {
   CountersignError,
   ERROR_CODES,
@@ -51,7 +50,6 @@ export {
 export { type CallContext, OPERATOR_ID, operatorContext } from './core/context.js';
 export type { Clock } from './core/ports/clock.js';
 export type { Operations } from './client/operations.js';
-export type { JsonObject, JsonValue, RiskClass } from './core/model.js';
 export type { Kernel } from './core/kernel.js';
 export type { WorkflowDefinition } from './engine/definition.js';
 export type { AnyDefinition } from './engine/catalogue.js';

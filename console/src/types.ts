@@ -63,7 +63,14 @@ export interface ProposalView {
     created_at: string;
     updated_at: string;
   };
-  final_tool_call: { tool: string; params: JsonObject; hash: string; version: number };
+  final_tool_call: {
+    tool: string;
+    params: JsonObject;
+    hash: string;
+    version: number;
+    /** The tool's own sentence for this version (its describe()); null or absent without one. */
+    description?: string | null;
+  };
   versions: ProposalVersion[];
   decisions: ProposalDecision[];
   executions: { id: string; status: string; dry_run?: boolean }[];

@@ -225,4 +225,26 @@ describe('ProposalDecision', () => {
     renderSignedIn(<ProposalDecision id="proposal_1" />, fakeServer());
     expect((await screen.findByRole('alert')).textContent).toContain('NOT_FOUND');
   });
+
+  it("shows the tool's sentence as text beside the exact parameters and hash, never as markup", async () => {
+    const v = view();
+    const sentence = 'Restart <img src=x onerror="alert(1)"> **now** in eu-west-1.';
+    renderSignedIn(
+      <ProposalDecision id="proposal_1" />,
+      fakeServer(
+        route('GET', '/proposals/proposal_1', {
+          ...v,
+          final_tool_call: { ...v.final_tool_call, description: sentence },
+        }),
+        plan,
+      ),
+    );
+    const shown = await screen.findByTestId('call-description');
+    expect(shown.textContent).toContain(sentence);
+    expect(shown.querySelector('img, strong')).toBeNull();
+    expect(screen.getByTestId('call-hash').textContent).toBe(HASH1);
+    expect(screen.getByLabelText('Parameters of the call').textContent).toContain(
+      '"rollback_plan"',
+    );
+  });
 });

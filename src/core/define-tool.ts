@@ -11,6 +11,8 @@ export interface ToolSpec<S extends z.ZodType<JsonObject, JsonObject>> {
   input: S;
   plan(params: z.output<S>, ctx: ToolContext): Promise<JsonObject>;
   apply(params: z.output<S>, ctx: ToolContext): Promise<JsonObject>;
+  /** One sentence a reviewer reads: what this call will do (at most 300 characters). */
+  describe?(params: z.output<S>): string;
 }
 
 /**
@@ -19,7 +21,8 @@ export interface ToolSpec<S extends z.ZodType<JsonObject, JsonObject>> {
  *
  * @example
  * defineTool({ name: 'noop', description: 'Does nothing', risk: 'read',
- *   input: z.object({}), plan: async () => ({}), apply: async () => ({ ok: true }) });
+ *   input: z.object({}), plan: async () => ({}), apply: async () => ({ ok: true }),
+ *   describe: () => 'Do nothing at all.' });
  */
 export function defineTool<S extends z.ZodType<JsonObject, JsonObject>>(
   spec: ToolSpec<S>,
@@ -42,5 +45,8 @@ export function defineTool<S extends z.ZodType<JsonObject, JsonObject>>(
     },
     plan: (params: JsonObject, ctx: ToolContext) => spec.plan(params as z.output<S>, ctx),
     apply: (params: JsonObject, ctx: ToolContext) => spec.apply(params as z.output<S>, ctx),
+    ...(spec.describe
+      ? { describe: (params: JsonObject) => spec.describe!(params as z.output<S>) }
+      : {}),
   });
 }

@@ -85,6 +85,8 @@ export interface ProposalVersion {
   readonly origin: VersionOrigin;
   readonly author_id: string;
   readonly created_at: string;
+  /** What the call will do in one sentence (the tool's describe()); absent when it has none. */
+  readonly description?: string;
 }
 
 export type DecisionKind = 'approve' | 'reject' | 'edit' | 'request_more_info' | 'policy_allow';

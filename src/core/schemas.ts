@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { JsonObject } from './model.js';
 import { chars, text } from './text.js';
+import { TOOL_NAME } from './ports/tools.js';
 
 /**
  * The schemas of the core operations: seed 002's eight connector tools with their exact
@@ -79,9 +80,7 @@ export const workflowId = z
   .describe('ID of the workflow (or workflow run), e.g. workflow_1');
 export const proposalId = id('proposal');
 export const executionId = id('execution');
-const toolName = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/, 'must be a tool name (letters, digits, _ . : -)');
+const toolName = z.string().regex(TOOL_NAME, 'must be a tool name (letters, digits, _ . : -)');
 
 export const registerActorInput = z.strictObject({
   name: text(200).describe('Name of the actor'),
@@ -293,9 +292,15 @@ export const getWorkflowOutput = z.object({
     }),
   ),
 });
+const callDescription = z
+  .string()
+  .nullable()
+  .describe(
+    "What the call will do in one sentence, written by the tool's describe() when the call was proposed or edited (null: the tool has none). Read it beside params and hash, which are what runs.",
+  );
 export const getProposalOutput = z.object({
   proposal: record,
-  final_tool_call: toolCall,
+  final_tool_call: toolCall.extend({ description: callDescription }),
   versions: z.array(record),
   decisions: z.array(record),
   executions: z.array(record),
@@ -315,6 +320,7 @@ export const listPendingReviewsOutput = z.object({
       version: z.number(),
       params: record,
       hash: z.string(),
+      description: callDescription,
       approvals: z.object({ received: z.number(), required: z.number() }),
       required_roles: z.array(z.string()),
       waiting_since: z.string(),

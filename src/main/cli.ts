@@ -123,7 +123,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
-      `\n${EXIT_HELP}\n\nConfiguration: COUNTERSIGN_DATA_DIR, COUNTERSIGN_DATABASE_URL (Postgres), COUNTERSIGN_POLICY_DIR,\nCOUNTERSIGN_WEBHOOK_URL, COUNTERSIGN_SERVER and COUNTERSIGN_TOKEN (remote mode),\nCOUNTERSIGN_TEMPORAL_ADDRESS (run workflows on Temporal; see countersign worker --help).`,
+      `\n${EXIT_HELP}\n\nConfiguration: COUNTERSIGN_DATA_DIR, COUNTERSIGN_DATABASE_URL (Postgres), COUNTERSIGN_POLICY_DIR,\nCOUNTERSIGN_WEBHOOK_URL, COUNTERSIGN_SERVER and COUNTERSIGN_TOKEN (remote mode),\nCOUNTERSIGN_TEMPORAL_ADDRESS (run workflows on Temporal; see countersign worker --help),\nCOUNTERSIGN_TOOLS (your own tools: tool modules and HTTP-tool JSON files, comma-separated;\nunset, ./countersign.config.json if present).`,
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

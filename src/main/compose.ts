@@ -10,6 +10,7 @@ import {
   openAiConfigFromEnv,
 } from '../adapters/models/openai-compatible.js';
 import { RulesProvider } from '../adapters/models/rules-provider.js';
+import { CountersignError } from '../core/errors.js';
 import { Kernel } from '../core/kernel.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import type { ModelProvider } from '../core/ports/model.js';
@@ -25,6 +26,7 @@ import { DEFINITIONS } from '../engine/workflows/index.js';
 import type { Services } from '../surfaces/services.js';
 import type { Config } from './config.js';
 import { loadTemporal } from './optional-packages.js';
+import { loadOwnTools } from './tools-config.js';
 
 /** What every process builds on: the store, the kernel, workflow operations and activities. */
 export interface Core {
@@ -85,8 +87,25 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
   const policy = config.policyDir
     ? CedarPolicyEngine.fromDirectory(config.policyDir)
     : CedarPolicyEngine.fromDirectory();
-  const store = await openConfiguredStore(config);
+  const env = options.env ?? process.env;
   const demo = createDemoTools({ dataDir: config.dataDir, webhookUrl: config.webhookUrl });
+  const builtIn = [...demo.tools, ...(options.extraTools ?? [])];
+  // Your own tools (COUNTERSIGN_TOOLS or countersign.config.json), checked before anything opens:
+  // serve, mcp, worker and the CLI all come through here, so they all see the same tools.
+  let own: ToolDefinition[];
+  let store: KyselyStore;
+  try {
+    own = await loadOwnTools({
+      spec: config.tools,
+      cwd: process.cwd(),
+      env,
+      reserved: new Set(builtIn.map((t) => t.name)),
+    });
+    store = await openConfiguredStore(config);
+  } catch (e) {
+    demo.close();
+    throw e;
+  }
   // Downstream MCP servers configured in <data dir>/gateway.json become governed tools.
   const gateway = await loadGatewayTools({ dataDir: config.dataDir }).catch(async (e: unknown) => {
     demo.close();
@@ -94,15 +113,26 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
     throw e;
   });
   for (const warning of gateway.warnings) (options.warn ?? defaultWarn)(warning);
+  const clash = own.find((t) => gateway.tools.some((g) => g.name === t.name));
+  if (clash) {
+    await gateway.close();
+    demo.close();
+    await store.close();
+    throw new CountersignError(
+      'VALIDATION_FAILED',
+      `The tool name "${clash.name}" is taken by a downstream MCP server's tool (gateway.json); a tool of your own cannot replace it, choose another name.`,
+      { issues: [{ path: 'COUNTERSIGN_TOOLS', message: `"${clash.name}" is taken` }] },
+    );
+  }
   const kernel = new Kernel({
     store,
     policy,
-    tools: staticToolRegistry([...demo.tools, ...gateway.tools, ...(options.extraTools ?? [])]),
+    tools: staticToolRegistry([...builtIn, ...gateway.tools, ...own]),
     clock: options.clock ?? systemClock,
     newSecret: () => randomBytes(32).toString('base64url'),
     idempotencyRetentionSeconds: config.idempotencyRetentionSeconds,
   });
-  const models = modelGateway(config, store, options.env ?? process.env);
+  const models = modelGateway(config, store, env);
   const workflows = new WorkflowOps(kernel);
   return {
     kernel,

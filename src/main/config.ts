@@ -27,6 +27,11 @@ export interface Config {
   readonly idempotencyRetentionSeconds: number;
   /** The largest answer kept whole for those replays (bigger ones keep a note). */
   readonly idempotencyMaxBytes: number;
+  /**
+   * Your own tools (COUNTERSIGN_TOOLS): comma-separated paths of tool modules or JSON files,
+   * relative to the working directory; unset, `countersign.config.json` there if it exists.
+   */
+  readonly tools?: string | undefined;
 }
 
 /** The default of COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS. */
@@ -64,6 +69,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: blank(env.COUNTERSIGN_DATABASE_URL),
     policyDir: blank(env.COUNTERSIGN_POLICY_DIR),
     webhookUrl: blank(env.COUNTERSIGN_WEBHOOK_URL),
+    tools: blank(env.COUNTERSIGN_TOOLS),
     tenant: blank(env.COUNTERSIGN_TENANT) ?? 'default',
     model: blank(env.COUNTERSIGN_MODEL),
     temporal: temporalFromEnv(env, blank),

@@ -35,13 +35,20 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
       proposer_id: string;
       approvals: { received: number; required: number };
       waiting_since: string;
+      params: unknown;
+      hash: string;
+      description?: string | null;
     }[];
     if (reviews.length === 0) out('No calls are waiting for review.\n');
-    for (const p of reviews)
+    for (const p of reviews) {
       out(
         `${p.proposal_id.padEnd(14)} ${p.workflow_id.padEnd(14)} ${p.tool.padEnd(22)} by ${p.proposer_id.padEnd(10)} ` +
           `${p.approvals.received}/${p.approvals.required} approvals  waiting since ${p.waiting_since}\n`,
       );
+      // The tool's sentence never stands alone: the call that runs is the params and hash.
+      if (typeof p.description === 'string')
+        out(`  ${p.description}\n  call: ${compact(p.params)} (hash ${short(p.hash)})\n`);
+    }
     return;
   }
   if (what === 'create_token') {

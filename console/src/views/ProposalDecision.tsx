@@ -113,8 +113,16 @@ export function ProposalDecision({ id }: { id: string }) {
             {call.hash}
           </code>
         </p>
+        {call.description && (
+          // Plain text, never markup: the sentence is built from the call's parameters.
+          <p data-testid="call-description">
+            <span className="muted">The tool describes this call as:</span> {call.description}
+          </p>
+        )}
         <p className="muted small">
           An approval binds to this hash; any change to the call needs a new decision.
+          {call.description &&
+            ' The description is the tool’s summary: the parameters below are what runs.'}
         </p>
         <RedactedJson value={call.params} label="Parameters of the call" />
       </section>

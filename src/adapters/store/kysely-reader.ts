@@ -338,12 +338,14 @@ export function toProposal(r: Selectable<Tables['proposals']>): Proposal {
 }
 
 export function toVersion(r: Selectable<Tables['proposal_versions']>): ProposalVersion {
+  const { description, ...rest } = r;
   return {
-    ...r,
+    ...rest,
     version: Number(r.version),
     hash: hashHex(r.hash),
     origin: r.origin as ProposalVersion['origin'],
     params: JSON.parse(r.params) as JsonObject,
+    ...(description === null ? {} : { description }),
   };
 }
 

@@ -3,6 +3,7 @@ import { engineMigration, proposalsOutsideRunsIndex } from './engine-migration.j
 import { hashBytesMigration } from './hash-bytes-migration.js';
 import { idempotencyRetentionMigration } from './idempotency-migration.js';
 import { knowledgeMigration } from './knowledge-migration.js';
+import { proposalDescriptionMigration } from './proposal-description-migration.js';
 import { principalsMigration } from './principals-migration.js';
 import { tokenGenerationMigration } from './token-generation-migration.js';
 
@@ -248,6 +249,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0007_token_generation': tokenGenerationMigration(dialect),
         '0008_idempotency_retention': idempotencyRetentionMigration,
         '0009_hashes_as_bytes': hashBytesMigration(dialect),
+        '0010_proposal_description': proposalDescriptionMigration,
       }),
   };
 }

@@ -48,6 +48,7 @@ export interface Tables {
     origin: string;
     author_id: string;
     created_at: string;
+    description: string | null;
   };
   decisions: {
     tenant_id: string;

@@ -1,4 +1,5 @@
 import { callHash } from '../canonical.js';
+import { describeCall } from '../describe-call.js';
 import { type Author, assertActsAs } from '../authority.js';
 import { type CallContext, actorPrincipal, assertContext } from '../context.js';
 import { CountersignError } from '../errors.js';
@@ -15,7 +16,14 @@ import { assertOutsideRun } from './run-guard.js';
 
 export interface ProposalView {
   readonly proposal: Proposal;
-  readonly final_tool_call: { tool: string; params: JsonObject; hash: string; version: number };
+  readonly final_tool_call: {
+    tool: string;
+    params: JsonObject;
+    hash: string;
+    version: number;
+    /** The tool's sentence for this version; null when the tool has no describe(). */
+    description: string | null;
+  };
   readonly versions: readonly ProposalVersion[];
   readonly decisions: readonly Decision[];
   readonly executions: readonly Execution[];
@@ -32,6 +40,8 @@ export interface PendingReview {
   readonly version: number;
   readonly params: JsonObject;
   readonly hash: string;
+  /** What the call will do in one sentence, stored with this version; null without describe(). */
+  readonly description: string | null;
   readonly approvals: { received: number; required: number };
   readonly required_roles: readonly string[];
   readonly waiting_since: string;
@@ -93,6 +103,7 @@ export class ProposalOps {
     const now = this.r.clock.now();
     const id = await tx.nextId(ctx.tenant_id, 'proposal');
     const hash = callHash(tool.name, params);
+    const description = describeCall(tool, params);
     const allowed = decision.effect === 'allow';
     const proposal: Proposal = {
       tenant_id: ctx.tenant_id,
@@ -121,6 +132,7 @@ export class ProposalOps {
       origin: 'proposed',
       author_id: actor.id,
       created_at: now,
+      ...(description === null ? {} : { description }),
     });
     await this.r.append(tx, ctx, {
       type: EVENT_TYPES.ACTION_PROPOSED,
@@ -133,6 +145,8 @@ export class ProposalOps {
         risk: tool.risk,
         params,
         hash,
+        // Only tools with a describe() add the key: the built-in tools' events stay as they were.
+        ...(description === null ? {} : { description }),
         reason: args.reason,
         policy: policySummary(decision),
       },
@@ -191,6 +205,7 @@ export class ProposalOps {
         const now = this.r.clock.now();
         const version = p.version + 1;
         const hash = callHash(tool.name, params);
+        const description = describeCall(tool, params);
         await tx.insertVersion({
           tenant_id: ctx.tenant_id,
           proposal_id: p.id,
@@ -200,6 +215,7 @@ export class ProposalOps {
           origin: 'revised',
           author_id: actor.id,
           created_at: now,
+          ...(description === null ? {} : { description }),
         });
         const allowed = policy.effect === 'allow';
         const next: Proposal = {
@@ -224,6 +240,7 @@ export class ProposalOps {
             version,
             params,
             hash,
+            ...(description === null ? {} : { description }),
             reason: next.reason,
             policy: policySummary(policy),
           },
@@ -261,6 +278,7 @@ export class ProposalOps {
           params: current.params,
           hash: current.hash,
           version: current.version,
+          description: current.description ?? null,
         },
         versions,
         decisions: await tx.listDecisions(ctx.tenant_id, proposal.id),
@@ -309,6 +327,7 @@ export class ProposalOps {
           version: p.version,
           params: version.params,
           hash: version.hash,
+          description: version.description ?? null,
           approvals: {
             received: countApprovals(decisions, p.version),
             required: p.required_approvals,

@@ -1,4 +1,5 @@
 import { callHash } from '../canonical.js';
+import { describeCall } from '../describe-call.js';
 import { assertActsAs, assertMayDecide } from '../authority.js';
 import { type CallContext, actorPrincipal, assertContext } from '../context.js';
 import { deepMerge } from '../deep-merge.js';
@@ -107,6 +108,8 @@ export class ReviewOps {
         ).effect !== 'deny';
       const version = proposal.version + 1;
       const hash = callHash(tool.name, edited);
+      // An edited call gets its own sentence: the one the reviewer read described the old call.
+      const description = describeCall(tool, edited);
       await tx.insertVersion({
         tenant_id: ctx.tenant_id,
         proposal_id: proposal.id,
@@ -116,6 +119,7 @@ export class ReviewOps {
         origin: 'edited',
         author_id: reviewer.id,
         created_at: now,
+        ...(description === null ? {} : { description }),
       });
       // The edit is a decision on the version the reviewer saw; the new version is the
       // reviewer's proposal. It counts as an approval only where policy says so explicitly.
@@ -168,6 +172,7 @@ export class ReviewOps {
           version,
           params: edited,
           hash,
+          ...(description === null ? {} : { description }),
           comment: args.comment ?? null,
           status: next.status,
           approvals: { received, required },

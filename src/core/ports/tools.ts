@@ -31,7 +31,16 @@ export interface ToolDefinition {
   validate(params: unknown): ValidationResult;
   plan(params: JsonObject, ctx: ToolContext): Promise<JsonObject>;
   apply(params: JsonObject, ctx: ToolContext): Promise<JsonObject>;
+  /**
+   * What a call will do, in one sentence a reviewer reads (e.g. "Restart checkout-api in
+   * eu-west-1"). Called with validated parameters when the call is proposed or edited; the
+   * sentence is stored with that version, so it stays bound to the call's hash.
+   */
+  describe?(params: JsonObject): string;
 }
+
+/** The names a tool may have (the same rule the operations' `tool` field checks). */
+export const TOOL_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
 
 export interface ToolRegistry {
   get(name: string): ToolDefinition | undefined;
