@@ -6,6 +6,7 @@ import type { Kernel } from '../core/kernel.js';
 import { buildHttpApp } from '../surfaces/http/app.js';
 import { codecRoute } from '../surfaces/http/codec-route.js';
 import { consoleRoute, defaultConsoleDir } from '../surfaces/http/console-route.js';
+import { eventsRoute } from '../surfaces/http/events-route.js';
 import { mcpRoute } from '../surfaces/http/mcp-route.js';
 import { noSniff } from '../surfaces/http/security-headers.js';
 import type { Services } from '../surfaces/services.js';
@@ -105,6 +106,7 @@ export async function startServer(
       extraRoutes: (a) => {
         noSniff(a);
         mcp(a);
+        eventsRoute(runtime.services)(a);
         consoleFiles(a);
         if (codec) void a.register(codecRoute, codec);
         options.extraRoutes?.(a);
