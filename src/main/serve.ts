@@ -12,6 +12,7 @@ import { noSniff } from '../surfaces/http/security-headers.js';
 import type { Services } from '../surfaces/services.js';
 import { startCheckpointSchedule } from './checkpoints.js';
 import { openRuntime } from './compose.js';
+import { startDecisionWebhooks } from './decision-webhooks.js';
 import { demoBanner, seedConsoleDemo } from './console-demo.js';
 import { type Config, temporalKeyFile } from './config.js';
 
@@ -119,6 +120,8 @@ export async function startServer(
       runtime.store,
       options.log ?? (() => undefined),
     );
+    // Every decision POSTed, signed, to COUNTERSIGN_DECISION_WEBHOOK_URL when it is set.
+    const webhooks = startDecisionWebhooks(config, runtime.store, options.log ?? (() => undefined));
     const address = app.server.address() as AddressInfo;
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${shownHost}:${address.port}`;
@@ -136,7 +139,7 @@ export async function startServer(
           } finally {
             try {
               // After the last request, before the store closes: anchor what they wrote.
-              await checkpoints.stop();
+              await Promise.all([checkpoints.stop(), webhooks.stop()]);
             } finally {
               await runtime.close();
             }
