@@ -11,9 +11,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorContext } from '../src/core/context.js';
 import { EventFeed } from '../src/core/events.js';
-import { openCore } from '../src/main/compose.js';
+import { openCore, openRuntime } from '../src/main/compose.js';
 import { type Config, configFromEnv } from '../src/main/config.js';
 import { type RunningServer, startServer } from '../src/main/serve.js';
+import { buildHttpApp } from '../src/surfaces/http/app.js';
+import { eventsRoute } from '../src/surfaces/http/events-route.js';
 import { type SseStream, dataOf, openSse } from './support/sse-client.js';
 
 interface Wire {
@@ -245,5 +247,37 @@ describe('GET /events', () => {
     await s.closed;
     expect(Date.now() - started).toBeLessThan(5000);
     server = await startServer(config, { port: 0 });
+  });
+});
+
+describe('GET /events heartbeats', () => {
+  it('sends a heartbeat comment while idle, and ends the stream of a revoked token', async () => {
+    const hbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-events-hb-'));
+    const rt = await openRuntime({ ...config, dataDir: hbDir });
+    const app = buildHttpApp(rt.services, {
+      extraRoutes: (a) => eventsRoute(rt.services, { heartbeatMs: 100 })(a),
+    });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as { port: number };
+      const op = operatorContext('heartbeat test');
+      await rt.kernel.registerActor(op, { name: 'Hal', role: 'Developer' });
+      const tok = await rt.kernel.createToken(op, { actor_id: 'actor_1', name: 'h' });
+      const s = await openSse(`http://127.0.0.1:${port}/events`, {
+        authorization: `Bearer ${tok.token}`,
+      });
+      expect(s.status).toBe(200);
+      const deadline = Date.now() + 5000;
+      while (s.comments.filter((c) => c === 'heartbeat').length < 2) {
+        if (Date.now() > deadline) throw new Error(`no heartbeats: ${JSON.stringify(s.comments)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await rt.kernel.revokeToken(op, { token_id: tok.token_id });
+      await s.closed; // the next heartbeat finds the token revoked and ends the stream
+    } finally {
+      await app.close();
+      await rt.close();
+      fs.rmSync(hbDir, { recursive: true, force: true });
+    }
   });
 });
