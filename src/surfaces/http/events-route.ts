@@ -44,6 +44,9 @@ const DEFAULT_HEARTBEAT_MS = 15_000;
 /** How long EventSource waits before reconnecting after the stream drops. */
 const RETRY_MS = 2_000;
 
+/** Unsent bytes a stream may hold for a slow client before it is closed. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
 const SEQ = /^(0|[1-9][0-9]{0,15})$/;
 
 export function eventsRoute(
@@ -123,7 +126,11 @@ export function eventsRoute(
           // The last seq read moves on even when nothing was shown, so a resume skips it too.
           const last = events[events.length - 1]!.seq;
           if (shown.at(-1)?.seq !== last) chunk += `id: ${last}\n\n`;
-          if (!ended) res.write(chunk);
+          if (ended) return;
+          res.write(chunk);
+          // A client that stopped reading is dropped rather than buffered without end; it
+          // resumes from its last event ID when it reconnects.
+          if (res.writableLength > MAX_BUFFERED_BYTES) end();
         },
         end,
       );
