@@ -148,6 +148,11 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
   who_am_i: () => ({ method: 'GET', url: '/me' }),
   list_ledger: () => ({ method: 'GET', url: '/audit/ledger?limit=5' }),
   plan_action: (i) => ({ method: 'GET', url: `/proposals/${i.pending}/plan` }),
+  // Decided already: answers at once.
+  wait_for_decision: (i) => ({
+    method: 'GET',
+    url: `/decisions/wait?proposal_id=${i.approved}&timeout_seconds=1`,
+  }),
 };
 
 const OPS_INPUT = {
@@ -223,6 +228,7 @@ const OWN: Record<string, Partial<Record<Role, number[]>>> = {
   who_am_i: { operator: OK, admin: OK, actor: OK },
   list_ledger: { operator: OK, admin: OK, actor: OK },
   plan_action: { operator: OK, admin: OK, actor: OK },
+  wait_for_decision: { operator: OK, admin: OK, actor: OK },
 };
 
 /** A run of ops change control waiting at its risk gate, started by the tenant's operator. */

@@ -32,14 +32,114 @@ export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 export interface Api {
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
   post<T>(path: string, body: unknown, purpose?: string): Promise<T>;
+  /**
+   * Follows a server-sent event stream (`/events`) with the same token, reconnecting after a
+   * drop from the last event ID it saw. Returns the function that stops it.
+   */
+  stream(path: string, query: Record<string, string>, on: StreamHandlers): () => void;
+}
+
+export interface StreamEvent {
+  readonly id: string | undefined;
+  readonly type: string;
+  readonly data: string;
+}
+
+export interface StreamHandlers {
+  /** The stream is open (again): what happened while it was down is worth a reload. */
+  onOpen(): void;
+  onEvent(e: StreamEvent): void;
+  /** The stream dropped or was refused; it reconnects by itself. */
+  onDrop(): void;
+}
+
+/** The first pause before reconnecting a dropped stream, doubled each time up to the cap. */
+const RECONNECT_MS = 1000;
+const RECONNECT_MAX_MS = 30_000;
+
+/**
+ * A server-sent event reader over fetch: EventSource cannot send the Authorization header the
+ * console signs in with, and a token in a URL would end up in logs.
+ */
+function followStream(
+  fetchFn: Fetch,
+  url: string,
+  headers: Record<string, string>,
+  on: StreamHandlers,
+): () => void {
+  const abort = new AbortController();
+  let lastId: string | undefined;
+  let delay = RECONNECT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+
+  const connect = async () => {
+    try {
+      const res = await fetchFn(url, {
+        headers: {
+          ...headers,
+          accept: 'text/event-stream',
+          ...(lastId === undefined ? {} : { 'last-event-id': lastId }),
+        },
+        signal: abort.signal,
+      });
+      const type = res.headers.get('content-type') ?? '';
+      if (!res.ok || !res.body || !type.startsWith('text/event-stream')) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new Error(`stream refused: ${res.status}`);
+      }
+      delay = RECONNECT_MS;
+      on.onOpen();
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          let id: string | undefined;
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line === '' || line.startsWith(':')) continue;
+            const colon = line.indexOf(':');
+            const field = colon === -1 ? line : line.slice(0, colon);
+            const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'id') id = value;
+            else if (field === 'event') event = value;
+            else if (field === 'data') data.push(value);
+          }
+          if (id !== undefined) lastId = id;
+          if (data.length > 0) on.onEvent({ id, type: event, data: data.join('\n') });
+        }
+      }
+    } catch {
+      // Refused, dropped or stopped: reconnect below unless stopped.
+    }
+    if (stopped) return;
+    on.onDrop();
+    timer = setTimeout(() => void connect(), delay);
+    delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+  };
+  void connect();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    abort.abort();
+  };
 }
 
 export function createApi(creds: Credentials, fetchFn: Fetch = (i, o) => fetch(i, o)): Api {
+  const authHeaders = (purpose?: string): Record<string, string> => ({
+    authorization: `Bearer ${creds.token}`,
+    'x-purpose': (purpose ?? creds.purpose).trim() || 'console',
+  });
   const send = async <T>(method: string, url: string, body?: unknown, purpose?: string) => {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${creds.token}`,
-      'x-purpose': (purpose ?? creds.purpose).trim() || 'console',
-    };
+    const headers = authHeaders(purpose);
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
@@ -85,5 +185,9 @@ export function createApi(creds: Credentials, fetchFn: Fetch = (i, o) => fetch(i
       return send('GET', qs ? `${path}?${qs}` : path);
     },
     post: (path, body, purpose) => send('POST', path, body, purpose),
+    stream: (path, query, on) => {
+      const qs = new URLSearchParams(query).toString();
+      return followStream(fetchFn, qs ? `${path}?${qs}` : path, authHeaders(), on);
+    },
   };
 }

@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Api } from './api.js';
 
 export interface Loaded<T> {
   readonly data: T | undefined;
   readonly error: unknown;
   readonly loading: boolean;
-  reload(): void;
+  readonly reload: () => void;
 }
 
 /**
@@ -56,6 +57,64 @@ export function useLoad<T>(
   }, [everyMs, reload]);
 
   return { data, error, loading, reload };
+}
+
+/** How often a view reloads while its event stream is down (it reloads on every event otherwise). */
+export const FALLBACK_POLL_MS = 30_000;
+
+/**
+ * Keeps a view current from the server's event stream (`GET /events` with `filter`): every
+ * event, and every reconnection, calls `reload` (at most once per `settleMs`, so a burst of
+ * events is one reload). While the stream is down, `reload` runs every `fallbackMs` instead
+ * (0: never), and when the window regains focus.
+ */
+export function useLiveReload(
+  api: Api,
+  filter: Record<string, string>,
+  reload: () => void,
+  fallbackMs = FALLBACK_POLL_MS,
+  settleMs = 100,
+): void {
+  const reloadRef = useRef(reload);
+  reloadRef.current = reload;
+  const key = JSON.stringify(filter);
+  useEffect(() => {
+    let pending: number | undefined;
+    let poll: number | undefined;
+    const soon = () => {
+      if (pending !== undefined) return;
+      pending = window.setTimeout(() => {
+        pending = undefined;
+        reloadRef.current();
+      }, settleMs);
+    };
+    const stopPolling = () => {
+      window.clearInterval(poll);
+      poll = undefined;
+    };
+    const startPolling = () => {
+      if (poll === undefined && fallbackMs > 0)
+        poll = window.setInterval(() => reloadRef.current(), fallbackMs);
+    };
+    const onFocus = () => reloadRef.current();
+    window.addEventListener('focus', onFocus);
+    // Until the stream opens, the fallback poll keeps the view current.
+    startPolling();
+    const stop = api.stream('/events', JSON.parse(key) as Record<string, string>, {
+      onOpen: () => {
+        stopPolling();
+        soon();
+      },
+      onEvent: soon,
+      onDrop: startPolling,
+    });
+    return () => {
+      stop();
+      stopPolling();
+      window.clearTimeout(pending);
+      window.removeEventListener('focus', onFocus);
+    };
+  }, [api, key, fallbackMs, settleMs]);
 }
 
 /** The part of the URL after `#`, e.g. `/runs/run_1`; `/` when empty. */

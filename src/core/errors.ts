@@ -29,6 +29,10 @@ export const ERROR_CODES = {
   },
   CONFLICT: { retryable: true, summary: 'A concurrent change won; try again.' },
   STORE_UNAVAILABLE: { retryable: true, summary: 'The store could not be reached.' },
+  RATE_LIMITED: {
+    retryable: true,
+    summary: 'Too many concurrent requests of this kind for this token; retry later.',
+  },
   ENGINE_UNAVAILABLE: {
     retryable: true,
     summary: 'The workflow engine (Temporal) could not be reached or did not answer.',

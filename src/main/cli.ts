@@ -399,6 +399,26 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .action((proposal_id: string) => show('plan_action', { proposal_id }));
 
   program
+    .command('wait')
+    .description(
+      'block until a reviewer decides a proposal or a workflow gate (or the timeout passes)',
+    )
+    .option('--proposal <id>', 'the proposal to wait on')
+    .option('--approval <id>', 'the approval request (workflow gate) to wait on')
+    .option('--timeout <seconds>', 'how long to wait, 1 to 300 (default 30)', (v) => Number(v))
+    .addHelpText(
+      'after',
+      `\nPrints the status with the latest decision (reviewer, comment); "pending (timed out)"\nwhen nobody decided in time: run it again. It reads only: it decides nothing.\n\nExample:\n  countersign wait --proposal proposal_2 --timeout 120\n${LOCAL_OR_REMOTE}`,
+    )
+    .action((o: { proposal?: string; approval?: string; timeout?: number }) =>
+      show('wait_for_decision', {
+        proposal_id: o.proposal,
+        approval_id: o.approval,
+        timeout_seconds: o.timeout,
+      }),
+    );
+
+  program
     .command('whoami')
     .description('the tenant, actor and roles the token (or the local operator) stands for')
     .addHelpText(

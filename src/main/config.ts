@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { CountersignError } from '../core/errors.js';
 import { DEFAULT_IDEMPOTENCY_RETENTION_SECONDS } from '../core/ops/idempotency.js';
@@ -32,6 +33,18 @@ export interface Config {
    * relative to the working directory; unset, `countersign.config.json` there if it exists.
    */
   readonly tools?: string | undefined;
+  /** Where `serve` POSTs every decision, signed (decision-webhooks.ts), when set. */
+  readonly decisionWebhook?: DecisionWebhookConfig | undefined;
+}
+
+export interface DecisionWebhookConfig {
+  readonly url: string;
+  /** The HMAC-SHA256 key the receiver verifies signatures with. */
+  readonly secret: string;
+  /** First retry after this many ms, doubling (default 1 s); tests shorten it. */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+  readonly maxAttempts?: number;
 }
 
 /** The default of COUNTERSIGN_CHECKPOINT_INTERVAL_SECONDS. */
@@ -90,7 +103,44 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       min: 1024,
       what: 'a whole number of bytes, at least 1024',
     }),
+    decisionWebhook: decisionWebhookFromEnv(env, blank),
   };
+}
+
+/**
+ * COUNTERSIGN_DECISION_WEBHOOK_URL with its secret, from COUNTERSIGN_DECISION_WEBHOOK_SECRET
+ * or the file COUNTERSIGN_DECISION_WEBHOOK_SECRET_FILE names (kept out of the environment).
+ */
+function decisionWebhookFromEnv(
+  env: NodeJS.ProcessEnv,
+  blank: (v: string | undefined) => string | undefined,
+): DecisionWebhookConfig | undefined {
+  const url = blank(env.COUNTERSIGN_DECISION_WEBHOOK_URL);
+  if (url === undefined) return undefined;
+  const bad = (name: string, message: string) =>
+    new CountersignError('VALIDATION_FAILED', `${name} ${message}.`, {
+      issues: [{ path: name, message }],
+    });
+  if (!/^https?:\/\//i.test(url) || !URL.canParse(url))
+    throw bad('COUNTERSIGN_DECISION_WEBHOOK_URL', 'must be an http(s) URL');
+  const file = blank(env.COUNTERSIGN_DECISION_WEBHOOK_SECRET_FILE);
+  let secret = blank(env.COUNTERSIGN_DECISION_WEBHOOK_SECRET);
+  if (secret === undefined && file !== undefined) {
+    try {
+      secret = fs.readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      throw bad(
+        'COUNTERSIGN_DECISION_WEBHOOK_SECRET_FILE',
+        `cannot be read (${e instanceof Error ? e.message : String(e)})`,
+      );
+    }
+  }
+  if (secret === undefined || secret.length < 16)
+    throw bad(
+      'COUNTERSIGN_DECISION_WEBHOOK_SECRET',
+      'must be set (or COUNTERSIGN_DECISION_WEBHOOK_SECRET_FILE) to a secret of at least 16 characters when COUNTERSIGN_DECISION_WEBHOOK_URL is',
+    );
+  return { url, secret };
 }
 
 function wholeNumber(

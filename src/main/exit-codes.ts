@@ -32,6 +32,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'EXECUTION_IN_DOUBT':
       return EXIT.NOT_FOUND_OR_STATE;
     case 'STORE_UNAVAILABLE':
+    case 'RATE_LIMITED':
     case 'ENGINE_UNAVAILABLE':
     case 'INTERNAL':
     case 'MODEL_UNAVAILABLE':

@@ -51,6 +51,21 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
     }
     return;
   }
+  if (what === 'wait_for_decision') {
+    const d = r.decision as {
+      decision: string;
+      reviewer_id: string;
+      comment: string | null;
+    } | null;
+    out(
+      `${String(r.proposal_id ?? r.approval_id)}: ${String(r.status)}${r.timed_out ? ' (timed out: nobody decided yet)' : ''}\n`,
+    );
+    if (d)
+      out(
+        `latest decision: ${d.decision} by ${d.reviewer_id}${d.comment ? ` ("${d.comment}")` : ''}\n`,
+      );
+    return;
+  }
   if (what === 'create_token') {
     out(`token_id: ${String(r.token_id)} (acts as ${String(r.actor_id)})\n`);
     if (typeof r.token === 'string') out(`token (shown once, store it now): ${r.token}\n`);

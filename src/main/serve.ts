@@ -6,11 +6,13 @@ import type { Kernel } from '../core/kernel.js';
 import { buildHttpApp } from '../surfaces/http/app.js';
 import { codecRoute } from '../surfaces/http/codec-route.js';
 import { consoleRoute, defaultConsoleDir } from '../surfaces/http/console-route.js';
+import { eventsRoute } from '../surfaces/http/events-route.js';
 import { mcpRoute } from '../surfaces/http/mcp-route.js';
 import { noSniff } from '../surfaces/http/security-headers.js';
 import type { Services } from '../surfaces/services.js';
 import { startCheckpointSchedule } from './checkpoints.js';
 import { openRuntime } from './compose.js';
+import { startDecisionWebhooks } from './decision-webhooks.js';
 import { demoBanner, seedConsoleDemo } from './console-demo.js';
 import { type Config, temporalKeyFile } from './config.js';
 import { loadTemporal } from './optional-packages.js';
@@ -106,6 +108,7 @@ export async function startServer(
       extraRoutes: (a) => {
         noSniff(a);
         mcp(a);
+        eventsRoute(runtime.services)(a);
         consoleFiles(a);
         if (codec) void a.register(codecRoute, codec);
         options.extraRoutes?.(a);
@@ -118,6 +121,8 @@ export async function startServer(
       runtime.store,
       options.log ?? (() => undefined),
     );
+    // Every decision POSTed, signed, to COUNTERSIGN_DECISION_WEBHOOK_URL when it is set.
+    const webhooks = startDecisionWebhooks(config, runtime.store, options.log ?? (() => undefined));
     const address = app.server.address() as AddressInfo;
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${shownHost}:${address.port}`;
@@ -135,7 +140,7 @@ export async function startServer(
           } finally {
             try {
               // After the last request, before the store closes: anchor what they wrote.
-              await checkpoints.stop();
+              await Promise.all([checkpoints.stop(), webhooks.stop()]);
             } finally {
               await runtime.close();
             }

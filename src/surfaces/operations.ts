@@ -4,6 +4,7 @@ import type { CallContext } from '../core/context.js';
 import { parseInput } from '../core/validation.js';
 import { CONNECTOR_OPERATIONS } from './connector-operations.js';
 import { CONSOLE_OPERATIONS } from './console-operations.js';
+import { EVENT_OPERATIONS } from './event-operations.js';
 import type { Operation } from './operation.js';
 import type { Services } from './services.js';
 import { WORKFLOW_OPERATIONS } from './workflow-operations.js';
@@ -18,6 +19,7 @@ const LISTED: readonly Operation[] = [
   ...CONNECTOR_OPERATIONS,
   ...WORKFLOW_OPERATIONS,
   ...CONSOLE_OPERATIONS,
+  ...EVENT_OPERATIONS,
 ];
 
 const OPERATION_NAMES = LISTED.map((o) => o.name) as [string, ...string[]];

@@ -4,6 +4,7 @@
   IDEMPOTENCY_KEY_REUSED, by design. The fuzzer draws keys from a small space ("0", "A"...) for
   unrelated requests, so a valid key it drew is swapped for a fresh one (unique across runs
   against one server too) and each request stands for itself.
+- GET /decisions/wait waits 1 s at most when its timeout_seconds is valid or absent.
 - DELETE /tokens/{token_id} with a valid ID revokes COUNTERSIGN_SPARE_TOKEN_ID, a token minted
   to be revoked: the fuzzer would otherwise revoke the token it runs with (token_1 is the
   first ID it draws) and test nothing after that but 401s.
@@ -35,3 +36,14 @@ def before_call(context, case, kwargs):
     token_id = params.get("token_id")
     if spare and isinstance(token_id, str) and VALID_TOKEN_ID.fullmatch(token_id):
         params["token_id"] = spare
+    # wait_for_decision long-polls up to timeout_seconds (default 30) on a pending proposal: a
+    # valid timeout the fuzzer drew (up to 300 s), or none, becomes 1 s, so no case outlasts the
+    # request timeout. An invalid one goes out as drawn.
+    if case.operation.path == "/decisions/wait" and case.method.upper() == "GET":
+        if case.query is None:
+            case.query = {}
+        if isinstance(case.query, dict):
+            timeout = case.query.get("timeout_seconds")
+            valid = isinstance(timeout, int) and not isinstance(timeout, bool) and 1 <= timeout <= 300
+            if timeout is None or valid:
+                case.query["timeout_seconds"] = 1

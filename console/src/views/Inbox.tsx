@@ -3,12 +3,17 @@ import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Empty, Loading } from '../components/Loading.js';
 import { eligibility, waitingOnMe } from '../eligibility.js';
 import { age, ageSeconds } from '../format.js';
-import { useLoad } from '../hooks.js';
+import { FALLBACK_POLL_MS, useLiveReload, useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
 import type { PendingItem } from '../types.js';
 
-/** How often the inbox asks for news (it also refreshes when the window regains focus). */
-export const INBOX_POLL_MS = 2000;
+/**
+ * The inbox reloads on every approval request and decision the server's event stream pushes;
+ * only while the stream is down does it ask this often (and when the window regains focus).
+ */
+export const INBOX_POLL_MS = FALLBACK_POLL_MS;
+
+const INBOX_EVENTS = { inbox: 'true' };
 
 const AGES: readonly { label: string; seconds: number }[] = [
   { label: 'any age', seconds: 0 },
@@ -30,8 +35,8 @@ export function Inbox({ pollMs = INBOX_POLL_MS }: { pollMs?: number }) {
   const pending = useLoad(
     () => api.get<{ approvals: PendingItem[] }>('/approvals/pending', { limit: 500 }),
     [api],
-    pollMs,
   );
+  useLiveReload(api, INBOX_EVENTS, pending.reload, pollMs);
   const [workflow, setWorkflow] = useState('');
   const [tool, setTool] = useState('');
   const [risk, setRisk] = useState('');

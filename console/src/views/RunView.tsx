@@ -4,12 +4,13 @@ import { Loading } from '../components/Loading.js';
 import { RedactedJson } from '../components/RedactedJson.js';
 import { ReportMarkdown } from '../components/ReportMarkdown.js';
 import { shortHash } from '../format.js';
-import { useLoad } from '../hooks.js';
+import { FALLBACK_POLL_MS, useLiveReload, useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
 import { timeline } from '../stages.js';
 import type { Json, Run } from '../types.js';
 
-export const RUN_POLL_MS = 2000;
+/** A run reloads on each of its events the stream pushes; this often only while the stream is down. */
+export const RUN_POLL_MS = FALLBACK_POLL_MS;
 
 export interface ConsoleConfig {
   /** e.g. `http://localhost:8233/namespaces/default/workflows/{workflow_id}`; null when unset. */
@@ -29,11 +30,8 @@ export function RunView({
   pollMs?: number;
 }) {
   const { api } = useSession();
-  const run = useLoad(
-    () => api.get<Run>(`/workflows/${encodeURIComponent(id)}/status`),
-    [api, id],
-    pollMs,
-  );
+  const run = useLoad(() => api.get<Run>(`/workflows/${encodeURIComponent(id)}/status`), [api, id]);
+  useLiveReload(api, { workflow_id: id }, run.reload, pollMs);
   if (run.error && !run.data)
     return <ErrorNotice error={run.error} title={`Run ${id} could not be loaded`} />;
   if (!run.data) return <Loading what={`run ${id}`} />;

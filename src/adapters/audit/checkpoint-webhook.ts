@@ -1,5 +1,6 @@
 import type { Checkpoint } from '../../core/audit/checkpoint.js';
 import type { CheckpointPublisher } from '../../core/ports/checkpoints.js';
+import { postJson, shownUrl } from '../notify/signed-post.js';
 
 /**
  * POSTs each checkpoint as JSON to a URL (a witness, a log collector, another team's inbox):
@@ -14,22 +15,10 @@ export class WebhookCheckpointPublisher implements CheckpointPublisher {
 
   get name(): string {
     // The URL may carry a secret in its query; messages show where, not how.
-    try {
-      const u = new URL(this.url);
-      return `${u.origin}${u.pathname}`;
-    } catch {
-      return 'the checkpoint webhook';
-    }
+    return shownUrl(this.url, 'the checkpoint webhook');
   }
 
   async publish(checkpoint: Checkpoint): Promise<void> {
-    const res = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(checkpoint),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    await res.body?.cancel();
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    await postJson(this.url, JSON.stringify(checkpoint), {}, this.timeoutMs);
   }
 }
