@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApi } from '../src/api.js';
 import type { PendingItem } from '../src/types.js';
 import { Inbox } from '../src/views/Inbox.js';
-import { ALICE, renderSignedIn } from './harness.js';
+import { ALICE, type Recorded, renderSignedIn } from './harness.js';
 
 afterEach(cleanup);
 
@@ -27,10 +27,10 @@ function streamingServer(pending: () => PendingItem[]) {
   const encoder = new TextEncoder();
   let push: ((text: string) => void) | undefined;
   let end: (() => void) | undefined;
-  const requests: { url: string; headers: Record<string, string> }[] = [];
+  const requests: Recorded[] = [];
   const fetchFn = (url: string, init: RequestInit = {}) => {
     const headers = (init.headers ?? {}) as Record<string, string>;
-    requests.push({ url, headers });
+    requests.push({ method: init.method ?? 'GET', url, headers, body: init.body });
     if (url.startsWith('/events')) {
       const body = new ReadableStream<Uint8Array>({
         start(controller) {
