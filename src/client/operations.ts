@@ -222,7 +222,7 @@ export interface Operations {
       /** Seconds until the token is refused (60 to a year); omit for no expiry */
       expires_in_seconds?: number;
       /** The operations the token may call (e.g. ["propose_action","get_proposal"]); omit for all */
-      scope?: Array<"register_actor" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_ledger" | "plan_action">;
+      scope?: Array<"register_actor" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_ledger" | "plan_action" | "wait_for_decision">;
     };
     output: {
       token_id: string;
@@ -303,6 +303,8 @@ export interface Operations {
         };
         hash: string;
         version: number;
+        /** What the call will do in one sentence, written by the tool's describe() when the call was proposed or edited (null: the tool has none). Read it beside params and hash, which are what runs. */
+        description: string | null;
       };
       versions: Array<{
         [key: string]: unknown;
@@ -340,6 +342,8 @@ export interface Operations {
           [key: string]: unknown;
         };
         hash: string;
+        /** What the call will do in one sentence, written by the tool's describe() when the call was proposed or edited (null: the tool has none). Read it beside params and hash, which are what runs. */
+        description: string | null;
         approvals: {
           received: number;
           required: number;
@@ -822,6 +826,51 @@ export interface Operations {
       };
     };
   };
+  /** Wait for a human decision. Block until a reviewer decides a proposal (proposal_id) or a workflow gate (approval_id), or timeout_seconds (1 to 300, default 30) pass. Returns the status (approved, rejected, needs_info…) with the latest decision, the reviewer and their comment; on timeout status is "pending" and timed_out true: call again. Reads only: it decides nothing. An agent may wait on its own proposals and gates. */
+  wait_for_decision: {
+    input: {
+      /** The proposal to wait on (or give approval_id) */
+      proposal_id?: string;
+      /** The approval request (workflow gate) to wait on */
+      approval_id?: string;
+      /** How long to wait for a decision, 1 to 300 seconds (default 30) */
+      timeout_seconds?: number;
+    };
+    output: {
+      proposal_id: string | null;
+      approval_id: string | null;
+      /** ID of the workflow (or workflow run), e.g. workflow_1 */
+      workflow_id: string;
+      /** The status now: pending while undecided; approved, rejected, needs_info (more information requested), executed, failed for a proposal; approved, rejected, needs_info, timed_out, cancelled for a gate */
+      status: string;
+      /** True when the wait ended without a decision */
+      timed_out: boolean;
+      /** The proposal's current version (null for a gate) */
+      version: number | null;
+      /** The latest decision, with the reviewer and their comment (null: none yet) */
+      decision: {
+        decision_id: string;
+        /** approve, reject, edit, request_more_info, policy_allow, timeout */
+        decision: string;
+        reviewer_id: string;
+        comment: string | null;
+        /** The proposal version decided (null for a gate) */
+        version: number | null;
+        created_at: string;
+      } | null;
+      /** Every decision recorded so far, oldest first */
+      decisions: Array<{
+        decision_id: string;
+        /** approve, reject, edit, request_more_info, policy_allow, timeout */
+        decision: string;
+        reviewer_id: string;
+        comment: string | null;
+        /** The proposal version decided (null for a gate) */
+        version: number | null;
+        created_at: string;
+      }>;
+    };
+  };
 }
 
 /** The HTTP route of each operation; `{name}` path segments come from the input. */
@@ -858,4 +907,5 @@ export const ROUTES = {
   who_am_i: { method: 'GET', path: '/me', write: false, privileged: false },
   list_ledger: { method: 'GET', path: '/audit/ledger', write: true, privileged: false },
   plan_action: { method: 'GET', path: '/proposals/{proposal_id}/plan', write: false, privileged: false },
+  wait_for_decision: { method: 'GET', path: '/decisions/wait', write: false, privileged: false },
 } as const;
