@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorContext } from '../src/core/context.js';
 import { openRuntime } from '../src/main/compose.js';
 import { configFromEnv } from '../src/main/config.js';
-import { seedConsoleDemo } from '../src/main/console-demo.js';
+import { demoBanner, seedConsoleDemo } from '../src/main/console-demo.js';
 import { type RunningServer, startServer } from '../src/main/serve.js';
 
 const dirs: string[] = [];
@@ -288,6 +288,51 @@ describe('serve --demo sample data', () => {
       expect((await rt.kernel.verifyAudit(op)).ok).toBe(true);
     } finally {
       await rt.close();
+    }
+  });
+
+  it('gives an operator token that reads everything and changes nothing, as the banner says', async () => {
+    const demo = await seedConsoleDemo({ ...configFromEnv({}), dataDir: tmp('demo-ro') });
+    const server = await startServer(demo.config, { port: 0 });
+    try {
+      const call = (method: string, url: string, body?: unknown) =>
+        fetch(`${server.url}${url}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${demo.operatorToken}`,
+            'x-purpose': 'demo read-only check',
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      for (const url of [
+        '/reviews/pending',
+        '/approvals/pending',
+        `/workflows/${demo.run_id}/status`,
+        '/audit/verify',
+        '/tokens',
+      ])
+        expect((await call('GET', url)).status, url).toBe(200);
+      expect((await call('GET', `/workflows/${demo.run_id}/audit-log`)).status).toBe(200);
+      const writes: [string, string, unknown][] = [
+        ['POST', '/actors', { name: 'Mallory', role: 'change_manager' }],
+        ['POST', '/tokens', { actor_id: demo.people[0]!.actor_id, name: 'stolen' }],
+        [
+          'POST',
+          `/proposals/${demo.proposal_id}/review`,
+          { decision: 'approve', reviewer_id: demo.people[1]!.actor_id },
+        ],
+      ];
+      for (const [method, url, body] of writes) {
+        const res = await call(method, url, body);
+        expect(res.status, url).toBe(403);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+          'POLICY_DENIED',
+        );
+      }
+      expect(demoBanner(server.url, demo)).toContain('operator (read only)');
+    } finally {
+      await server.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { operatorContext } from '../core/context.js';
+import { OPERATIONS } from '../surfaces/operations.js';
 import { openRuntime } from './compose.js';
 import type { Config } from './config.js';
 
@@ -24,6 +25,15 @@ export interface ConsoleDemo {
   readonly run_id: string;
   readonly approval_id: string;
 }
+
+/**
+ * What the demo's operator token may call: every read, recorded reads included (the audit log,
+ * the ledger and a trace's validation answer without changing any
+ * governed state). No write: it cannot register actors, mint tokens, set policy or decide.
+ */
+export const READ_ONLY_SCOPE: readonly string[] = OPERATIONS.filter(
+  (op) => !op.write || op.http.method === 'GET',
+).map((op) => op.name);
 
 const PEOPLE = [
   { name: 'Alice', role: 'Developer' },
@@ -50,8 +60,13 @@ export async function seedConsoleDemo(
   try {
     const { kernel, engine } = runtime;
     const op = operatorContext('countersign serve --demo: sample data', config.tenant);
-    const operatorToken = (await kernel.createToken(op, { actor_id: 'operator', name: 'admin' }))
-      .token;
+    const operatorToken = (
+      await kernel.createToken(op, {
+        actor_id: 'operator',
+        name: 'demo operator (read only)',
+        scope: [...READ_ONLY_SCOPE],
+      })
+    ).token;
     const people: DemoPerson[] = [];
     for (const p of PEOPLE) {
       const { actor_id } = await kernel.registerActor(op, p);
