@@ -164,7 +164,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 
   program
     .command('demo')
-    .description("run seed 002's complete example against a fresh data directory (<data-dir>/demo)")
+    .description("run the complete example (register, propose, review, execute, audit) against a fresh data directory (<data-dir>/demo)")
     .addHelpText(
       'after',
       '\nExample:\n  npx countersign demo\n  npx countersign demo --json > demo.json',

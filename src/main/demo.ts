@@ -38,7 +38,7 @@ export async function runDemo(
   const runtime = await openRuntime({ ...config, dataDir, databaseUrl: undefined }, options);
   const { kernel } = runtime;
   const ctx: CallContext = operatorContext(
-    'countersign demo: seed 002 complete example',
+    'countersign demo: the complete example',
     config.tenant,
   );
   const steps: DemoStep[] = [];

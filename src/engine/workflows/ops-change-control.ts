@@ -76,7 +76,7 @@ export const opsChangeControl: WorkflowDefinition<OpsChangeInput> = {
   version: '1',
   title: (i) => `Change: ${i.change_request.title}`,
   description:
-    'Seed 000: intake, risk review (human gate), plan approval (human gate), governed write-back inside the change window with rollback, audit report.',
+    'Intake, risk review (human gate), plan approval (human gate), governed write-back inside the change window with rollback, audit report.',
   input: opsChangeInput,
   initial_stage: 'intake',
   final_stage: 'closed',

@@ -22,7 +22,7 @@ export const safeAiAssisted: WorkflowDefinition<SafeAiInput> = {
   version: '1',
   title: (i) => `Reply: ${i.question.length > 60 ? `${i.question.slice(0, 57)}...` : i.question}`,
   description:
-    'Seed 001 (11.3): retrieve knowledge, draft a reply through the model gateway, write it back through a governed tool with human approval when policy or the draft asks for it.',
+    'Retrieve knowledge, draft a reply through the model gateway, write it back through a governed tool with human approval when policy or the draft asks for it.',
   input: safeAiInput,
   initial_stage: 'intake',
   final_stage: 'completed',
