@@ -154,6 +154,60 @@ describe('the CLI against a running server (--server, --token)', () => {
     expect(verify.stdout).toContain('ledger intact');
   }, 90_000); // about twenty CLI processes, each a Node start: slow on a loaded machine
 
+  it("decides as the token's actor without --reviewer, and execute-parallel fails when a call did not run", async () => {
+    const op = operatorContext('cli defaults test');
+    const k = server.kernel;
+    const carol = await k.registerActor(op, { name: 'Carol', role: 'Developer' });
+    const dave = await k.registerActor(op, { name: 'Dave', role: 'Senior Developer' });
+    const { workflow_id } = await k.startWorkflow(op, { title: 'defaults' });
+    const { proposal_id } = await k.proposeAction(op, {
+      workflow_id,
+      actor_id: carol.actor_id,
+      tool: 'update_status',
+      params: { status: 'reviewed' },
+      reason: 'r',
+    });
+    const tokenOf = async (actor_id: string) =>
+      (await k.createToken(op, { actor_id, name: `${actor_id}-cli` })).token;
+    const asCarol = { ...remote, COUNTERSIGN_TOKEN: await tokenOf(carol.actor_id) };
+    const asDave = { ...remote, COUNTERSIGN_TOKEN: await tokenOf(dave.actor_id) };
+    // The proposer's own token, no --reviewer: still the proposer, still refused.
+    const self = await cli(['review', proposal_id, '--decision', 'approve'], asCarol);
+    expect(self.code).toBe(3);
+    expect(self.stderr).toContain('error SELF_APPROVAL');
+    const approved = await cli(['--json', 'review', proposal_id, '--decision', 'approve'], asDave);
+    expect(approved.code).toBe(0);
+    expect((await k.getProposal(op, { proposal_id })).decisions).toMatchObject([
+      { reviewer_id: dave.actor_id, decision: 'approve' },
+    ]);
+    // Locally there is no token to say who decides: a clear usage error, nothing decided.
+    const local = await cli(['review', proposal_id, '--decision', 'approve']);
+    expect(local.code).toBe(2);
+    expect(local.stderr).toContain('--reviewer is required');
+    // One approved call and one never proposed: every result printed, then exit 3 (refused).
+    const calls = JSON.stringify([
+      { tool: 'update_status', params: { status: 'reviewed' }, proposal_id },
+      { tool: 'send_notification', params: { channel: 'ops', message: 'unreviewed' } },
+    ]);
+    const parallel = await cli(['--json', 'execute-parallel', '--calls', calls], remote);
+    expect(parallel.code).toBe(3);
+    expect(
+      (JSON.parse(parallel.stdout) as { results: { status: string }[] }).results.map(
+        (r) => r.status,
+      ),
+    ).toEqual(['succeeded', 'refused']);
+    expect(parallel.stderr).toContain('1 of 2 calls did not run');
+    const again = await cli(
+      [
+        'execute-parallel',
+        '--calls',
+        JSON.stringify([{ tool: 'update_status', params: { status: 'reviewed' }, proposal_id }]),
+      ],
+      remote,
+    );
+    expect(again.code).toBe(0);
+  }, 90_000);
+
   it('maps remote errors to the same exit codes, without a stack trace', async () => {
     const badToken = await cli(['pending'], {
       ...remote,

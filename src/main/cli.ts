@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { operatorContext } from '../core/context.js';
-import { CountersignError, isCountersignError, toCountersignError } from '../core/errors.js';
+import {
+  CountersignError,
+  ERROR_CODES,
+  type ErrorCode,
+  isCountersignError,
+  toCountersignError,
+} from '../core/errors.js';
+import type { executeParallelOutput } from '../core/schemas.js';
 import { invokeOperation, operation } from '../surfaces/operations.js';
 import { type Config, configFromEnv } from './config.js';
 import { openRuntime } from './compose.js';
@@ -29,6 +36,12 @@ import { callRemote } from './remote.js';
 import { serveCommandMain } from './serve.js';
 import type { VerifyReport } from '../core/ledger.js';
 import type { TraceReport } from '../core/trace.js';
+import type { z } from 'zod';
+
+type ExecuteParallelOutput = z.infer<typeof executeParallelOutput>;
+
+const isErrorCode = (code: string | undefined): code is ErrorCode =>
+  code !== undefined && Object.hasOwn(ERROR_CODES, code);
 
 interface GlobalOptions {
   dataDir?: string;
@@ -158,13 +171,28 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       await rt.close();
     }
   };
+  /**
+   * The reviewer of a decision: --reviewer, or, against a server, whoever the token belongs to
+   * (the server fills it in). Locally the CLI acts as the operator, who decides nothing itself.
+   */
+  const reviewerOf = (reviewer: string | undefined): string | undefined => {
+    if (reviewer !== undefined || (globals().server ?? process.env.COUNTERSIGN_SERVER))
+      return reviewer;
+    throw new CountersignError(
+      'VALIDATION_FAILED',
+      "--reviewer is required here: without --server the CLI acts as the operator, who decides nothing itself. Name the reviewing actor (--reviewer actor_2), or decide with that actor's token (--server URL --token TOKEN).",
+      { issues: [{ path: 'reviewer_id', message: 'name the reviewing actor with --reviewer' }] },
+    );
+  };
   const show = async (name: string, input: Record<string, unknown>) => {
     printResult(out, name, await invoke(name, input), globals().json ?? false);
   };
 
   program
     .command('demo')
-    .description("run the complete example (register, propose, review, execute, audit) against a fresh data directory (<data-dir>/demo)")
+    .description(
+      'run the complete example (register, propose, review, execute, audit) against a fresh data directory (<data-dir>/demo)',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  npx countersign demo\n  npx countersign demo --json > demo.json',
@@ -312,7 +340,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
   program
     .command('review <proposal_id>')
     .description('approve, reject, edit or send back a proposed call')
-    .requiredOption('--reviewer <id>', 'reviewing actor ID (never the proposer)')
+    .option(
+      '--reviewer <id>',
+      "reviewing actor ID (never the proposer); with an actor's token, that actor by default",
+    )
     .addOption(
       new Option('--decision <decision>', 'the decision')
         .choices(['approve', 'reject', 'edit', 'request_more_info'])
@@ -327,11 +358,11 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .action(
       (
         proposal_id: string,
-        o: { reviewer: string; decision: string; edits?: string; comment?: string },
+        o: { reviewer?: string; decision: string; edits?: string; comment?: string },
       ) =>
         show('review_action', {
           proposal_id,
-          reviewer_id: o.reviewer,
+          reviewer_id: reviewerOf(o.reviewer),
           decision: o.decision,
           edits: o.edits === undefined ? undefined : parseJson('--edits', o.edits),
           comment: o.comment,
@@ -374,16 +405,28 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--dry-run', 'simulate every call')
     .addHelpText(
       'after',
-      `\nExample:\n  countersign execute-parallel --calls '[{"tool":"update_status","params":{"status":"done"}}]'\n${LOCAL_OR_REMOTE}`,
+      `\nExits 0 only when every call ran (or, with --dry-run, was simulated); a refused call exits as\nits refusal does (3 for REVIEW_REQUIRED), a failed one with 1, after printing every result.\n\nExample:\n  countersign execute-parallel --calls '[{"tool":"update_status","params":{"status":"done"}}]'\n${LOCAL_OR_REMOTE}`,
     )
-    .action((o: { calls: string; workflow?: string; actor?: string; dryRun?: boolean }) =>
-      show('execute_parallel', {
+    .action(async (o: { calls: string; workflow?: string; actor?: string; dryRun?: boolean }) => {
+      const answer = (await invoke('execute_parallel', {
         calls: parseJson('--calls', o.calls),
         workflow_id: o.workflow,
         actor_id: o.actor,
         dry_run: o.dryRun,
-      }),
-    );
+      })) as ExecuteParallelOutput;
+      printResult(out, 'execute_parallel', answer, globals().json ?? false);
+      const missed = answer.results.filter((r) => r.status === 'refused' || r.status === 'failed');
+      if (missed.length === 0) return;
+      // One call that did not run makes the command fail, as it would have alone: a refusal
+      // exits as that refusal does (3 for REVIEW_REQUIRED), a failed tool with 1.
+      const first = missed.find((r) => r.status === 'refused') ?? missed[0]!;
+      process.stderr.write(
+        `${missed.length} of ${answer.results.length} calls did not run (first: call ${first.index}, ${first.error?.code ?? first.status}).\n`,
+      );
+      process.exitCode = isErrorCode(first.error?.code)
+        ? exitCodeFor(first.error.code)
+        : EXIT.FAILURE;
+    });
 
   program
     .command('proposal <proposal_id>')
@@ -741,7 +784,10 @@ Example:
   approvals
     .command('decide <approval_id>')
     .description('approve, reject or send back a workflow gate (the run goes on at once)')
-    .requiredOption('--reviewer <id>', 'reviewing actor ID (never who asked)')
+    .option(
+      '--reviewer <id>',
+      "reviewing actor ID (never who asked); with an actor's token, that actor by default",
+    )
     .addOption(
       new Option('--decision <decision>', 'the decision')
         .choices(['approve', 'reject', 'request_more_info'])
@@ -752,10 +798,10 @@ Example:
       'after',
       `\nExample:\n  countersign approvals decide approval_1 --reviewer actor_2 --decision approve --comment "risk tier confirmed"\n${LOCAL_OR_REMOTE}`,
     )
-    .action((approval_id: string, o: { reviewer: string; decision: string; comment?: string }) =>
+    .action((approval_id: string, o: { reviewer?: string; decision: string; comment?: string }) =>
       show('decide_approval', {
         approval_id,
-        reviewer_id: o.reviewer,
+        reviewer_id: reviewerOf(o.reviewer),
         decision: o.decision,
         comment: o.comment,
       }),

@@ -37,10 +37,7 @@ export async function runDemo(
   fs.rmSync(dataDir, { recursive: true, force: true });
   const runtime = await openRuntime({ ...config, dataDir, databaseUrl: undefined }, options);
   const { kernel } = runtime;
-  const ctx: CallContext = operatorContext(
-    'countersign demo: the complete example',
-    config.tenant,
-  );
+  const ctx: CallContext = operatorContext('countersign demo: the complete example', config.tenant);
   const steps: DemoStep[] = [];
   const call = async <I, O>(
     step: string,

@@ -286,7 +286,9 @@ export function printDemo(out: Out, t: DemoTranscript, json: boolean): void {
     out(`${JSON.stringify(t, null, 2)}\n`);
     return;
   }
-  out(`Countersign demo: the complete example (register, propose, review, execute, audit) in ${t.dataDir}\n\n`);
+  out(
+    `Countersign demo: the complete example (register, propose, review, execute, audit) in ${t.dataDir}\n\n`,
+  );
   let last = '';
   for (const s of t.steps) {
     if (s.step !== last) out(`${s.step} (${s.operation})\n`);
