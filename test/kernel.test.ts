@@ -279,6 +279,13 @@ describe.each(STORES)('kernel on $name', (factory) => {
 
   it('dry-run runs plan(), says simulated, and does not count as the live execution', async () => {
     await kernel.proposeAction(ctx, backup());
+    // Before approval a dry run is still refused, and the refusal points at the plan instead.
+    await expect(
+      kernel.executeAction(ctx, { proposal_id: 'proposal_1', dry_run: true }),
+    ).rejects.toMatchObject({
+      code: 'REVIEW_REQUIRED',
+      message: expect.stringContaining('countersign plan proposal_1') as unknown,
+    });
     await kernel.reviewAction(ctx, {
       proposal_id: 'proposal_1',
       reviewer_id: 'actor_2',

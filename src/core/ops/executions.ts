@@ -126,7 +126,11 @@ export class ExecutionOps {
     if (proposal.status === 'pending' || proposal.status === 'needs_info')
       throw new CountersignError(
         'REVIEW_REQUIRED',
-        `${proposal.id} is ${proposal.status}: it needs ${proposal.required_approvals} approval(s) before it can run.`,
+        `${proposal.id} is ${proposal.status}: it needs ${proposal.required_approvals} approval(s) before it can run.${
+          requestedDryRun
+            ? ` A dry run of an approved call rehearses that approval; to see what this call would change before anyone approves it, ask for its plan (plan_action, \`countersign plan ${proposal.id}\`).`
+            : ''
+        }`,
         { proposal_id: proposal.id, status: proposal.status },
       );
     if (
