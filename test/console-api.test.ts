@@ -71,6 +71,22 @@ describe('the console reads over HTTP', () => {
     expect((await get('/me', 'cs_unknown_token_000000000')).status).toBe(401);
   });
 
+  it('list_actors names who the IDs stand for, filters by kind, and refuses without a token', async () => {
+    const all = await get('/actors', alice);
+    expect(all.status).toBe(200);
+    expect(
+      (all.body as { actors: { actor_id: string; name: string; role: string; kind: string }[] })
+        .actors,
+    ).toMatchObject([
+      { actor_id: 'actor_1', name: 'Alice', role: 'Developer', kind: 'human' },
+      { actor_id: 'actor_2', name: 'Bob', role: 'Senior Developer', kind: 'human' },
+    ]);
+    expect(JSON.stringify(all.body)).not.toMatch(/cs_|token/);
+    expect((await get('/actors?kind=agent', bob)).body).toEqual({ actors: [] });
+    expect((await get('/actors?kind=robot', bob)).status).toBe(400);
+    expect((await get('/actors', 'cs_unknown_token_000000000')).status).toBe(401);
+  });
+
   it('plan_action returns the dry-run plan bound to the current hash, and runs nothing', async () => {
     const before = (await server.kernel.verifyAudit(operatorContext('t'))).events;
     const { status, body } = await get('/proposals/proposal_1/plan', bob);

@@ -146,6 +146,7 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
   }),
   search_knowledge: () => ({ method: 'GET', url: '/knowledge/search?query=matrix' }),
   who_am_i: () => ({ method: 'GET', url: '/me' }),
+  list_actors: () => ({ method: 'GET', url: '/actors' }),
   list_ledger: () => ({ method: 'GET', url: '/audit/ledger?limit=5' }),
   plan_action: (i) => ({ method: 'GET', url: `/proposals/${i.pending}/plan` }),
   // Decided already: answers at once.
@@ -181,6 +182,7 @@ const OBJECTLESS = new Set([
   'add_document',
   'search_knowledge',
   'who_am_i',
+  'list_actors',
   'list_ledger',
   'list_tokens',
 ]);
@@ -226,6 +228,7 @@ const OWN: Record<string, Partial<Record<Role, number[]>>> = {
   add_document: { operator: OK, admin: OK, actor: DENIED },
   search_knowledge: { operator: OK, admin: OK, actor: OK },
   who_am_i: { operator: OK, admin: OK, actor: OK },
+  list_actors: { operator: OK, admin: OK, actor: OK },
   list_ledger: { operator: OK, admin: OK, actor: OK },
   plan_action: { operator: OK, admin: OK, actor: OK },
   wait_for_decision: { operator: OK, admin: OK, actor: OK },

@@ -222,7 +222,7 @@ export interface Operations {
       /** Seconds until the token is refused (60 to a year); omit for no expiry */
       expires_in_seconds?: number;
       /** The operations the token may call (e.g. ["propose_action","get_proposal"]); omit for all */
-      scope?: Array<"register_actor" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_ledger" | "plan_action" | "wait_for_decision">;
+      scope?: Array<"register_actor" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_actors" | "list_ledger" | "plan_action" | "wait_for_decision">;
     };
     output: {
       token_id: string;
@@ -783,6 +783,22 @@ export interface Operations {
       roles: Array<string>;
     };
   };
+  /** List the tenant's actors. Who the actor IDs stand for: every actor of the tenant with its name, role and kind, in registration order. Filter with kind. Any caller that may read the tenant’s workflows may list them; no secret is included. */
+  list_actors: {
+    input: {
+      /** Only actors of this kind (default: all) */
+      kind?: "human" | "agent" | "service";
+    };
+    output: {
+      actors: Array<{
+        actor_id: string;
+        name: string;
+        role: string;
+        kind: "human" | "agent" | "service";
+        created_at: string;
+      }>;
+    };
+  };
   /** Read the tenant's ledger. One page of the tenant's whole hash-chained ledger in seq order (every workflow and tenant-level event). Page with after_seq = next_after_seq until it is null. The read itself is recorded. */
   list_ledger: {
     input: {
@@ -905,6 +921,7 @@ export const ROUTES = {
   add_document: { method: 'POST', path: '/knowledge/documents', write: true, privileged: false },
   search_knowledge: { method: 'GET', path: '/knowledge/search', write: false, privileged: false },
   who_am_i: { method: 'GET', path: '/me', write: false, privileged: false },
+  list_actors: { method: 'GET', path: '/actors', write: false, privileged: false },
   list_ledger: { method: 'GET', path: '/audit/ledger', write: true, privileged: false },
   plan_action: { method: 'GET', path: '/proposals/{proposal_id}/plan', write: false, privileged: false },
   wait_for_decision: { method: 'GET', path: '/decisions/wait', write: false, privileged: false },

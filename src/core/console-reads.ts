@@ -39,6 +39,37 @@ export async function whoAmI(kernel: Kernel, ctx: CallContext): Promise<C.WhoAmI
 }
 
 /**
+ * The tenant's actors, by name, role and kind: who the IDs in the inbox, the ledger and the
+ * reports stand for. Whoever may read the tenant's workflows may read who acts in them; no
+ * secret is in it (tokens are listed by list_tokens, to the operator and their own actor).
+ */
+export async function listActors(
+  kernel: Kernel,
+  ctx: CallContext,
+  input: C.ListActorsInput,
+): Promise<C.ListActorsOutput> {
+  assertContext(ctx);
+  const args = parseInput(C.listActorsInput, input, 'list_actors input');
+  const k = kernel.r;
+  return k.store.read(async (tx) => {
+    const principal = await k.principalOf(tx, ctx);
+    k.require(ctx, principal, 'workflow.read', { type: 'Tenant', id: ctx.tenant_id });
+    const actors = await tx.listActors(ctx.tenant_id);
+    return {
+      actors: actors
+        .filter((a) => args.kind === undefined || a.kind === args.kind)
+        .map((a) => ({
+          actor_id: a.id,
+          name: a.name,
+          role: a.role,
+          kind: a.kind,
+          created_at: a.created_at,
+        })),
+    };
+  });
+}
+
+/**
  * One page of the tenant's whole ledger in seq order. Reading it is recorded, as reading a
  * workflow's audit log is; the event lands after the page, so a page never contains its own read.
  */

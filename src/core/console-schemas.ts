@@ -21,6 +21,26 @@ export const whoAmIOutput = z.object({
 });
 export type WhoAmI = z.infer<typeof whoAmIOutput>;
 
+export const listActorsInput = z.strictObject({
+  kind: z
+    .enum(['human', 'agent', 'service'])
+    .optional()
+    .describe('Only actors of this kind (default: all)'),
+});
+export type ListActorsInput = z.input<typeof listActorsInput>;
+export const listActorsOutput = z.object({
+  actors: z.array(
+    z.object({
+      actor_id: z.string(),
+      name: z.string(),
+      role: z.string(),
+      kind: z.enum(['human', 'agent', 'service']),
+      created_at: z.string(),
+    }),
+  ),
+});
+export type ListActorsOutput = z.infer<typeof listActorsOutput>;
+
 export const LEDGER_PAGE_MAX = 1000;
 export const listLedgerInput = z.strictObject({
   after_seq: z

@@ -295,6 +295,18 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       `\nExamples:\n  countersign actor register --name Alice --role Developer\n  countersign actor register --name "Claude Code" --role agent --kind agent\n${LOCAL_OR_REMOTE}`,
     )
     .action((o: { name: string; role: string; kind: string }) => show('register_actor', o));
+  actor
+    .command('list')
+    .description('who the actor IDs stand for: ID, kind, role and name')
+    .addOption(
+      new Option('--kind <kind>', 'only actors of this kind').choices([
+        'human',
+        'agent',
+        'service',
+      ]),
+    )
+    .addHelpText('after', `\nExample:\n  countersign actor list --kind human\n${LOCAL_OR_REMOTE}`)
+    .action((o: { kind?: string }) => show('list_actors', { kind: o.kind }));
 
   const workflow = program.command('workflow').description('workflows');
   workflow
@@ -420,12 +432,14 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       // One call that did not run makes the command fail, as it would have alone: a refusal
       // exits as that refusal does (3 for REVIEW_REQUIRED), a failed tool with 1.
       const first = missed.find((r) => r.status === 'refused') ?? missed[0]!;
+      const code = first.error?.code ?? first.status;
+      const message = `${missed.length} of ${answer.results.length} calls did not run (first: call ${first.index}, ${code}).`;
       process.stderr.write(
-        `${missed.length} of ${answer.results.length} calls did not run (first: call ${first.index}, ${first.error?.code ?? first.status}).\n`,
+        globals().json
+          ? `${JSON.stringify({ error: { code, message, details: { not_run: missed.map((r) => r.index) } } })}\n`
+          : `${message}\n`,
       );
-      process.exitCode = isErrorCode(first.error?.code)
-        ? exitCodeFor(first.error.code)
-        : EXIT.FAILURE;
+      process.exitCode = isErrorCode(code) ? exitCodeFor(code) : EXIT.FAILURE;
     });
 
   program

@@ -27,6 +27,13 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
     if (typeof r.next_after_seq === 'number') out(`more: --after ${String(r.next_after_seq)}\n`);
     return;
   }
+  if (what === 'list_actors') {
+    const actors = r.actors as { actor_id: string; name: string; role: string; kind: string }[];
+    if (actors.length === 0) out('No actors are registered.\n');
+    for (const a of actors)
+      out(`${a.actor_id.padEnd(12)} ${a.kind.padEnd(8)} ${a.role.padEnd(20)} ${a.name}\n`);
+    return;
+  }
   if (what === 'list_pending_reviews') {
     const reviews = r.reviews as {
       proposal_id: string;

@@ -1,5 +1,5 @@
 import * as C from '../core/console-schemas.js';
-import { listLedger, planAction, whoAmI } from '../core/console-reads.js';
+import { listActors, listLedger, planAction, whoAmI } from '../core/console-reads.js';
 import { type Operation, defineOperation } from './operation.js';
 
 /**
@@ -20,6 +20,20 @@ export const CONSOLE_OPERATIONS: readonly Operation[] = [
     actorFields: [],
     http: { method: 'GET', path: '/me' },
     run: ({ kernel }, c) => whoAmI(kernel, c),
+  }),
+  defineOperation({
+    name: 'list_actors',
+    title: "List the tenant's actors",
+    description:
+      'Who the actor IDs stand for: every actor of the tenant with its name, role and kind, in registration order. ' +
+      'Filter with kind. Any caller that may read the tenant’s workflows may list them; no secret is included.',
+    input: C.listActorsInput,
+    output: C.listActorsOutput,
+    write: false,
+    privileged: false,
+    actorFields: [],
+    http: { method: 'GET', path: '/actors' },
+    run: ({ kernel }, c, i) => listActors(kernel, c, i),
   }),
   defineOperation({
     name: 'list_ledger',

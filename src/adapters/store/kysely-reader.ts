@@ -37,6 +37,14 @@ const Q = {
   actor: new FixedQuery((db: Db, $) =>
     db.selectFrom('actors').selectAll().where('tenant_id', '=', $(0)).where('id', '=', $(1)),
   ),
+  actors: new FixedQuery((db: Db, $) =>
+    db
+      .selectFrom('actors')
+      .selectAll()
+      .where('tenant_id', '=', $(0))
+      .orderBy('created_at')
+      .orderBy('id'),
+  ),
   workflow: new FixedQuery((db: Db, $) =>
     db.selectFrom('workflows').selectAll().where('tenant_id', '=', $(0)).where('id', '=', $(1)),
   ),
@@ -103,6 +111,11 @@ export class KyselyReader implements StoreReader {
   async getActor(tenant_id: string, id: string): Promise<Actor | undefined> {
     const [row] = await Q.actor.run(this.db, this.dialect, [tenant_id, id]);
     return row && { ...row, kind: row.kind as Actor['kind'] };
+  }
+
+  async listActors(tenant_id: string): Promise<Actor[]> {
+    const rows = await Q.actors.run(this.db, this.dialect, [tenant_id]);
+    return rows.map((row) => ({ ...row, kind: row.kind as Actor['kind'] }));
   }
 
   async getWorkflow(tenant_id: string, id: string): Promise<Workflow | undefined> {

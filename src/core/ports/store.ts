@@ -46,6 +46,8 @@ export interface StoreReader {
   readonly runs: RunReader;
 
   getActor(tenant_id: string, id: string): Promise<Actor | undefined>;
+  /** The tenant's actors in the order they were registered. */
+  listActors(tenant_id: string): Promise<Actor[]>;
 
   getWorkflow(tenant_id: string, id: string): Promise<Workflow | undefined>;
   findWorkflowByKey(tenant_id: string, idempotency_key: string): Promise<Workflow | undefined>;
