@@ -57,12 +57,17 @@ export const SLACK_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
 /** Slack approvals (`serve` with COUNTERSIGN_SLACK_BOT_TOKEN set). */
 export function loadSlack(): Promise<typeof Slack> {
   return import('./slack.js').catch((e: unknown) => {
-    throw missingOptional(e, {
-      packages: SLACK_PACKAGES,
-      what: "Slack's Web API client is optional",
-      why: 'COUNTERSIGN_SLACK_BOT_TOKEN is set',
-      otherwise: 'or unset COUNTERSIGN_SLACK_BOT_TOKEN to run without Slack approvals.',
-    });
+    throw missingSlack(e);
+  });
+}
+
+/** A failed load of Slack's client as DEPENDENCY_MISSING with its install command. */
+export function missingSlack(e: unknown): unknown {
+  return missingOptional(e, {
+    packages: SLACK_PACKAGES,
+    what: "Slack's Web API client is optional",
+    why: 'COUNTERSIGN_SLACK_BOT_TOKEN is set',
+    otherwise: 'or unset COUNTERSIGN_SLACK_BOT_TOKEN to run without Slack approvals.',
   });
 }
 
