@@ -391,6 +391,10 @@ describe('Slack approvals in a real server', () => {
     const view = await proposal(first);
     expect(view.proposal.status).toBe('pending');
     expect(view.decisions).toHaveLength(0);
+    // Not an operation of the API: absent from the OpenAPI document.
+    const openapi = await (await fetch(`${server.url}/openapi.json`)).text();
+    expect(openapi).toContain('/proposals');
+    expect(openapi).not.toContain('/integrations/slack');
   });
 
   it('refuses a stale or future timestamp with 401', async () => {
