@@ -54,6 +54,7 @@ export default tseslint.config(
                 '@modelcontextprotocol/*',
                 'fastify',
                 '@temporalio/*',
+                '@slack/*',
                 'commander',
               ],
               message: 'No vendor SDK in the core.',
@@ -87,6 +88,7 @@ export default tseslint.config(
           patterns: [
             { group: ['**/adapters/**', '**/main/**'], message: 'Surfaces call the core only.' },
             { group: ['@temporalio/*'], message: 'The Temporal SDK is loaded by src/main only.' },
+            { group: ['@slack/*'], message: "Slack's SDK is loaded by src/main/slack.ts only." },
           ],
         },
       ],
@@ -222,7 +224,12 @@ export default tseslint.config(
     // and they are loaded with import() when Temporal is configured (main/optional-packages.ts).
     // (The core's and the surfaces' own rules refuse it too; one rule per file, later wins.)
     files: ['src/index.ts', 'src/main/**/*.ts', 'src/adapters/**/*.ts'],
-    ignores: ['src/adapters/temporal/**', 'src/main/temporal.ts', 'src/main/worker.ts'],
+    ignores: [
+      'src/adapters/temporal/**',
+      'src/main/temporal.ts',
+      'src/main/worker.ts',
+      'src/main/slack.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -232,6 +239,12 @@ export default tseslint.config(
               group: ['@temporalio/*'],
               allowTypeImports: true,
               message: 'Only the Temporal runtime and worker import @temporalio (optional peer).',
+            },
+            {
+              // Slack's Web API client (optional peer) is loaded by src/main/slack.ts only.
+              group: ['@slack/*'],
+              message:
+                'Only src/main/slack.ts imports @slack (optional peer, loaded with import()).',
             },
           ],
         },

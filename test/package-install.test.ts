@@ -67,6 +67,23 @@ describe('npm pack, then npm install in an empty directory', () => {
     );
     expect((missing as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
 
+    // Slack approvals configured without Slack's client: the same, naming its install.
+    expect(fs.existsSync(path.join(modules, '@slack'))).toBe(false);
+    const noSlack = await run('npx', ['--no-install', 'countersign', 'serve', '--port', '0'], {
+      cwd: project,
+      env: {
+        ...env,
+        COUNTERSIGN_DATA_DIR: path.join(work, 's'),
+        COUNTERSIGN_SLACK_BOT_TOKEN: 'xoxb-not-used',
+        COUNTERSIGN_SLACK_SIGNING_SECRET: 'signing-secret-0123456789',
+        COUNTERSIGN_SLACK_CHANNEL: 'C0123',
+      },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect(noSlack).toMatchObject({ code: 1 });
+    expect((noSlack as { stderr: string }).stderr).toContain('error DEPENDENCY_MISSING');
+    expect((noSlack as { stderr: string }).stderr).toContain('npm install @slack/web-api@^8.2.0');
+    expect((noSlack as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
+
     const child = spawn('npx', ['--no-install', 'countersign', 'serve', '--port', '0'], {
       cwd: project,
       env: { ...env, COUNTERSIGN_DATA_DIR: path.join(work, 'data') },

@@ -72,6 +72,15 @@ export interface DecisionDeliveriesDeps {
   readonly maxAttempts?: number;
   /** Pause between passes over the ledger (default 500 ms). */
   readonly pollMs?: number;
+  /**
+   * The event types delivered (default APPROVAL_DECISION) and the tenant setting holding the
+   * cursor (default DELIVERY_SETTING): another receiver of the ledger (Slack approvals) keeps a
+   * cursor of its own.
+   */
+  readonly types?: readonly string[];
+  readonly setting?: string;
+  /** What warnings call this receiver (default `decision webhook`). */
+  readonly label?: string;
 }
 
 const PAGE = 100;
@@ -83,6 +92,9 @@ export class DecisionDeliveries {
   private readonly maxMs: number;
   private readonly maxAttempts: number;
   private readonly pollMs: number;
+  private readonly types: ReadonlySet<string>;
+  private readonly setting: string;
+  private readonly label: string;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> = Promise.resolve();
   private stopped = true;
@@ -95,6 +107,9 @@ export class DecisionDeliveries {
     this.maxMs = d.maxMs ?? 300_000;
     this.maxAttempts = d.maxAttempts ?? 12;
     this.pollMs = d.pollMs ?? 500;
+    this.types = new Set(d.types ?? [EVENT_TYPES.APPROVAL_DECISION]);
+    this.setting = d.setting ?? DELIVERY_SETTING;
+    this.label = d.label ?? 'decision webhook';
   }
 
   /** Passes over every tenant's ledger until stopped. */
@@ -128,7 +143,7 @@ export class DecisionDeliveries {
         await this.tenantPass(tenant);
       }
     } catch (e) {
-      this.warn(`decision webhook pass failed: ${message(e)}`);
+      this.warn(`${this.label} pass failed: ${message(e)}`);
     }
   }
 
@@ -139,7 +154,7 @@ export class DecisionDeliveries {
         tx.listLedger(tenant, { after_seq: cursor.delivered_seq, limit: PAGE }),
       );
       if (events.length === 0) return;
-      const decisions = events.filter((e) => e.type === EVENT_TYPES.APPROVAL_DECISION);
+      const decisions = events.filter((e) => this.types.has(e.type));
       for (const e of decisions) {
         const retry = cursor.retry?.seq === e.seq ? cursor.retry : null;
         if (retry && Date.parse(retry.next_attempt_at) > this.now()) return;
@@ -152,7 +167,7 @@ export class DecisionDeliveries {
           const last_error = message(err);
           if (attempt >= this.maxAttempts) {
             this.warn(
-              `decision webhook ${this.d.poster.name}: gave up on ${delivery.delivery_id} after ${attempt} attempts (${last_error})`,
+              `${this.label} ${this.d.poster.name}: gave up on ${delivery.delivery_id} after ${attempt} attempts (${last_error})`,
             );
             cursor = {
               delivered_seq: e.seq,
@@ -165,7 +180,7 @@ export class DecisionDeliveries {
           } else {
             const wait = Math.min(this.baseMs * 2 ** (attempt - 1), this.maxMs);
             this.warn(
-              `decision webhook ${this.d.poster.name}: ${delivery.delivery_id} attempt ${attempt} failed (${last_error}); next in ${wait} ms`,
+              `${this.label} ${this.d.poster.name}: ${delivery.delivery_id} attempt ${attempt} failed (${last_error}); next in ${wait} ms`,
             );
             cursor = {
               ...cursor,
@@ -195,7 +210,7 @@ export class DecisionDeliveries {
 
   /** The tenant's cursor; on the first pass it starts at the head (nothing older is sent). */
   async cursor(tenant: string): Promise<DeliveryCursor> {
-    const text = await this.d.store.read((tx) => tx.getSetting(tenant, DELIVERY_SETTING));
+    const text = await this.d.store.read((tx) => tx.getSetting(tenant, this.setting));
     if (text !== undefined) return JSON.parse(text) as DeliveryCursor;
     const head = await this.d.store.read((tx) => tx.readLedgerHead(tenant));
     const start: DeliveryCursor = { delivered_seq: head.seq, retry: null, given_up: [] };
@@ -205,7 +220,7 @@ export class DecisionDeliveries {
 
   private save(tenant: string, cursor: DeliveryCursor): Promise<void> {
     return this.d.store.transaction((tx) =>
-      tx.putSetting(tenant, DELIVERY_SETTING, JSON.stringify(cursor)),
+      tx.putSetting(tenant, this.setting, JSON.stringify(cursor)),
     );
   }
 }

@@ -110,8 +110,13 @@ export class Kernel {
 
   // ---- review_action (ops/reviews.ts) ---------------------------------------------------
 
-  reviewAction(ctx: CallContext, input: S.ReviewActionInput) {
-    return this.reviews.reviewAction(ctx, input);
+  /** `seen.hash` binds the decision to the call the reviewer was shown (ops/reviews.ts). */
+  reviewAction(
+    ctx: CallContext,
+    input: S.ReviewActionInput,
+    seen?: { readonly hash?: string | undefined },
+  ) {
+    return this.reviews.reviewAction(ctx, input, seen);
   }
 
   /** One decision inside the caller's transaction (a run's gate does, through workflow-ops). */

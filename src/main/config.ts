@@ -35,6 +35,24 @@ export interface Config {
   readonly tools?: string | undefined;
   /** Where `serve` POSTs every decision, signed (decision-webhooks.ts), when set. */
   readonly decisionWebhook?: DecisionWebhookConfig | undefined;
+  /** Approval requests posted to Slack, decided with its buttons (slack.ts), when set. */
+  readonly slack?: SlackConfig | undefined;
+}
+
+export interface SlackConfig {
+  /** The bot token (`xoxb-…`) the messages are posted with. */
+  readonly botToken: string;
+  /** Verifies the interactivity requests Slack signs (v0 HMAC-SHA256). */
+  readonly signingSecret: string;
+  /** The channel ID (or name) approval requests go to. */
+  readonly channel: string;
+  /** Slack's Web API base URL (default https://slack.com/api/). */
+  readonly apiUrl: string;
+  /** Slack user ID → Countersign actor ID, as the operator maps them. */
+  readonly users: Readonly<Record<string, string>>;
+  /** First retry after this many ms, doubling (default 1 s); tests shorten it. */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
 }
 
 export interface DecisionWebhookConfig {
@@ -104,6 +122,75 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       what: 'a whole number of bytes, at least 1024',
     }),
     decisionWebhook: decisionWebhookFromEnv(env, blank),
+    slack: slackFromEnv(env, blank),
+  };
+}
+
+/**
+ * Slack approvals: on when COUNTERSIGN_SLACK_BOT_TOKEN (or its _FILE) is set; then the signing
+ * secret, the channel and the user map (COUNTERSIGN_SLACK_USERS, JSON, or the JSON file
+ * COUNTERSIGN_SLACK_USERS_FILE names) must be too.
+ */
+function slackFromEnv(
+  env: NodeJS.ProcessEnv,
+  blank: (v: string | undefined) => string | undefined,
+): SlackConfig | undefined {
+  const bad = (name: string, message: string) =>
+    new CountersignError('VALIDATION_FAILED', `${name} ${message}.`, {
+      issues: [{ path: name, message }],
+    });
+  const read = (name: string): string | undefined => {
+    const file = blank(env[`${name}_FILE`]);
+    const value = blank(env[name]);
+    if (value !== undefined || file === undefined) return value;
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      throw bad(`${name}_FILE`, `cannot be read (${e instanceof Error ? e.message : String(e)})`);
+    }
+  };
+  const botToken = read('COUNTERSIGN_SLACK_BOT_TOKEN');
+  if (botToken === undefined) return undefined;
+  const signingSecret = read('COUNTERSIGN_SLACK_SIGNING_SECRET');
+  if (signingSecret === undefined || signingSecret.length < 16)
+    throw bad(
+      'COUNTERSIGN_SLACK_SIGNING_SECRET',
+      "must be set (or COUNTERSIGN_SLACK_SIGNING_SECRET_FILE) to the Slack app's signing secret when COUNTERSIGN_SLACK_BOT_TOKEN is",
+    );
+  const channel = blank(env.COUNTERSIGN_SLACK_CHANNEL);
+  if (channel === undefined)
+    throw bad(
+      'COUNTERSIGN_SLACK_CHANNEL',
+      'must name the channel approval requests go to (its ID, e.g. C0123456789) when COUNTERSIGN_SLACK_BOT_TOKEN is set',
+    );
+  const apiUrl = blank(env.COUNTERSIGN_SLACK_API_URL) ?? 'https://slack.com/api/';
+  if (!/^https?:\/\//i.test(apiUrl) || !URL.canParse(apiUrl))
+    throw bad('COUNTERSIGN_SLACK_API_URL', 'must be an http(s) URL');
+  const usersText = read('COUNTERSIGN_SLACK_USERS') ?? '{}';
+  let users: unknown;
+  try {
+    users = JSON.parse(usersText);
+  } catch {
+    users = undefined;
+  }
+  if (
+    users === null ||
+    typeof users !== 'object' ||
+    Array.isArray(users) ||
+    !Object.entries(users).every(
+      ([k, v]) => /^[UW][A-Z0-9]+$/.test(k) && typeof v === 'string' && v.trim() !== '',
+    )
+  )
+    throw bad(
+      'COUNTERSIGN_SLACK_USERS',
+      'must be a JSON object mapping Slack user IDs to actor IDs, e.g. {"U0123ABCD":"actor_2"}',
+    );
+  return {
+    botToken,
+    signingSecret,
+    channel,
+    apiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`,
+    users: Object.freeze(Object.fromEntries(Object.entries(users as Record<string, string>))),
   };
 }
 

@@ -1,4 +1,5 @@
 import { CountersignError } from '../core/errors.js';
+import type * as Slack from './slack.js';
 import type * as Temporal from './temporal.js';
 import type * as Worker from './worker.js';
 
@@ -40,12 +41,62 @@ export function loadWorker(): Promise<typeof Worker> {
  * naming the package and the install command; anything else is thrown as it was.
  */
 export function missingTemporal(e: unknown, why: string): unknown {
+  return missingOptional(e, {
+    packages: TEMPORAL_PACKAGES,
+    what: 'The Temporal packages are optional',
+    why,
+    otherwise: 'or unset COUNTERSIGN_TEMPORAL_ADDRESS to use the embedded runtime.',
+  });
+}
+
+/** Slack's Web API client: an optional peer dependency, for Slack approvals only. */
+export const SLACK_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
+  '@slack/web-api': '^8.2.0',
+});
+
+/** Slack approvals (`serve` with COUNTERSIGN_SLACK_BOT_TOKEN set). */
+export function loadSlack(): Promise<typeof Slack> {
+  return import('./slack.js').catch((e: unknown) => {
+    throw missingSlack(e);
+  });
+}
+
+/** A failed load of Slack's client as DEPENDENCY_MISSING with its install command. */
+export function missingSlack(e: unknown): unknown {
+  return missingOptional(e, {
+    packages: SLACK_PACKAGES,
+    what: "Slack's Web API client is optional",
+    why: 'COUNTERSIGN_SLACK_BOT_TOKEN is set',
+    otherwise: 'or unset COUNTERSIGN_SLACK_BOT_TOKEN to run without Slack approvals.',
+  });
+}
+
+/**
+ * A module that failed to load because one of `packages` (or another of their scope) is missing becomes
+ * DEPENDENCY_MISSING naming the package and the command installing them all; anything else is
+ * thrown as it was.
+ */
+function missingOptional(
+  e: unknown,
+  o: {
+    readonly packages: Readonly<Record<string, string>>;
+    readonly what: string;
+    readonly why: string;
+    readonly otherwise: string;
+  },
+): unknown {
   const name = missingPackageName(e);
-  if (name === undefined || !name.startsWith('@temporalio/')) return e;
+  // A scope's other packages (@temporalio/core-bridge, @slack/types) come with them.
+  const scopes = Object.keys(o.packages).map((p) => p.slice(0, p.indexOf('/') + 1));
+  if (name === undefined || !scopes.some((scope) => scope !== '' && name.startsWith(scope)))
+    return e;
+  const install = `npm install ${Object.entries(o.packages)
+    .map(([p, range]) => `${p}@${range}`)
+    .join(' ')}`;
   return new CountersignError(
     'DEPENDENCY_MISSING',
-    `The package ${name} is not installed, and ${why}. The Temporal packages are optional: install them beside countersign with\n  ${TEMPORAL_INSTALL}\nor unset COUNTERSIGN_TEMPORAL_ADDRESS to use the embedded runtime.`,
-    { package: name, install: TEMPORAL_INSTALL },
+    `The package ${name} is not installed, and ${o.why}. ${o.what}: install ${Object.keys(o.packages).length > 1 ? 'them' : 'it'} beside countersign with\n  ${install}\n${o.otherwise}`,
+    { package: name, install },
   );
 }
 

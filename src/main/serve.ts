@@ -13,6 +13,7 @@ import type { Services } from '../surfaces/services.js';
 import { startCheckpointSchedule } from './checkpoints.js';
 import { openRuntime } from './compose.js';
 import { startDecisionWebhooks } from './decision-webhooks.js';
+import { openSlackApprovals } from './slack-approvals.js';
 import { demoBanner, seedConsoleDemo } from './console-demo.js';
 import { type Config, temporalKeyFile } from './config.js';
 import { loadTemporal } from './optional-packages.js';
@@ -102,6 +103,13 @@ export async function startServer(
           ? options.temporalUiUrl
           : (config.temporal?.uiUrl?.replace('{id}', '{workflow_id}') ?? null),
     });
+    // Approval requests posted to Slack and decided there, when COUNTERSIGN_SLACK_BOT_TOKEN is set.
+    const slack = await openSlackApprovals(
+      config,
+      kernel,
+      runtime.store,
+      options.log ?? (() => undefined),
+    );
     app = buildHttpApp(runtime.services, {
       ...(options.log ? { log: options.log } : {}),
       maxKeptBytes: config.idempotencyMaxBytes,
@@ -111,6 +119,7 @@ export async function startServer(
         eventsRoute(runtime.services)(a);
         consoleFiles(a);
         if (codec) void a.register(codecRoute, codec);
+        slack?.route(a);
         options.extraRoutes?.(a);
       },
     });
@@ -123,6 +132,7 @@ export async function startServer(
     );
     // Every decision POSTed, signed, to COUNTERSIGN_DECISION_WEBHOOK_URL when it is set.
     const webhooks = startDecisionWebhooks(config, runtime.store, options.log ?? (() => undefined));
+    slack?.start();
     const address = app.server.address() as AddressInfo;
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${shownHost}:${address.port}`;
@@ -140,7 +150,7 @@ export async function startServer(
           } finally {
             try {
               // After the last request, before the store closes: anchor what they wrote.
-              await Promise.all([checkpoints.stop(), webhooks.stop()]);
+              await Promise.all([checkpoints.stop(), webhooks.stop(), slack?.stop()]);
             } finally {
               await runtime.close();
             }

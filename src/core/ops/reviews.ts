@@ -21,7 +21,16 @@ import { assertOutsideRun } from './run-guard.js';
 export class ReviewOps {
   constructor(private readonly r: Rules) {}
 
-  async reviewAction(ctx: CallContext, input: S.ReviewActionInput) {
+  /**
+   * `seen.hash`: the call hash the reviewer was shown (a door that shows a call before the
+   * decision, as a Slack message does, passes it); the decision is refused with
+   * APPROVAL_HASH_MISMATCH when the proposal has moved on to another version since.
+   */
+  async reviewAction(
+    ctx: CallContext,
+    input: S.ReviewActionInput,
+    seen: { readonly hash?: string | undefined } = {},
+  ) {
     assertContext(ctx);
     const args = parseInput(S.reviewActionInput, input, 'review_action input');
     return this.r.recording(
@@ -35,6 +44,15 @@ export class ReviewOps {
       async (tx) => {
         const p = await this.r.proposal(tx, ctx, args.proposal_id);
         await assertOutsideRun(tx, ctx, p.workflow_id, 'review_action', p.id);
+        if (seen.hash !== undefined) {
+          const current = await this.r.version(tx, ctx, p, p.version);
+          if (current.hash !== seen.hash)
+            throw new CountersignError(
+              'APPROVAL_HASH_MISMATCH',
+              `${p.id} changed since it was shown: version ${p.version} has hash ${current.hash}, not ${seen.hash}. Review the current version.`,
+              { proposal_id: p.id, version: p.version, hash: current.hash, seen_hash: seen.hash },
+            );
+        }
         return this.review(tx, ctx, args);
       },
       { last: true },
