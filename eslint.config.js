@@ -54,6 +54,7 @@ export default tseslint.config(
                 '@modelcontextprotocol/*',
                 'fastify',
                 '@temporalio/*',
+                '@opentelemetry/*',
                 'commander',
               ],
               message: 'No vendor SDK in the core.',
@@ -87,6 +88,7 @@ export default tseslint.config(
           patterns: [
             { group: ['**/adapters/**', '**/main/**'], message: 'Surfaces call the core only.' },
             { group: ['@temporalio/*'], message: 'The Temporal SDK is loaded by src/main only.' },
+            { group: ['@opentelemetry/*'], message: 'Telemetry goes through the core port.' },
           ],
         },
       ],
@@ -107,8 +109,16 @@ export default tseslint.config(
               message: 'The engine calls the core only.',
             },
             {
-              group: ['kysely', 'better-sqlite3', 'pg', '@cedar-policy/*', 'fastify', 'commander'],
-              message: 'No store, policy or surface library in the engine.',
+              group: [
+                'kysely',
+                'better-sqlite3',
+                'pg',
+                '@cedar-policy/*',
+                'fastify',
+                'commander',
+                '@opentelemetry/*',
+              ],
+              message: 'No store, policy, surface or telemetry library in the engine.',
             },
             {
               group: ['node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:child_process'],
@@ -222,7 +232,12 @@ export default tseslint.config(
     // and they are loaded with import() when Temporal is configured (main/optional-packages.ts).
     // (The core's and the surfaces' own rules refuse it too; one rule per file, later wins.)
     files: ['src/index.ts', 'src/main/**/*.ts', 'src/adapters/**/*.ts'],
-    ignores: ['src/adapters/temporal/**', 'src/main/temporal.ts', 'src/main/worker.ts'],
+    ignores: [
+      'src/adapters/temporal/**',
+      'src/main/temporal.ts',
+      'src/main/worker.ts',
+      'src/adapters/telemetry/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -233,6 +248,30 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'Only the Temporal runtime and worker import @temporalio (optional peer).',
             },
+            {
+              group: ['@opentelemetry/*'],
+              allowTypeImports: true,
+              message: 'Only src/adapters/telemetry imports @opentelemetry (optional peer).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The OpenTelemetry adapter: the one place that imports @opentelemetry (optional peers),
+    // loaded with import() by src/main/optional-packages.ts only when OTLP export is configured.
+    files: ['src/adapters/telemetry/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/main/**', '**/surfaces/**', '**/engine/**'],
+              message: 'An adapter implements a core port; it imports no outer layer.',
+            },
+            { group: ['@temporalio/*'], allowTypeImports: true, message: 'Not the Temporal SDK.' },
           ],
         },
       ],

@@ -1,4 +1,5 @@
 import { CountersignError } from '../core/errors.js';
+import type * as Otel from '../adapters/telemetry/otel-telemetry.js';
 import type * as Temporal from './temporal.js';
 import type * as Worker from './worker.js';
 
@@ -46,6 +47,47 @@ export function missingTemporal(e: unknown, why: string): unknown {
     'DEPENDENCY_MISSING',
     `The package ${name} is not installed, and ${why}. The Temporal packages are optional: install them beside countersign with\n  ${TEMPORAL_INSTALL}\nor unset COUNTERSIGN_TEMPORAL_ADDRESS to use the embedded runtime.`,
     { package: name, install: TEMPORAL_INSTALL },
+  );
+}
+
+/**
+ * The OpenTelemetry packages: optional peer dependencies, installed only by those who export
+ * traces and metrics over OTLP/HTTP. The ranges match package.json's peerDependencies.
+ */
+export const OTEL_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
+  '@opentelemetry/api': '^1.9.0',
+  '@opentelemetry/exporter-metrics-otlp-http': '>=0.212.0',
+  '@opentelemetry/exporter-trace-otlp-http': '>=0.212.0',
+  '@opentelemetry/resources': '^2.5.1',
+  '@opentelemetry/sdk-metrics': '^2.5.1',
+  '@opentelemetry/sdk-trace-base': '^2.5.1',
+});
+
+/** The command that installs the OpenTelemetry packages beside countersign. */
+export const OTEL_INSTALL = `npm install ${Object.entries(OTEL_PACKAGES)
+  .map(([name, range]) => `'${name}@${range}'`)
+  .join(' ')}`;
+
+/**
+ * The OpenTelemetry adapter (OTEL_EXPORTER_OTLP_ENDPOINT or a per-signal endpoint is set).
+ * `load` is the import itself, replaceable so a test can stand in for a missing package.
+ */
+export function loadOtel(
+  load: () => Promise<typeof Otel> = () => import('../adapters/telemetry/otel-telemetry.js'),
+): Promise<typeof Otel> {
+  return load().catch((e: unknown) => {
+    throw missingOtel(e);
+  });
+}
+
+/** A missing OpenTelemetry package becomes DEPENDENCY_MISSING naming the install command. */
+export function missingOtel(e: unknown): unknown {
+  const name = missingPackageName(e);
+  if (name === undefined || !(name in OTEL_PACKAGES)) return e;
+  return new CountersignError(
+    'DEPENDENCY_MISSING',
+    `The package ${name} is not installed, and OTEL_EXPORTER_OTLP_ENDPOINT asks for OpenTelemetry export. The OpenTelemetry packages are optional: install them beside countersign with\n  ${OTEL_INSTALL}\nor unset the OTEL_EXPORTER_OTLP_* variables (or set OTEL_SDK_DISABLED=true).`,
+    { package: name, install: OTEL_INSTALL },
   );
 }
 
