@@ -188,7 +188,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     )
     .addHelpText(
       'after',
-      '\nOn the first start it creates an operator token (it administers: actors, tokens, policy,\nreads; it never acts as an actor) and prints it once, with the MCP client configuration. Open the printed URL in a browser for the console and sign in with a\ntoken. With COUNTERSIGN_TEMPORAL_ADDRESS set, runs execute on Temporal (start `countersign worker`\ntoo), and COUNTERSIGN_TEMPORAL_UI_URL (e.g. http://localhost:8233) links each run to the Temporal UI. Ctrl-C stops it cleanly.\n\nExamples:\n  npx countersign serve --demo\n  npx countersign serve --port 8787',
+      '\nOn the first start it creates an operator token (it administers: actors, tokens, policy,\nreads; it never acts as an actor) and prints it once, with the MCP client configuration. Open the printed URL in a browser for the console and sign in with a\ntoken. With COUNTERSIGN_TEMPORAL_ADDRESS set, runs execute on Temporal (start `countersign worker`\ntoo), and COUNTERSIGN_TEMPORAL_UI_URL (e.g. http://localhost:8233) links each run to the Temporal UI. With OTEL_EXPORTER_OTLP_ENDPOINT (or\n…_TRACES_ENDPOINT, …_METRICS_ENDPOINT) set, traces and metrics go out over OTLP/HTTP (also\nOTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_METRIC_EXPORT_INTERVAL, OTEL_SDK_DISABLED). Ctrl-C stops it cleanly.\n\nExamples:\n  npx countersign serve --demo\n  npx countersign serve --port 8787',
     )
     .action((o: { port?: string; demo?: boolean }) =>
       serveCommandMain(configOf(globals()), o.port, { out, demo: o.demo ?? false }),
