@@ -424,6 +424,83 @@ describe('OpenTelemetry export from a real `countersign serve`', () => {
         expect(String(r.headers.traceparent)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
   }, 120_000);
 
+  it('exports a span for a workflow run and each of its steps, with the run as their parent', async () => {
+    const { call } = client(server);
+    const dev = await call(server.operatorToken, 'POST', '/actors', {
+      name: 'Dana',
+      role: 'Developer',
+    });
+    const devToken = (
+      await call(server.operatorToken, 'POST', '/tokens', {
+        actor_id: dev.body.actor_id as string,
+        name: 'dana',
+      })
+    ).body.token as string;
+    const now = Date.now();
+    const started = await call(
+      devToken,
+      'POST',
+      '/workflows/start',
+      {
+        definition: 'ops_change_control',
+        idempotency_key: 'otel-run-1',
+        input: {
+          change_request: {
+            title: 'Tune checkout-api db.pool_size',
+            summary: 'Set db.pool_size of checkout-api to 42.',
+            change_type: 'configuration',
+            requested_by: 'dana@example.com',
+            ticket: 'CHG-7001',
+          },
+          impacted_systems: [
+            {
+              name: 'checkout-api',
+              criticality: 'medium',
+              environment: 'staging',
+              owner: 'platform-team',
+            },
+          ],
+          requirements: { compliance: [] },
+          change_window: {
+            start: new Date(now - 3_600_000).toISOString(),
+            end: new Date(now + 6 * 3_600_000).toISOString(),
+          },
+          parameters: {
+            config_changes: [
+              { service: 'checkout-api', key: 'db.pool_size', from: null, to: '42' },
+            ],
+          },
+        },
+      },
+      { traceparent },
+    );
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    const workflow_id = started.body.workflow_id as string;
+    const ofRun = (sp: OtlpSpan) => attr(sp, 'countersign.workflow_id') === workflow_id;
+    await until('run and step spans', () => {
+      const spans = receiver.spans().filter(ofRun);
+      return (
+        spans.some((sp) => sp.name === 'countersign.run') &&
+        spans.some((sp) => sp.name.startsWith('countersign.step ')) &&
+        spans.some((sp) => sp.name === 'countersign.agent')
+      );
+    });
+    const spans = receiver.spans().filter(ofRun);
+    const runs = spans.filter((sp) => sp.name === 'countersign.run');
+    const steps = spans.filter(
+      (sp) => sp.name.startsWith('countersign.step ') || sp.name === 'countersign.agent',
+    );
+    // Every step ran inside a drive of its run.
+    for (const step of steps)
+      expect(
+        runs.map((r) => r.spanId),
+        step.name,
+      ).toContain(step.parentSpanId);
+    // The first drive began under the start call, in the caller's trace.
+    expect(runs.some((r) => r.traceId === traceId)).toBe(true);
+    for (const sp of spans) expect(attr(sp, 'countersign.tenant')).toBe('default');
+  }, 120_000);
+
   it('takes the trace context of an MCP call from its _meta', async () => {
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const { StreamableHTTPClientTransport } =
