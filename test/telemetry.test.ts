@@ -532,6 +532,39 @@ describe('OpenTelemetry export from a real `countersign serve`', () => {
   }, 60_000);
 });
 
+describe('OpenTelemetry at the local CLI', () => {
+  it('exports the span of a one-shot command before it exits', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-telemetry-cli-'));
+    const receiver = await startReceiver();
+    try {
+      const result = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, 'tools'], {
+          env: {
+            PATH: process.env.PATH,
+            COUNTERSIGN_DATA_DIR: path.join(dir, 'data'),
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, out }));
+      });
+      expect(result.code, result.out).toBe(0);
+      // Exported on close (the default batch delay is 5 s; the command took less).
+      const span = receiver.spans().find((sp) => sp.name === 'countersign.operation list_tools');
+      expect(span && attr(span, 'countersign.caller')).toBe('operator');
+      // Only traces were asked for: no metrics request.
+      expect(receiver.bodies.map((b) => b.path)).not.toContain('/v1/metrics');
+    } finally {
+      await receiver.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
 describe('OpenTelemetry off', () => {
   it('exports nothing when OTEL_SDK_DISABLED is true, though an endpoint is set', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-telemetry-off-'));
