@@ -55,6 +55,7 @@ export default tseslint.config(
                 'fastify',
                 '@temporalio/*',
                 '@slack/*',
+                '@opentelemetry/*',
                 'commander',
               ],
               message: 'No vendor SDK in the core.',
@@ -89,6 +90,7 @@ export default tseslint.config(
             { group: ['**/adapters/**', '**/main/**'], message: 'Surfaces call the core only.' },
             { group: ['@temporalio/*'], message: 'The Temporal SDK is loaded by src/main only.' },
             { group: ['@slack/*'], message: "Slack's SDK is loaded by src/main/slack.ts only." },
+            { group: ['@opentelemetry/*'], message: 'Telemetry goes through the core port.' },
           ],
         },
       ],
@@ -109,8 +111,16 @@ export default tseslint.config(
               message: 'The engine calls the core only.',
             },
             {
-              group: ['kysely', 'better-sqlite3', 'pg', '@cedar-policy/*', 'fastify', 'commander'],
-              message: 'No store, policy or surface library in the engine.',
+              group: [
+                'kysely',
+                'better-sqlite3',
+                'pg',
+                '@cedar-policy/*',
+                'fastify',
+                'commander',
+                '@opentelemetry/*',
+              ],
+              message: 'No store, policy, surface or telemetry library in the engine.',
             },
             {
               group: ['node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:child_process'],
@@ -229,6 +239,7 @@ export default tseslint.config(
       'src/main/temporal.ts',
       'src/main/worker.ts',
       'src/main/slack.ts',
+      'src/adapters/telemetry/**',
     ],
     rules: {
       'no-restricted-imports': [
@@ -246,6 +257,46 @@ export default tseslint.config(
               message:
                 'Only src/main/slack.ts imports @slack (optional peer, loaded with import()).',
             },
+            {
+              group: ['@opentelemetry/*'],
+              allowTypeImports: true,
+              message: 'Only src/adapters/telemetry imports @opentelemetry (optional peer).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The Slack client: imports @slack, and no other optional peer.
+    files: ['src/main/slack.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@temporalio/*'], allowTypeImports: true, message: 'Not the Temporal SDK.' },
+            { group: ['@opentelemetry/*'], message: 'Telemetry goes through the core port.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The OpenTelemetry adapter: the one place that imports @opentelemetry (optional peers),
+    // loaded with import() by src/main/optional-packages.ts only when OTLP export is configured.
+    files: ['src/adapters/telemetry/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/main/**', '**/surfaces/**', '**/engine/**'],
+              message: 'An adapter implements a core port; it imports no outer layer.',
+            },
+            { group: ['@temporalio/*'], allowTypeImports: true, message: 'Not the Temporal SDK.' },
+            { group: ['@slack/*'], message: 'Not the Slack SDK.' },
           ],
         },
       ],

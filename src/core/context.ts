@@ -20,6 +20,8 @@ export interface CallContext {
   readonly agent_invocation_id?: string | undefined;
   /** The API token the call authenticated with; absent for the local operator. */
   readonly token?: TokenGrant | undefined;
+  /** The W3C `traceparent` the caller sent (HTTP header, MCP `_meta`): the parent of its span. */
+  readonly traceparent?: string | undefined;
   /** Set by a door for a request sent with an idempotency key (reply.ts). */
   readonly reply?: ReplySlot | undefined;
 }

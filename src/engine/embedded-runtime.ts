@@ -1,3 +1,4 @@
+import { telemetry } from '../core/ports/telemetry.js';
 import type { CallContext } from '../core/context.js';
 import type { JsonObject, JsonValue, RunEffect, WorkflowRun } from '../core/model.js';
 import type { PendingEffect, WorkflowOps } from '../core/workflow-ops.js';
@@ -116,7 +117,18 @@ export class EmbeddedRuntime implements WorkflowEngine {
     return current;
   }
 
-  private async driveNow(tenant_id: string, run_id: string): Promise<void> {
+  private driveNow(tenant_id: string, run_id: string): Promise<void> {
+    const t = telemetry();
+    if (!t.enabled) return this.driveRun(tenant_id, run_id);
+    return t.span(
+      'countersign.run',
+      { 'countersign.tenant': tenant_id, 'countersign.workflow_id': run_id },
+      () => this.driveRun(tenant_id, run_id),
+    );
+  }
+
+  /** Replays the run to where it stands and drives it on until it ends or waits. */
+  private async driveRun(tenant_id: string, run_id: string): Promise<void> {
     if (this.closed) return;
     const { run, effects } = await this.ops.loadRun(tenant_id, run_id);
     if (run.status !== 'running' && run.status !== 'waiting') return;

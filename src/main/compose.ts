@@ -27,6 +27,14 @@ import type { Services } from '../surfaces/services.js';
 import type { Config } from './config.js';
 import { loadTemporal } from './optional-packages.js';
 import { loadOwnTools } from './tools-config.js';
+import {
+  observedActivities,
+  observedPolicy,
+  observedStore,
+  observedTool,
+  openTelemetry,
+} from './telemetry.js';
+import { installTelemetry, noopTelemetry, telemetry } from '../core/ports/telemetry.js';
 
 /** What every process builds on: the store, the kernel, workflow operations and activities. */
 export interface Core {
@@ -88,12 +96,15 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
     ? CedarPolicyEngine.fromDirectory(config.policyDir)
     : CedarPolicyEngine.fromDirectory();
   const env = options.env ?? process.env;
+  // OpenTelemetry, when the OTEL_* variables ask for it: loaded before anything opens, so a
+  // missing package stops the start cleanly. The gauge reads the store only once it is open.
+  let store!: KyselyStore;
+  const otel = await openTelemetry(env, () => store);
   const demo = createDemoTools({ dataDir: config.dataDir, webhookUrl: config.webhookUrl });
   const builtIn = [...demo.tools, ...(options.extraTools ?? [])];
   // Your own tools (COUNTERSIGN_TOOLS or countersign.config.json), checked before anything opens:
   // serve, mcp, worker and the CLI all come through here, so they all see the same tools.
   let own: ToolDefinition[];
-  let store: KyselyStore;
   try {
     own = await loadOwnTools({
       spec: config.tools,
@@ -104,12 +115,14 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
     store = await openConfiguredStore(config);
   } catch (e) {
     demo.close();
+    await otel?.shutdown();
     throw e;
   }
   // Downstream MCP servers configured in <data dir>/gateway.json become governed tools.
   const gateway = await loadGatewayTools({ dataDir: config.dataDir }).catch(async (e: unknown) => {
     demo.close();
     await store.close();
+    await otel?.shutdown();
     throw e;
   });
   for (const warning of gateway.warnings) (options.warn ?? defaultWarn)(warning);
@@ -118,32 +131,43 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
     await gateway.close();
     demo.close();
     await store.close();
+    await otel?.shutdown();
     throw new CountersignError(
       'VALIDATION_FAILED',
       `The tool name "${clash.name}" is taken by a downstream MCP server's tool (gateway.json); a tool of your own cannot replace it, choose another name.`,
       { issues: [{ path: 'COUNTERSIGN_TOOLS', message: `"${clash.name}" is taken` }] },
     );
   }
+  // With telemetry on, the ports are observed; off, the kernel gets them as they are.
+  if (otel) installTelemetry(otel);
+  const t = telemetry();
+  const tools = [...builtIn, ...gateway.tools, ...own];
   const kernel = new Kernel({
-    store,
-    policy,
-    tools: staticToolRegistry([...builtIn, ...gateway.tools, ...own]),
+    store: otel ? observedStore(store, t) : store,
+    policy: otel ? observedPolicy(policy, t) : policy,
+    tools: staticToolRegistry(otel ? tools.map((tool) => observedTool(tool, t)) : tools),
     clock: options.clock ?? systemClock,
     newSecret: () => randomBytes(32).toString('base64url'),
     idempotencyRetentionSeconds: config.idempotencyRetentionSeconds,
   });
   const models = modelGateway(config, store, env);
   const workflows = new WorkflowOps(kernel);
+  const activities = createActivities({ ops: workflows, kernel, models });
   return {
     kernel,
     store,
     config,
     workflows,
-    activities: createActivities({ ops: workflows, kernel, models }),
+    activities: otel ? observedActivities(activities, otel) : activities,
     async close() {
       await gateway.close();
       demo.close();
       await store.close();
+      if (otel) {
+        // Sends what is buffered (serve's stop on SIGTERM comes through here).
+        await otel.shutdown();
+        if (telemetry() === otel) installTelemetry(noopTelemetry);
+      }
     },
   };
 }

@@ -1,4 +1,5 @@
 import { CountersignError } from '../core/errors.js';
+import type * as Otel from '../adapters/telemetry/otel-telemetry.js';
 import type * as Slack from './slack.js';
 import type * as Temporal from './temporal.js';
 import type * as Worker from './worker.js';
@@ -90,14 +91,57 @@ function missingOptional(
   const scopes = Object.keys(o.packages).map((p) => p.slice(0, p.indexOf('/') + 1));
   if (name === undefined || !scopes.some((scope) => scope !== '' && name.startsWith(scope)))
     return e;
-  const install = `npm install ${Object.entries(o.packages)
-    .map(([p, range]) => `${p}@${range}`)
-    .join(' ')}`;
+  const install = installCommand(o.packages);
   return new CountersignError(
     'DEPENDENCY_MISSING',
     `The package ${name} is not installed, and ${o.why}. ${o.what}: install ${Object.keys(o.packages).length > 1 ? 'them' : 'it'} beside countersign with\n  ${install}\n${o.otherwise}`,
     { package: name, install },
   );
+}
+
+/**
+ * The OpenTelemetry packages: optional peer dependencies, installed only by those who export
+ * traces and metrics over OTLP/HTTP. The ranges match package.json's peerDependencies.
+ */
+export const OTEL_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
+  '@opentelemetry/api': '^1.9.0',
+  '@opentelemetry/exporter-metrics-otlp-http': '>=0.212.0',
+  '@opentelemetry/exporter-trace-otlp-http': '>=0.212.0',
+  '@opentelemetry/resources': '^2.5.1',
+  '@opentelemetry/sdk-metrics': '^2.5.1',
+  '@opentelemetry/sdk-trace-base': '^2.5.1',
+});
+
+/** The command that installs the OpenTelemetry packages beside countersign. */
+export const OTEL_INSTALL = installCommand(OTEL_PACKAGES);
+
+/**
+ * The OpenTelemetry adapter (OTEL_EXPORTER_OTLP_ENDPOINT or a per-signal endpoint is set).
+ * `load` is the import itself, replaceable so a test can stand in for a missing package.
+ */
+export function loadOtel(
+  load: () => Promise<typeof Otel> = () => import('../adapters/telemetry/otel-telemetry.js'),
+): Promise<typeof Otel> {
+  return load().catch((e: unknown) => {
+    throw missingOtel(e);
+  });
+}
+
+/** A missing OpenTelemetry package becomes DEPENDENCY_MISSING naming the install command. */
+export function missingOtel(e: unknown): unknown {
+  return missingOptional(e, {
+    packages: OTEL_PACKAGES,
+    what: 'The OpenTelemetry packages are optional',
+    why: 'OTEL_EXPORTER_OTLP_ENDPOINT asks for OpenTelemetry export',
+    otherwise: 'or unset the OTEL_EXPORTER_OTLP_* variables (or set OTEL_SDK_DISABLED=true).',
+  });
+}
+
+/** `npm install` of `packages` at their ranges, quoted where a shell would read the range. */
+function installCommand(packages: Readonly<Record<string, string>>): string {
+  return `npm install ${Object.entries(packages)
+    .map(([name, range]) => (/[<>|&\s*]/.test(range) ? `'${name}@${range}'` : `${name}@${range}`))
+    .join(' ')}`;
 }
 
 /** The package a failed `import()` could not find (ERR_MODULE_NOT_FOUND), if that is why. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { assertActsAs, assertInScope } from '../core/authority.js';
 import type { CallContext } from '../core/context.js';
+import { type TelemetryAttributes, telemetry } from '../core/ports/telemetry.js';
 import { parseInput } from '../core/validation.js';
 import { CONNECTOR_OPERATIONS } from './connector-operations.js';
 import { CONSOLE_OPERATIONS } from './console-operations.js';
@@ -55,7 +56,60 @@ function namingOperations(op: Operation): Operation {
  * as itself; naming anyone else, or naming anyone with an operator token, is refused before
  * the core runs (and the core checks again).
  */
-export async function invokeOperation(
+export function invokeOperation(
+  services: Services,
+  op: Operation,
+  ctx: CallContext,
+  input: Record<string, unknown>,
+): Promise<unknown> {
+  const t = telemetry();
+  if (!t.enabled) return runOperation(services, op, ctx, input);
+  return t.span(
+    `countersign.operation ${op.name}`,
+    spanAttributes(op, ctx, input),
+    async () => {
+      const result = await runOperation(services, op, ctx, input);
+      t.annotate(resultAttributes(result));
+      return result;
+    },
+    ctx.traceparent,
+  );
+}
+
+/**
+ * What an operation's span says about it: IDs and names only, never parameters (a tool call's
+ * `params` may hold what the redaction rules hide). Read from the raw input, so only strings.
+ */
+function spanAttributes(
+  op: Operation,
+  ctx: CallContext,
+  input: Record<string, unknown>,
+): TelemetryAttributes {
+  const str = (v: unknown) => (typeof v === 'string' && v.length <= 200 ? v : undefined);
+  return {
+    'countersign.operation': op.name,
+    'countersign.tenant': ctx.tenant_id,
+    'countersign.caller': ctx.caller.kind === 'actor' ? ctx.caller.actor_id : 'operator',
+    'countersign.workflow_id': str(input.workflow_id),
+    'countersign.proposal_id': str(input.proposal_id),
+    'countersign.tool': str(input.tool),
+    'countersign.decision': str(input.decision),
+  };
+}
+
+function resultAttributes(result: unknown): TelemetryAttributes {
+  if (typeof result !== 'object' || result === null) return {};
+  const r = result as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' && v.length <= 200 ? v : undefined);
+  return {
+    'countersign.proposal_id': str(r.proposal_id),
+    'countersign.workflow_id': str(r.workflow_id),
+    'countersign.execution_id': str(r.execution_id),
+    'countersign.status': str(r.status),
+  };
+}
+
+async function runOperation(
   services: Services,
   op: Operation,
   ctx: CallContext,

@@ -1,3 +1,4 @@
+import { telemetry } from '../../core/ports/telemetry.js';
 import { createHmac } from 'node:crypto';
 
 /**
@@ -36,7 +37,7 @@ export async function postJson(
 ): Promise<void> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...telemetry().traceHeaders(), ...headers },
     body,
     signal: AbortSignal.timeout(timeoutMs),
   });

@@ -1,3 +1,4 @@
+import { telemetry } from '../../core/ports/telemetry.js';
 /**
  * The demo tools of the seed document, made real against a "demo target" kept under
  * `<dataDir>/demo-target/`: named SQLite databases (`<name>.sqlite`), their backups
@@ -735,7 +736,11 @@ async function postWebhook(
   try {
     const res = await doFetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': idempotencyKey,
+        ...telemetry().traceHeaders(),
+      },
       body: JSON.stringify(payload),
       signal: AbortSignal.timeout(5000),
     });

@@ -1,3 +1,4 @@
+import { telemetry } from '../../core/ports/telemetry.js';
 /**
  * HTTP tools: a governed tool whose plan() and apply() are endpoints of another service, declared
  * in configuration rather than code, for teams whose actions already live behind an API.
@@ -181,6 +182,8 @@ export function createHttpTool(
           'idempotency-key': ctx.idempotency_key,
           'x-countersign-timestamp': timestamp,
           'x-countersign-signature': signature(secret, timestamp, body),
+          // The current trace (an execute_action's span), so the endpoint can join it.
+          ...telemetry().traceHeaders(),
         },
         body,
         // A redirect would send the signed request somewhere nobody declared.

@@ -1,3 +1,4 @@
+import { telemetry } from '../../core/ports/telemetry.js';
 /**
  * The governed gateway: every tool of a downstream MCP server becomes a governed Countersign
  * tool named `<prefix>.<tool>`, proposed, reviewed, run at most once and recorded like any other.
@@ -672,6 +673,8 @@ function governedTool(b: ToolBuild): ToolDefinition {
             _meta: {
               'countersign/idempotency_key': ctx.idempotency_key,
               'countersign/execution_id': ctx.execution_id,
+              // W3C trace context, as MCP carries it in `_meta` (the current span's).
+              ...telemetry().traceHeaders(),
             },
           },
           undefined,

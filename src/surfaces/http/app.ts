@@ -1,3 +1,4 @@
+import type { CallContext } from '../../core/context.js';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -198,7 +199,10 @@ function governedRoute(services: Services, op: Operation, keyed: KeyedCalls): Ro
 
   return async (req, reply) => {
     const auth = await authenticate(services.kernel, req.headers.authorization);
-    const ctx = tokenContext(auth, purposeOf(op, req.headers['x-purpose']));
+    const ctx = withTraceparent(
+      tokenContext(auth, purposeOf(op, req.headers['x-purpose'])),
+      req.headers.traceparent,
+    );
     const key = keyable ? idempotencyKey(req.headers['idempotency-key']) : undefined;
     const input = inputOf(op, req, inPath, fieldTypes, bodyFields);
     if (key === undefined)
@@ -206,6 +210,11 @@ function governedRoute(services: Services, op: Operation, keyed: KeyedCalls): Ro
     const answer = await keyed.call(op, ctx, input, key);
     return sendJson(reply, answer.status, answer.body, answer.headers);
   };
+}
+
+/** The caller's W3C trace context, kept for the operation's span (telemetry checks its form). */
+function withTraceparent(ctx: CallContext, header: string | string[] | undefined): CallContext {
+  return typeof header === 'string' ? { ...ctx, traceparent: header } : ctx;
 }
 
 function sendJson(

@@ -49,6 +49,12 @@ function idempotencyKeyOf(extra: CallExtra | undefined): unknown {
   return extra?.requestInfo?.headers['idempotency-key'];
 }
 
+/** The caller's W3C trace context: `_meta.traceparent`, or the HTTP transport's header. */
+function traceparentOf(extra: CallExtra | undefined): string | undefined {
+  const value = extra?._meta?.traceparent ?? extra?.requestInfo?.headers.traceparent;
+  return typeof value === 'string' ? value : undefined;
+}
+
 const EXECUTING_TOOLS = new Set(['execute_action', 'execute_parallel']);
 
 const INSTRUCTIONS =
@@ -91,7 +97,8 @@ export function createMcpServer(
         outputSchema: op.output,
         annotations: annotations(op),
       },
-      (args: unknown, extra: CallExtra) => track(call(op, args, idempotencyKeyOf(extra))),
+      (args: unknown, extra: CallExtra) =>
+        track(call(op, args, idempotencyKeyOf(extra), traceparentOf(extra))),
     );
   }
   inFlight.set(server, running);
@@ -103,12 +110,17 @@ export function createMcpServer(
     return p;
   }
 
-  async function call(op: Operation, args: unknown, key: unknown): Promise<CallToolResult> {
+  async function call(
+    op: Operation,
+    args: unknown,
+    key: unknown,
+    traceparent: string | undefined,
+  ): Promise<CallToolResult> {
     try {
       const { purpose, input } = splitPurpose(args);
       const base = await contextFor();
       parseInput(op.input, withCallerDefaults(op, base, input), `${op.name} arguments`);
-      const ctx = { ...base, purpose: purpose ?? base.purpose };
+      const ctx = { ...base, purpose: purpose ?? base.purpose, traceparent };
       if (ctx.purpose.trim() === '') {
         if (op.privileged && (options.requirePurpose ?? true))
           throw new CountersignError(
