@@ -270,44 +270,47 @@ export function governedToolNode(
 
   async function outcome(p: Proposed): Promise<{ content: string; error: boolean }> {
     const id = p.proposal_id!;
-    // Decided already: this answers at once, with the latest decision and its comment.
+    // Decided already: this answers at once, with every decision and its comment.
     const decision = await client.waitForDecision({ proposal_id: id, timeout_seconds: 1 });
     const who = decision.decision?.reviewer_id ?? 'a reviewer';
-    const comment = decision.decision?.comment
-      ? ` Reviewer's comment: "${decision.decision.comment}".`
-      : '';
+    const said = decision.decisions
+      .filter((d) => d.comment)
+      .map((d) => `${d.reviewer_id} (${d.decision}): "${d.comment}"`);
+    const comments = said.length > 0 ? ` Reviewer's comment: ${said.join('; ')}.` : '';
     if (decision.status === 'rejected')
       return {
-        content: `Countersign: ${who} rejected this call (${id}).${comment} Do not retry it unchanged.`,
+        content: `Countersign: ${who} rejected this call (${id}).${comments} Do not retry it unchanged.`,
         error: true,
       };
     if (decision.status === 'needs_info')
       return {
-        content: `Countersign: ${who} asked for more information before deciding on this call (${id}).${comment}`,
+        content: `Countersign: ${who} asked for more information before deciding on this call (${id}).${comments}`,
         error: true,
       };
     const { final_tool_call: approved } = await client.getProposal({ proposal_id: id });
+    // A version after the first is a reviewer's edit (or the proposer's revision), approved as such.
     const edited =
-      decision.decision?.decision === 'edit'
+      approved.version > 1
         ? ` The reviewer edited the call before approving it; it ran with ${JSON.stringify(approved.params)}.`
         : '';
+    const note = `${edited}${comments}`;
     if (mode === 'local') {
       const tool = byName.get(approved.tool);
       if (!tool) return { content: `There is no tool named ${approved.tool}.`, error: true };
       const result: unknown = await tool.invoke(approved.params);
       return {
-        content: `${typeof result === 'string' ? result : JSON.stringify(result)}${edited}`,
+        content: `${typeof result === 'string' ? result : JSON.stringify(result)}${note}`,
         error: false,
       };
     }
     const { result } = await client.executeAction({ proposal_id: id }, { purpose });
     if (result.status === 'failed')
       return {
-        content: `Countersign ran the approved call (${id}) and it failed: ${JSON.stringify(result.error)}.${edited}`,
+        content: `Countersign ran the approved call (${id}) and it failed: ${JSON.stringify(result.error)}.${note}`,
         error: true,
       };
     return {
-      content: `Countersign ran the approved call (${id}), ${result.status}: ${JSON.stringify(result.output)}.${edited}`,
+      content: `Countersign ran the approved call (${id}), ${result.status}: ${JSON.stringify(result.output)}.${note}`,
       error: false,
     };
   }
@@ -325,10 +328,13 @@ async function proposalKey(parts: readonly unknown[]): Promise<string> {
   return `lg-${hex.join('')}`;
 }
 
-/** The part of a compiled LangGraph graph `waitAndResume` uses. */
-export interface ResumableGraph<Out> {
+/**
+ * The part of a compiled LangGraph graph `waitAndResume` uses. `invoke` takes the graph's own
+ * input type, which always admits a `Command`.
+ */
+export interface ResumableGraph {
   getState(config: RunnableConfig): Promise<LangGraph.StateSnapshot>;
-  invoke(input: LangGraph.Command, config: RunnableConfig): Promise<Out>;
+  invoke(input: never, config: RunnableConfig): Promise<unknown>;
 }
 
 export interface WaitOptions {
@@ -340,7 +346,7 @@ export interface WaitOptions {
 
 /** The Countersign interrupts a graph is waiting on (an empty list: none). */
 export async function pendingCountersign(
-  graph: Pick<ResumableGraph<unknown>, 'getState'>,
+  graph: Pick<ResumableGraph, 'getState'>,
   config: RunnableConfig,
 ): Promise<
   Array<{ readonly interruptId: string | undefined; readonly value: CountersignInterrupt }>
@@ -358,12 +364,12 @@ export async function pendingCountersign(
  * the graph with them (`new Command({ resume })`) and returns what the graph returns. Works from
  * any process that has the graph's checkpointer and thread id, e.g. after a restart.
  */
-export async function waitAndResume<Out>(
-  graph: ResumableGraph<Out>,
+export async function waitAndResume<G extends ResumableGraph>(
+  graph: G,
   config: RunnableConfig,
   client: CountersignClient,
   options: WaitOptions = {},
-): Promise<Out> {
+): Promise<Awaited<ReturnType<G['invoke']>>> {
   const lg = await loadLangGraph();
   const pending = await pendingCountersign(graph, config);
   if (pending.length === 0)
@@ -395,7 +401,8 @@ export async function waitAndResume<Out>(
   const only = resumes.length === 1 ? resumes[0] : undefined;
   const resume =
     only !== undefined ? only.value : Object.fromEntries(resumes.map((r) => [r.id ?? '', r.value]));
-  return graph.invoke(new lg.Command({ resume }), config);
+  const command = new lg.Command({ resume });
+  return (await graph.invoke(command as never, config)) as Awaited<ReturnType<G['invoke']>>;
 }
 
 function isCountersignInterrupt(value: unknown): value is CountersignInterrupt {
