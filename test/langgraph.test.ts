@@ -176,20 +176,15 @@ describe('countersign/langgraph', () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-langgraph-'));
       server = await serve(path.join(dir, 'data'));
       operator = createClient({ baseUrl: server.url, token: server.token, purpose: 'setup' });
-      const mint = async (name: string, role: string, kind: 'human' | 'agent') => {
-        const { actor_id } = await operator.registerActor({ name, role, kind });
-        const { token } = await operator.createToken({ actor_id, name });
-        return token!;
-      };
-      agentToken = await mint('LangGraph bot', 'Developer', 'agent');
+      agentToken = await mintToken('LangGraph bot', 'Developer', 'agent');
       agent = createClient({ baseUrl: server.url, token: agentToken });
       bob = createClient({
         baseUrl: server.url,
-        token: await mint('Bob', 'Senior Developer', 'human'),
+        token: await mintToken('Bob', 'Senior Developer', 'human'),
       });
       dana = createClient({
         baseUrl: server.url,
-        token: await mint('Dana', 'Senior Developer', 'human'),
+        token: await mintToken('Dana', 'Senior Developer', 'human'),
       });
     }, 60_000);
 
@@ -202,6 +197,11 @@ describe('countersign/langgraph', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
+    const mintToken = async (name: string, role: string, kind: 'human' | 'agent' = 'human') => {
+      const { actor_id } = await operator.registerActor({ name, role, kind });
+      const { token } = await operator.createToken({ actor_id, name });
+      return token!;
+    };
     const workflow = async (title: string) => (await operator.startWorkflow({ title })).workflow_id;
     const proposalsOf = async (workflow_id: string) =>
       (await operator.getWorkflow({ workflow_id })).proposals;
@@ -327,29 +327,39 @@ describe('countersign/langgraph', () => {
       expect(await proposalsOf(workflow_id)).toHaveLength(1);
     });
 
-    it("refuses the adapter's agent token approving its own proposal", async () => {
-      const workflow_id = await workflow('self approval');
-      const graph = buildGraph([{ name: 'update_status', args: { status: 'self' } }], [], {
-        client: agent,
-        workflowId: workflow_id,
+    it('refuses the principal behind the graph approving its own proposal', async () => {
+      const carol = createClient({
+        baseUrl: server.url,
+        token: await mintToken('Carol', 'Senior Developer', 'human'),
       });
-      const config = { configurable: { thread_id: 'self-1' } };
-      await graph.invoke({ messages: [{ role: 'user', content: 'go' }] }, config);
-      const [pending] = await pendingCountersign(graph, config);
-      const proposal_id = pending!.value.countersign.proposals[0]!.proposal_id;
-      const own = await agent
-        .reviewAction({ proposal_id, decision: 'approve' }, { purpose: 'approve my own call' })
-        .catch((e: unknown) => e as CountersignError);
-      expect(own).toMatchObject({ status: 403 });
-      expect(['SELF_APPROVAL', 'POLICY_DENIED', 'FORBIDDEN']).toContain(
-        (own as CountersignError).code,
-      );
-      const read = await agent.getProposal({ proposal_id });
-      expect(read.proposal.status).toBe('pending');
-      expect(read.decisions).toHaveLength(0);
-      // The wait does not end on the refused attempt: nothing was decided.
-      const wait = await agent.waitForDecision({ proposal_id, timeout_seconds: 1 });
-      expect(wait).toMatchObject({ status: 'pending', timed_out: true });
+      for (const [proposer, code] of [
+        [agent, 'POLICY_DENIED'], // an agent never decides
+        [carol, 'SELF_APPROVAL'], // a person running the graph cannot approve their own call
+      ] as const) {
+        const workflow_id = await workflow(`self approval ${code}`);
+        const graph = buildGraph([{ name: 'update_status', args: { status: 'self' } }], [], {
+          client: proposer,
+          workflowId: workflow_id,
+        });
+        const config = { configurable: { thread_id: `self-${code}` } };
+        await graph.invoke({ messages: [{ role: 'user', content: 'go' }] }, config);
+        const [pending] = await pendingCountersign(graph, config);
+        const proposal_id = pending!.value.countersign.proposals[0]!.proposal_id;
+        const own = await proposer
+          .reviewAction({ proposal_id, decision: 'approve' }, { purpose: 'approve my own call' })
+          .catch((e: unknown) => e as CountersignError);
+        expect(own).toMatchObject({ code, status: 403 });
+        const read = await proposer.getProposal({ proposal_id });
+        expect(read.proposal.status).toBe('pending');
+        expect(read.decisions).toHaveLength(0);
+        // The wait does not end on the refused attempt: nothing was decided.
+        const wait = await proposer.waitForDecision({ proposal_id, timeout_seconds: 1 });
+        expect(wait).toMatchObject({ status: 'pending', timed_out: true });
+        // Resuming runs nothing either: the graph interrupts again.
+        const again = await graph.invoke(new Command({ resume: { decisions: {} } }), config);
+        expect('__interrupt__' in again).toBe(true);
+        expect((await proposer.getProposal({ proposal_id })).executions).toHaveLength(0);
+      }
     });
 
     it("runs the graph's own tool with the approved, edited parameters in local mode", async () => {
