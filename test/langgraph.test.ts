@@ -163,6 +163,47 @@ describe('countersign/langgraph', () => {
     expect(staticImports).toEqual(['../client/index.js']);
   });
 
+  it('imports without the LangGraph packages installed, and says DEPENDENCY_MISSING when used', async () => {
+    // The built module and the client, alone in a directory no node_modules is above.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-langgraph-bare-'));
+    try {
+      for (const file of [
+        'client/index.js',
+        'client/errors.js',
+        'client/operations.js',
+        'integrations/langgraph.js',
+      ]) {
+        fs.mkdirSync(path.dirname(path.join(root, 'src', file)), { recursive: true });
+        fs.copyFileSync(path.join('dist/src', file), path.join(root, 'src', file));
+      }
+      fs.writeFileSync(path.join(root, 'package.json'), '{"type":"module"}');
+      const script = `
+        import { createClient } from './src/client/index.js';
+        import { governedToolNode } from './src/integrations/langgraph.js';
+        const node = governedToolNode([], { client: createClient({ baseUrl: 'http://127.0.0.1:1' }), workflowId: 'w' });
+        try { await node({ messages: [] }, { configurable: { thread_id: 't' } }); }
+        catch (e) { process.stdout.write(JSON.stringify({ code: e.code, message: e.message, details: e.details })); }
+      `;
+      fs.writeFileSync(path.join(root, 'use.mjs'), script);
+      const child = spawn(process.execPath, ['use.mjs'], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      await new Promise((r) => child.on('exit', r));
+      const error = JSON.parse(out) as { code: string; message: string; details: object };
+      expect(error.code).toBe('DEPENDENCY_MISSING');
+      expect(error.details).toEqual({
+        package: '@langchain/langgraph',
+        install: LANGGRAPH_INSTALL,
+      });
+      expect(error.message).toContain(LANGGRAPH_INSTALL);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   describe('against countersign serve', { timeout: 90_000 }, () => {
     let dir: string;
     let server: { child: ChildProcess; url: string; token: string };

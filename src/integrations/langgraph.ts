@@ -106,16 +106,15 @@ let framework: Promise<Framework> | undefined;
 
 /** The LangGraph runtime pieces, loaded once; DEPENDENCY_MISSING when they are not installed. */
 export function loadLangGraph(): Promise<Framework> {
-  framework ??= Promise.all([import('@langchain/langgraph'), import('@langchain/core/messages')])
-    .then(([lg, messages]) => ({
-      interrupt: lg.interrupt,
-      Command: lg.Command,
-      ToolMessage: messages.ToolMessage,
-    }))
-    .catch((e: unknown) => {
-      framework = undefined;
-      throw missingLangGraph(e);
-    });
+  // One after the other, so the package named missing is always the first one that is.
+  framework ??= (async () => {
+    const lg = await import('@langchain/langgraph');
+    const messages = await import('@langchain/core/messages');
+    return { interrupt: lg.interrupt, Command: lg.Command, ToolMessage: messages.ToolMessage };
+  })().catch((e: unknown) => {
+    framework = undefined;
+    throw missingLangGraph(e);
+  });
   return framework;
 }
 
