@@ -256,7 +256,7 @@ describe('countersign/langgraph', () => {
     ) {
       const workflow_id = await workflow(`langgraph ${thread}`);
       const env = {
-        COUNTERSIGN_URL: server.url,
+        COUNTERSIGN_SERVER: server.url,
         COUNTERSIGN_TOKEN: agentToken,
         COUNTERSIGN_WORKFLOW_ID: workflow_id,
         LANGGRAPH_CHECKPOINTS: path.join(dir, 'checkpoints.sqlite'),

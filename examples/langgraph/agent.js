@@ -32,7 +32,7 @@ const env = (name, fallback) => {
 };
 
 const client = createClient({
-  baseUrl: env('COUNTERSIGN_URL', 'http://127.0.0.1:8787'),
+  baseUrl: env('COUNTERSIGN_SERVER', 'http://127.0.0.1:8787'),
   token: env('COUNTERSIGN_TOKEN'),
 });
 const workflowId = env('COUNTERSIGN_WORKFLOW_ID');
