@@ -36,6 +36,7 @@ const EXAMPLE = path.resolve('examples/langgraph/agent.js');
 /** `countersign serve` as a real process on a free port: its URL and operator token. */
 async function serve(
   dataDir: string,
+  fresh = true,
 ): Promise<{ child: ChildProcess; url: string; token: string }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
     env: { ...process.env, COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_TEMPORAL_ADDRESS: '' },
@@ -48,8 +49,9 @@ async function serve(
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      const token = /Operator token \(shown once\): (\S+)/.exec(out)?.[1];
-      if (url && token) {
+      // The operator token is shown on the first start only.
+      const token = fresh ? /Operator token \(shown once\): (\S+)/.exec(out)?.[1] : '';
+      if (url && token !== undefined) {
         clearTimeout(timer);
         resolve({ child, url, token });
       }
@@ -212,6 +214,7 @@ describe('countersign/langgraph', () => {
     let agentToken: string;
     let bob: CountersignClient;
     let dana: CountersignClient;
+    let bobToken: string;
 
     beforeAll(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-langgraph-'));
@@ -219,10 +222,8 @@ describe('countersign/langgraph', () => {
       operator = createClient({ baseUrl: server.url, token: server.token, purpose: 'setup' });
       agentToken = await mintToken('LangGraph bot', 'Developer', 'agent');
       agent = createClient({ baseUrl: server.url, token: agentToken });
-      bob = createClient({
-        baseUrl: server.url,
-        token: await mintToken('Bob', 'Senior Developer', 'human'),
-      });
+      bobToken = await mintToken('Bob', 'Senior Developer', 'human');
+      bob = createClient({ baseUrl: server.url, token: bobToken });
       dana = createClient({
         baseUrl: server.url,
         token: await mintToken('Dana', 'Senior Developer', 'human'),
@@ -461,6 +462,42 @@ describe('countersign/langgraph', () => {
       await expect(node({ messages: [] }, {})).rejects.toMatchObject({
         code: 'VALIDATION_FAILED',
       });
+    });
+
+    // Last: it restarts the server, and the clients above keep the old address.
+    it('resumes after both the agent process and the Countersign server restarted', async () => {
+      const workflow_id = await workflow('restarts');
+      const checkpoints = path.join(dir, 'restart-checkpoints.sqlite');
+      const envFor = (url: string) => ({
+        COUNTERSIGN_SERVER: url,
+        COUNTERSIGN_TOKEN: agentToken,
+        COUNTERSIGN_WORKFLOW_ID: workflow_id,
+        LANGGRAPH_CHECKPOINTS: checkpoints,
+      });
+      const started = await runExample(['start', 'restart-1', 'restart'], envFor(server.url)).done;
+      expect(started.code).toBe(0);
+      const waiting = started.json.waiting_on as Waiting[];
+      const proposal_id = waiting[0]!.countersign.proposals[0]!.proposal_id;
+
+      const exited = new Promise((r) => server.child.once('exit', r));
+      server.child.kill('SIGTERM');
+      await exited;
+      server = await serve(path.join(dir, 'data'), false);
+      const reviewer = createClient({ baseUrl: server.url, token: bobToken });
+      await reviewer.reviewAction(
+        { proposal_id, decision: 'approve', comment: 'after the restart' },
+        { purpose: 'change review' },
+      );
+      const done = await runExample(['resume', 'restart-1'], envFor(server.url)).done;
+      expect(done.stderr).toBe('');
+      const messages = done.json.messages as Array<{ type: string; content: string }>;
+      expect(messages.at(-1)!.content).toContain(
+        `Countersign ran the approved call (${proposal_id})`,
+      );
+      expect(messages.at(-1)!.content).toContain('"after the restart"');
+      const reader = createClient({ baseUrl: server.url, token: agentToken });
+      expect((await reader.getWorkflow({ workflow_id })).proposals).toHaveLength(1);
+      expect((await reader.getProposal({ proposal_id })).executions).toHaveLength(1);
     });
   });
 });
