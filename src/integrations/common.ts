@@ -13,8 +13,22 @@
  * - The call that runs is the one Countersign approved: after an "edit" decision that is the
  *   edited version, read back from the server (final_tool_call), never the model's first draft.
  */
-import type { CountersignClient, OperationOutput } from '../client/index.js';
-import { isCountersignError } from '../client/index.js';
+import type { ClientErrorCode, CountersignClient, OperationOutput } from '../client/index.js';
+
+/**
+ * A Countersign client error, told by its shape rather than instanceof: a program can hold two
+ * copies of the client (its own and the adapter's, or an ESM and a bundled copy).
+ */
+export function countersignFailure(e: unknown): {
+  readonly code: ClientErrorCode;
+  readonly retryable: boolean;
+  readonly message: string;
+} | null {
+  if (!(e instanceof Error) || e.name !== 'CountersignError') return null;
+  const { code, retryable } = e as Error & { code?: unknown; retryable?: unknown };
+  if (typeof code !== 'string' || typeof retryable !== 'boolean') return null;
+  return { code: code as ClientErrorCode, retryable, message: e.message };
+}
 
 /** Where an approved call runs. */
 export type Execution = 'countersign' | 'local';
@@ -114,7 +128,8 @@ export async function proposeCall(
     return { proposalId: proposed.proposal_id };
   } catch (e) {
     // Policy said no before anyone reviewed: the model learns why, nothing ran.
-    if (isCountersignError(e, 'POLICY_DENIED'))
+    const failure = countersignFailure(e);
+    if (failure?.code === 'POLICY_DENIED')
       return {
         refusal: {
           status: 'denied',
@@ -123,7 +138,7 @@ export async function proposeCall(
           proposal_id: null,
           reviewer_id: null,
           comment: null,
-          message: `Countersign policy denied ${tool}: ${e.message} The call did not run.`,
+          message: `Countersign policy denied ${tool}: ${failure.message} The call did not run.`,
         },
       };
     throw e;

@@ -31,8 +31,10 @@ type AnyRunState = RunState<any, any>;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 import {
   type Decision,
+  type Refusal,
   type GovernOptions,
   asParams,
+  countersignFailure,
   countersignTool,
   decideCall,
   executeApproved,
@@ -41,8 +43,11 @@ import {
 
 export type { Decision, Executed, GovernOptions, Refusal } from './common.js';
 
-/** Marks a tool governed; resolveInterruptions handles only governed tools. */
-const GOVERNED = new WeakSet<object>();
+/**
+ * Marks a tool governed; resolveInterruptions handles only governed tools. A registered symbol,
+ * not a WeakSet, so that two copies of this module (ESM and bundled) agree.
+ */
+const GOVERNED = Symbol.for('countersign.governed-tool');
 
 function parseArguments(input: string | undefined): Record<string, unknown> {
   if (input === undefined || input.trim() === '') return {};
@@ -78,10 +83,27 @@ export function governTool<T extends AnyFunctionTool>(tool: T, options: GovernOp
         version: read.final_tool_call.version,
         comment: null,
       };
-      return JSON.stringify(await executeApproved(options, decision, details?.signal));
+      try {
+        return JSON.stringify(await executeApproved(options, decision, details?.signal));
+      } catch (e) {
+        // Approved in the RunState but not in Countersign (a forged or stale approval): the
+        // server refuses to run it, and the model is told so instead of the run failing.
+        const failure = countersignFailure(e);
+        if (!failure || failure.retryable) throw e;
+        const refusal: Refusal = {
+          status: 'refused',
+          ran: false,
+          tool: name,
+          proposal_id: proposed.proposalId,
+          reviewer_id: null,
+          comment: null,
+          message: `Countersign refused to run ${name} (${failure.code}): ${failure.message}`,
+        };
+        return JSON.stringify(refusal);
+      }
     },
   };
-  GOVERNED.add(governed);
+  Object.defineProperty(governed, GOVERNED, { value: true });
   return governed;
 }
 
@@ -119,7 +141,7 @@ export async function resolveInterruptions<S extends AnyRunState>(
     const toolName = item.name;
     const tools = (item.agent as { tools?: readonly { name?: string }[] }).tools ?? [];
     const tool = tools.find((t) => t.name === toolName);
-    if (toolName === undefined || !tool || !GOVERNED.has(tool)) continue;
+    if (toolName === undefined || !tool || !isGoverned(tool)) continue;
     const callId = 'callId' in item.rawItem ? item.rawItem.callId : undefined;
     const decision = await decideCall(
       options,
@@ -137,5 +159,5 @@ export async function resolveInterruptions<S extends AnyRunState>(
 
 /** Whether a tool was made by governTool. */
 export function isGoverned(tool: object): boolean {
-  return GOVERNED.has(tool);
+  return (tool as { [GOVERNED]?: unknown })[GOVERNED] === true;
 }
