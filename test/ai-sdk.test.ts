@@ -13,7 +13,12 @@ import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountersignClient, createClient } from '../src/client/index.js';
 import { governTools } from '../src/integrations/ai-sdk.js';
-import { type Served, pendingProposal, serveWithActors } from './support/countersign-serve.js';
+import {
+  type Served,
+  pendingProposal,
+  runScript,
+  serveWithActors,
+} from './support/countersign-serve.js';
 
 // The shipped example (examples/ai-sdk), driven by the AI SDK's own mock model against a real
 // `countersign serve` (the built CLI: `npx tsc -p tsconfig.build.json` first).
@@ -236,5 +241,28 @@ describe('countersign/ai-sdk: an AI SDK agent governed by Countersign', () => {
     expect(seen).toMatchObject({ status: 'pending', ran: false });
     const proposalId = String(seen.proposal_id);
     expect((await cs.bob.getProposal({ proposal_id: proposalId })).executions).toHaveLength(0);
+  }, 120_000);
+
+  it('runs as a script: node examples/ai-sdk/index.js proposes, waits, and prints the outcome', async () => {
+    const workflowId = await cs.newWorkflow('ai-sdk script');
+    const script = runScript(path.resolve('examples/ai-sdk/index.js'), [], {
+      COUNTERSIGN_URL: cs.url,
+      COUNTERSIGN_TOKEN: cs.agentToken,
+      COUNTERSIGN_WORKFLOW_ID: workflowId,
+    });
+    try {
+      const proposalId = await pendingProposal(cs.bob, workflowId, 'update_status', 60_000);
+      await cs.bob.reviewAction({
+        proposal_id: proposalId,
+        decision: 'reject',
+        comment: 'wait for the change window',
+      });
+      expect(await script.exited).toBe(0);
+      expect(script.output()).toContain(`Workflow ${workflowId}`);
+      expect(script.output()).toContain('I did not change the status');
+      expect(script.output()).toContain('wait for the change window');
+    } finally {
+      await script.kill();
+    }
   }, 120_000);
 });

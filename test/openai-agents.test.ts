@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -10,7 +12,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountersignClient, createClient } from '../src/client/index.js';
 import { type GovernOptions, resolveInterruptions } from '../src/integrations/openai-agents.js';
-import { type Served, pendingProposal, serveWithActors } from './support/countersign-serve.js';
+import {
+  type Served,
+  pendingProposal,
+  runScript,
+  serveWithActors,
+} from './support/countersign-serve.js';
 
 // The shipped example (examples/openai-agents), driven by its scripted Model (the Agents SDK
 // ships no mock) against a real `countersign serve` (`npx tsc -p tsconfig.build.json` first).
@@ -209,5 +216,41 @@ describe('countersign/openai-agents: an Agents SDK agent governed by Countersign
     const again = await RunState.fromString(built.agent, saved);
     const resolved = await resolveInterruptions(again, built.governance);
     expect(resolved.pending).toBe(true);
+  }, 120_000);
+
+  it('runs as a script that is killed while waiting and resumed with --resume', async () => {
+    const workflowId = await cs.newWorkflow('agents script');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-agents-state-'));
+    const env = {
+      COUNTERSIGN_URL: cs.url,
+      COUNTERSIGN_TOKEN: cs.agentToken,
+      COUNTERSIGN_WORKFLOW_ID: workflowId,
+      COUNTERSIGN_AGENT_STATE: path.join(dir, 'state.json'),
+    };
+    const file = path.resolve('examples/openai-agents/index.js');
+    try {
+      const first = runScript(file, [], env);
+      const proposalId = await pendingProposal(cs.bob, workflowId, 'update_status', 60_000);
+      const deadline = Date.now() + 30_000;
+      while (!fs.existsSync(env.COUNTERSIGN_AGENT_STATE) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      await first.kill(); // the process dies while it waits
+      expect(fs.existsSync(env.COUNTERSIGN_AGENT_STATE)).toBe(true);
+
+      await cs.bob.reviewAction({ proposal_id: proposalId, decision: 'approve' });
+      const second = runScript(file, ['--resume'], env);
+      expect(await second.exited).toBe(0);
+      expect(second.output()).toContain('The tool answered:');
+      expect(second.output()).toContain('"succeeded"');
+      expect(second.output()).toContain(proposalId);
+      // The resumed run found the same proposal: one call, run once, nothing else proposed.
+      const read = await cs.bob.getProposal({ proposal_id: proposalId });
+      expect(read.executions).toHaveLength(1);
+      const inbox = JSON.stringify(await cs.bob.listPendingReviews({ workflow_id: workflowId }));
+      expect(inbox).not.toContain('proposal_');
+      expect(fs.existsSync(env.COUNTERSIGN_AGENT_STATE)).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
