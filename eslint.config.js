@@ -229,6 +229,44 @@ export default tseslint.config(
     },
   },
   {
+    // The agent-framework adapters (countersign/ai-sdk, countersign/openai-agents) reach the
+    // server through the typed client only: no server layer, no store or policy library.
+    files: ['src/integrations/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/core/**',
+                '**/adapters/**',
+                '**/main/**',
+                '**/surfaces/**',
+                '**/engine/**',
+              ],
+              allowTypeImports: true,
+              message: 'The integrations talk to Countersign through countersign/client only.',
+            },
+            {
+              group: [
+                'kysely',
+                'better-sqlite3',
+                'pg',
+                '@cedar-policy/*',
+                '@modelcontextprotocol/*',
+                'fastify',
+                '@temporalio/*',
+                'commander',
+              ],
+              message: 'The integrations load no server library.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The Temporal SDK is an optional peer dependency: only the Temporal runtime and worker
     // (src/engine/temporal, src/adapters/temporal, src/main/temporal.ts, worker.ts) import it,
     // and they are loaded with import() when Temporal is configured (main/optional-packages.ts).

@@ -111,14 +111,23 @@ describe('npm pack, then npm install in an empty directory', () => {
       path.join(project, 'use.mjs'),
       `import { createCountersign, operatorContext } from 'countersign';
 import { createClient } from 'countersign/client';
+// The framework adapters load without their frameworks (optional peers, not installed here).
+import { governTools } from 'countersign/ai-sdk';
+import { resolveInterruptions } from 'countersign/openai-agents';
 const cs = await createCountersign({ dataDir: ${JSON.stringify(path.join(work, 'lib'))} });
 const { actor_id } = await cs.call(operatorContext('t'), 'register_actor', { name: 'A', role: 'Developer' });
 await cs.close();
 const client = createClient({ baseUrl: 'http://127.0.0.1:1' });
-process.stdout.write(JSON.stringify({ actor_id, client: typeof client.proposeAction }));
+process.stdout.write(JSON.stringify({ actor_id, client: typeof client.proposeAction, adapters: typeof governTools + typeof resolveInterruptions }));
 `,
     );
     const used = await run(process.execPath, ['use.mjs'], { cwd: project, env });
-    expect(JSON.parse(used.stdout)).toEqual({ actor_id: 'actor_1', client: 'function' });
+    expect(JSON.parse(used.stdout)).toEqual({
+      actor_id: 'actor_1',
+      client: 'function',
+      adapters: 'functionfunction',
+    });
+    for (const peer of ['ai', '@openai/agents'])
+      expect(fs.existsSync(path.join(modules, peer)), peer).toBe(false);
   }, 600_000);
 });
