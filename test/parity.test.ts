@@ -193,7 +193,7 @@ describe('one scenario through every front door', () => {
     await runParity(driver, [ADMIN_TOKEN_STEP, ...PARITY_STEPS]);
     rawLedgers.cli = await ledgerOf(dataDir);
     ledgers.cli = comparable(rawLedgers.cli as LedgerEvent[], dataDir);
-  }, 120_000);
+  }, 240_000); // a spawned CLI per step: slow on a loaded machine
 
   it('MCP over stdio (`countersign mcp --operator`)', async () => {
     const { dataDir, env } = freshEnv();

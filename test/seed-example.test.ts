@@ -244,5 +244,5 @@ describe('the countersign binary on Postgres', () => {
       fs.rmSync(dir, { recursive: true, force: true });
       await db.drop();
     }
-  });
+  }, 90_000); // several CLI processes, each a Node start: slow on a loaded machine
 });
