@@ -795,6 +795,41 @@ describe('Slack approvals of workflow gates', () => {
     expect(still.decisions).toEqual([]);
   });
 
+  it('updates the message when the gate escalates on timeout, and records Request info from Slack: the run goes back to planning', async () => {
+    // What the run's timer does when the plan gate's deadline passes: escalate to change_manager.
+    const expired = await server.services.workflows.expireApproval(op, planGate);
+    expect(expired.escalated).toBe(true);
+    const escalated = await until(() =>
+      updatesOf(planMessage).find(
+        (c) =>
+          textOf(c).includes('needs 2 approvals from change_manager') &&
+          !textOf(c).includes('service_owner'),
+      ),
+    );
+    expect(buttonsOf(escalated)).toHaveLength(3);
+
+    const info = buttonsOf(escalated).find((b) => b.action_id === 'countersign.request_info')!;
+    expect((await press('U0RILEY', info.action_id, info.value, escalated)).status).toBe(200);
+    const asked = await gate(planGate);
+    expect(asked.approval.status).toBe('needs_info');
+    expect(asked.decisions).toMatchObject([
+      { reviewer_id: 'actor_5', decision: 'request_more_info' },
+    ]);
+    const update = await until(() =>
+      updatesOf(planMessage).find((c) => textOf(c).includes('More information requested')),
+    );
+    expect(buttonsOf(update)).toHaveLength(0);
+    const next = await until(async () => {
+      const now = await run();
+      const id = now.waiting_on?.approval_id;
+      return typeof id === 'string' && id !== planGate ? id : undefined;
+    });
+    expect((await gate(next)).approval.request_key).toBe('plan_approval#2');
+    planGate = next;
+    planMessage = await gatePosted(planGate);
+    expect(buttonsOf(planMessage)).toHaveLength(3);
+  });
+
   it('updates the message for a gate decided over HTTP', async () => {
     const r = await api('POST', `/approvals/${planGate}/decision`, rileyToken, {
       reviewer_id: 'actor_5',
