@@ -6,7 +6,9 @@
  * signs them (v0 HMAC-SHA256), and each decision goes through the kernel's rules. Forged
  * signatures, stale timestamps, replays, unmapped users, self-approval and stale hashes are
  * refused with nothing decided; a decision over HTTP updates the message too; a Slack outage
- * at post time is retried.
+ * at post time is retried. Workflow gates of an ops_change_control run are posted and decided
+ * the same way (the engine's decide, bound to the gate hash), and their messages follow
+ * decisions, escalations and Request info from any door.
  */
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
