@@ -6,7 +6,9 @@
  * signs them (v0 HMAC-SHA256), and each decision goes through the kernel's rules. Forged
  * signatures, stale timestamps, replays, unmapped users, self-approval and stale hashes are
  * refused with nothing decided; a decision over HTTP updates the message too; a Slack outage
- * at post time is retried.
+ * at post time is retried. Workflow gates of an ops_change_control run are posted and decided
+ * the same way (the engine's decide, bound to the gate hash), and their messages follow
+ * decisions, escalations and Request info from any door.
  */
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
@@ -15,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gateHash } from '../src/core/canonical.js';
 import { operatorContext } from '../src/core/context.js';
 import type { DeliveryCursor } from '../src/core/decision-deliveries.js';
 import { type Config, configFromEnv } from '../src/main/config.js';
@@ -30,7 +33,13 @@ import { type RunningServer, startServer } from '../src/main/serve.js';
 const SIGNING_SECRET = 'slack-signing-secret-0123456789abcdef';
 const BOT_TOKEN = 'xoxb-test-0000-bot-token';
 const CHANNEL = 'C0APPROVALS';
-const USERS = { U0BOB: 'actor_2', U0DANA: 'actor_3', U0CAROL: 'actor_4', U0AGENT: 'actor_1' };
+const USERS = {
+  U0BOB: 'actor_2',
+  U0DANA: 'actor_3',
+  U0CAROL: 'actor_4',
+  U0AGENT: 'actor_1',
+  U0RILEY: 'actor_5', // a change_manager, registered by the gates' tests
+};
 
 interface SlackCall {
   method: string;
@@ -592,5 +601,253 @@ describe('Slack approvals in a real server', () => {
     const message = await postedFor(id);
     expect(buttonsOf(message)).toHaveLength(3);
     await until(async () => (await cursor())?.retry === null);
+  });
+});
+
+describe('Slack approvals of workflow gates', () => {
+  const HOUR = 3_600_000;
+  let danaToken = '';
+  let rileyToken = '';
+  let runId = '';
+  let riskGate = '';
+  let riskMessage: SlackCall;
+  let planGate = '';
+  let planMessage: SlackCall;
+
+  const api = async (method: string, url: string, token: string, body?: unknown) => {
+    const res = await fetch(`${server.url}${url}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'x-purpose': 'CHG-3001 through Slack',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const gate = (id: string) => server.services.workflows.getApproval(op, id);
+  const run = () => server.services.workflows.getRun(op, runId);
+  const gatePosted = (id: string) =>
+    until(() =>
+      calls.find(
+        (c) =>
+          c.method === 'chat.postMessage' &&
+          c.answered === 200 &&
+          textOf(c).includes(`(${id})`) &&
+          textOf(c).includes('gate `'),
+      ),
+    );
+  const ephemeral = (user: string, code: string) =>
+    until(() =>
+      calls.find(
+        (c) =>
+          c.method === 'chat.postEphemeral' &&
+          c.body.user === user &&
+          String(c.body.text).includes(code),
+      ),
+    );
+
+  beforeAll(async () => {
+    const k = server.kernel;
+    await k.registerActor(op, { name: 'Riley', role: 'change_manager' }); // actor_5
+    danaToken = (await k.createToken(op, { actor_id: 'actor_3', name: 'dana' })).token;
+    rileyToken = (await k.createToken(op, { actor_id: 'actor_5', name: 'riley' })).token;
+    const now = Date.now();
+    const started = await api('POST', '/workflows/start', danaToken, {
+      definition: 'ops_change_control',
+      idempotency_key: 'CHG-3001',
+      input: {
+        change_request: {
+          title: 'Tune checkout-api db.pool_size',
+          summary: 'Set db.pool_size of checkout-api to 42.',
+          change_type: 'configuration',
+          requested_by: 'dana@example.com',
+          ticket: 'CHG-3001',
+        },
+        impacted_systems: [
+          {
+            name: 'checkout-api',
+            criticality: 'high',
+            environment: 'production',
+            owner: 'platform-team',
+          },
+        ],
+        requirements: { compliance: ['SOX'] },
+        change_window: {
+          start: new Date(now - HOUR).toISOString(),
+          end: new Date(now + 6 * HOUR).toISOString(),
+        },
+        parameters: {
+          config_changes: [{ service: 'checkout-api', key: 'db.pool_size', from: null, to: '42' }],
+        },
+      },
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    runId = started.body.workflow_id as string;
+    expect(started.body).toMatchObject({ status: 'waiting', stage: 'risk_review' });
+    riskGate = (started.body.waiting_on as { approval_id: string }).approval_id;
+  }, 120_000);
+
+  it('posts the run waiting at its risk gate: title, run, roles and approvals, risk summary, gate hash, three buttons', async () => {
+    riskMessage = await gatePosted(riskGate);
+    const { approval } = await gate(riskGate);
+    const hash = gateHash(approval);
+    const text = textOf(riskMessage);
+    expect(riskMessage.body.channel).toBe(CHANNEL);
+    expect(text).toContain('Waiting for approval');
+    expect(text).toContain('Risk review: ');
+    expect(text).toContain(`Run ${runId} (ops_change_control)`);
+    expect(text).toContain('gate `risk_review#1`');
+    expect(text).toContain('requested by actor_3');
+    expect(text).toContain('needs 1 approval');
+    expect(text).toContain('*Risk*: high tier');
+    expect(text).toContain(`hash \`${hash.slice(0, 12)}\``);
+    const buttons = buttonsOf(riskMessage);
+    expect(buttons.map((b) => b.action_id)).toEqual([
+      'countersign.approve',
+      'countersign.reject',
+      'countersign.request_info',
+    ]);
+    for (const b of buttons) expect(JSON.parse(b.value)).toEqual({ approval_id: riskGate, hash });
+  });
+
+  it('refuses a forged signature, the requester approving its own gate and a stale gate hash, deciding nothing', async () => {
+    const value = buttonsOf(riskMessage)[0]!.value;
+    const forged = await press('U0RILEY', 'countersign.approve', value, riskMessage, {
+      secret: 'not-the-signing-secret-0000000000',
+    });
+    expect(forged.status).toBe(401);
+    expect(forged.body).toMatchObject({
+      error: { code: 'UNAUTHENTICATED', details: { reason: 'bad_signature' } },
+    });
+
+    // Dana started the run: she asked for the gate, and cannot decide it.
+    const self = await press('U0DANA', 'countersign.approve', value, riskMessage);
+    expect(self.status).toBe(200);
+    await ephemeral('U0DANA', 'SELF_APPROVAL');
+    const noted = await until(() =>
+      updatesOf(riskMessage).find((c) => textOf(c).includes('SELF_APPROVAL')),
+    );
+    expect(textOf(noted)).toContain('<@U0DANA> (actor_3) could not approve');
+    expect(buttonsOf(noted)).toHaveLength(3);
+
+    // A button whose hash is not the gate's (a forged or stale value) is refused.
+    const stale = JSON.stringify({ approval_id: riskGate, hash: 'a'.repeat(64) });
+    expect((await press('U0RILEY', 'countersign.approve', stale, riskMessage)).status).toBe(200);
+    await ephemeral('U0RILEY', 'APPROVAL_HASH_MISMATCH');
+
+    const still = await gate(riskGate);
+    expect(still.approval.status).toBe('pending');
+    expect(still.decisions).toEqual([]);
+    expect((await run()).waiting_on).toMatchObject({ approval_id: riskGate });
+  });
+
+  it("decides a mapped change_manager's Approve: the run moves on, the message shows who, without buttons", async () => {
+    const value = buttonsOf(riskMessage)[0]!.value;
+    const r = await press('U0RILEY', 'countersign.approve', value, riskMessage);
+    expect(r.status).toBe(200);
+    const decided = await gate(riskGate);
+    expect(decided.approval.status).toBe('approved');
+    expect(decided.decisions).toMatchObject([{ reviewer_id: 'actor_5', decision: 'approve' }]);
+    const now = await run();
+    expect(now.status).toBe('waiting');
+    expect(now.waiting_on?.kind).toBe('approval');
+    planGate = now.waiting_on!.approval_id as string;
+    expect(planGate).not.toBe(riskGate);
+    const update = await until(() =>
+      updatesOf(riskMessage).find((c) => textOf(c).includes(':white_check_mark: Approved')),
+    );
+    expect(textOf(update)).toContain('actor_5 :white_check_mark: approved');
+    expect(buttonsOf(update)).toHaveLength(0);
+    const { entries } = await server.kernel.getAuditLog(op, { workflow_id: runId });
+    expect(
+      entries.find((e) => e.type === 'APPROVAL_DECISION' && e.data.approval_id === riskGate),
+    ).toMatchObject({
+      actor: 'actor_5',
+      data: { purpose: 'Slack: U0RILEY pressed countersign.approve' },
+    });
+  });
+
+  it('posts the plan gate with the calls it binds; a mapped user without a required role is refused MISSING_ROLE', async () => {
+    planMessage = await gatePosted(planGate);
+    const { approval } = await gate(planGate);
+    expect(approval.proposals.length).toBeGreaterThan(0);
+    const text = textOf(planMessage);
+    expect(text).toContain('needs 2 approvals from change_manager or service_owner');
+    for (const bound of approval.proposals) {
+      expect(text).toContain(`(${bound.proposal_id})`);
+      expect(text).toContain(`Call hash \`${bound.hash.slice(0, 12)}\``);
+      const view = await proposal(bound.proposal_id);
+      expect(text).toContain(`\`${view.proposal.tool}\``);
+    }
+    const value = buttonsOf(planMessage)[0]!.value;
+    expect(JSON.parse(value)).toEqual({ approval_id: planGate, hash: gateHash(approval) });
+
+    // Bob is a Senior Developer: neither role.
+    expect((await press('U0BOB', 'countersign.approve', value, planMessage)).status).toBe(200);
+    await ephemeral('U0BOB', 'MISSING_ROLE');
+    const noted = await until(() =>
+      updatesOf(planMessage).find((c) => textOf(c).includes('MISSING_ROLE')),
+    );
+    expect(textOf(noted)).toContain('<@U0BOB> (actor_2) could not approve');
+    expect(buttonsOf(noted)).toHaveLength(3);
+    const still = await gate(planGate);
+    expect(still.approval.status).toBe('pending');
+    expect(still.decisions).toEqual([]);
+  });
+
+  it('updates the message when the gate escalates on timeout, and records Request info from Slack: the run goes back to planning', async () => {
+    // What the run's timer does when the plan gate's deadline passes: escalate to change_manager.
+    const expired = await server.services.workflows.expireApproval(op, planGate);
+    expect(expired.escalated).toBe(true);
+    const escalated = await until(() =>
+      updatesOf(planMessage).find(
+        (c) =>
+          textOf(c).includes('needs 2 approvals from change_manager') &&
+          !textOf(c).includes('service_owner'),
+      ),
+    );
+    expect(buttonsOf(escalated)).toHaveLength(3);
+
+    const info = buttonsOf(escalated).find((b) => b.action_id === 'countersign.request_info')!;
+    expect((await press('U0RILEY', info.action_id, info.value, escalated)).status).toBe(200);
+    const asked = await gate(planGate);
+    expect(asked.approval.status).toBe('needs_info');
+    expect(asked.decisions).toMatchObject([
+      { reviewer_id: 'actor_5', decision: 'request_more_info' },
+    ]);
+    const update = await until(() =>
+      updatesOf(planMessage).find((c) => textOf(c).includes('More information requested')),
+    );
+    expect(buttonsOf(update)).toHaveLength(0);
+    const next = await until(async () => {
+      const now = await run();
+      const id = now.waiting_on?.approval_id;
+      return typeof id === 'string' && id !== planGate ? id : undefined;
+    });
+    expect((await gate(next)).approval.request_key).toBe('plan_approval#2');
+    planGate = next;
+    planMessage = await gatePosted(planGate);
+    expect(buttonsOf(planMessage)).toHaveLength(3);
+  });
+
+  it('updates the message for a gate decided over HTTP', async () => {
+    const r = await api('POST', `/approvals/${planGate}/decision`, rileyToken, {
+      reviewer_id: 'actor_5',
+      decision: 'reject',
+      comment: 'Not this week.',
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const update = await until(() =>
+      updatesOf(planMessage).find((c) => textOf(c).includes(':x: Rejected')),
+    );
+    expect(textOf(update)).toContain('actor_5 :x: rejected: Not this week.');
+    expect(buttonsOf(update)).toHaveLength(0);
+    // A press on the settled gate decides nothing more.
+    const value = buttonsOf(planMessage)[0]!.value;
+    expect((await press('U0RILEY', 'countersign.approve', value, planMessage)).status).toBe(200);
+    await ephemeral('U0RILEY', 'INVALID_STATE');
+    expect((await gate(planGate)).decisions).toHaveLength(1);
   });
 });

@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex } from './canonical.js';
+import { canonicalJson, gateHash, sha256Hex } from './canonical.js';
 import { assertActsAs, assertMayDecide } from './authority.js';
 import { type CallContext, actorPrincipal, assertContext } from './context.js';
 import { CountersignError } from './errors.js';
@@ -626,11 +626,13 @@ export class WorkflowOps {
   /**
    * Records a human decision on a gate. Approving applies the same decision, by the same
    * reviewer, to every proposal the gate binds (each by its hash), in the same transaction:
-   * the kernel's separation-of-duties and role rules apply to each.
+   * the kernel's separation-of-duties and role rules apply to each. `seen.hash`: the gate hash
+   * the reviewer was shown (canonical.ts gateHash), checked in the same transaction.
    */
   async decideApproval(
     ctx: CallContext,
     input: W.DecideApprovalInput,
+    seen: { readonly hash?: string | undefined } = {},
   ): Promise<{ approval: ApprovalRequest; decision: ApprovalDecision; resolved: boolean }> {
     assertContext(ctx);
     const args = parseInput(W.decideApprovalInput, input, 'decide_approval input');
@@ -659,6 +661,12 @@ export class WorkflowOps {
             'INVALID_STATE',
             `${approval.id} is ${approval.status}; only a pending approval can be decided.`,
             { approval_id: approval.id, status: approval.status },
+          );
+        if (seen.hash !== undefined && gateHash(approval) !== seen.hash)
+          throw new CountersignError(
+            'APPROVAL_HASH_MISMATCH',
+            `${approval.id} changed since it was shown: it has hash ${gateHash(approval)}, not ${seen.hash}. Review it as it is now.`,
+            { approval_id: approval.id, hash: gateHash(approval), seen_hash: seen.hash },
           );
         this.k.require(
           ctx,

@@ -61,8 +61,12 @@ export class EmbeddedRuntime implements WorkflowEngine {
     return this.status(ctx, run.id);
   }
 
-  async decide(ctx: CallContext, input: Parameters<WorkflowEngine['decide']>[1]) {
-    const r = await this.ops.decideApproval(ctx, input);
+  async decide(
+    ctx: CallContext,
+    input: Parameters<WorkflowEngine['decide']>[1],
+    seen?: Parameters<WorkflowEngine['decide']>[2],
+  ) {
+    const r = await this.ops.decideApproval(ctx, input, seen);
     if (r.resolved) await this.drive(ctx.tenant_id, r.approval.workflow_id);
     const run = await this.ops.loadRun(ctx.tenant_id, r.approval.workflow_id);
     return { approval: r.approval, decision: r.decision, run: runView(run.run) };

@@ -11,10 +11,14 @@ export interface WorkflowEngine {
   readonly runtime: 'embedded' | 'temporal';
   /** Starts a run; the same idempotency key (with the same input) is the same run. */
   start(ctx: CallContext, input: StartRunInput): Promise<RunStatusView>;
-  /** Records a human decision on a gate and lets the waiting run go on. */
+  /**
+   * Records a human decision on a gate and lets the waiting run go on. `seen.hash`: the gate
+   * hash the reviewer was shown (a door that shows the gate first, e.g. Slack).
+   */
   decide(
     ctx: CallContext,
     input: DecideApprovalInput,
+    seen?: { readonly hash?: string | undefined },
   ): Promise<{ approval: ApprovalRequest; decision: ApprovalDecision; run: RunStatusView }>;
   status(ctx: CallContext, workflow_id: string): Promise<RunStatusView>;
   list(ctx: CallContext, filter: unknown): Promise<RunStatusView[]>;

@@ -109,6 +109,7 @@ export async function startServer(
       kernel,
       runtime.store,
       options.log ?? (() => undefined),
+      runtime.services,
     );
     app = buildHttpApp(runtime.services, {
       ...(options.log ? { log: options.log } : {}),

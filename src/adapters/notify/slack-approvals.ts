@@ -2,6 +2,7 @@ import type { DecisionDelivery, DecisionPoster } from '../../core/decision-deliv
 import { EVENT_TYPES } from '../../core/ledger.js';
 import type { ProposalView } from '../../core/ops/proposals.js';
 import type { Store } from '../../core/ports/store.js';
+import type { SlackGates } from './slack-gates.js';
 import { type SlackMessage, type SlackRefusalNote, approvalMessage } from './slack-blocks.js';
 
 /**
@@ -14,7 +15,8 @@ import { type SlackMessage, type SlackRefusalNote, approvalMessage } from './sla
  *
  * Where each proposal's message is (channel and ts, with the hash shown) is kept in the
  * tenant's settings, written right after the post: a repeated delivery of the same request
- * finds it and posts nothing. Workflow gates are not posted (only proposals).
+ * finds it and posts nothing. A delivery of a workflow gate (no proposal_id) goes to the
+ * gates' poster (slack-gates.ts), which posts to the same channel.
  */
 
 /** What this adapter needs of Slack's Web API (chat.postMessage, chat.update, chat.postEphemeral). */
@@ -49,6 +51,8 @@ export interface SlackApprovalsDeps {
   readonly tenant: string;
   /** The proposal with its versions and decisions (read as the operator). */
   readonly proposal: (tenant: string, proposal_id: string) => Promise<ProposalView>;
+  /** Workflow gates' messages (absent: gates are not posted). */
+  readonly gates?: SlackGates | undefined;
 }
 
 export const SLACK_MESSAGE_SETTING = 'slack.message.';
@@ -63,7 +67,7 @@ export class SlackApprovals implements DecisionPoster {
   async post(delivery: DecisionDelivery): Promise<void> {
     if (delivery.tenant_id !== this.d.tenant) return;
     const proposal_id = delivery.data.proposal_id;
-    if (typeof proposal_id !== 'string') return; // a workflow gate: not posted
+    if (typeof proposal_id !== 'string') return this.d.gates?.post(delivery); // a workflow gate
     const ref = await this.ref(proposal_id);
     if (delivery.type === EVENT_TYPES.APPROVAL_REQUESTED) {
       const view = await this.d.proposal(delivery.tenant_id, proposal_id);
@@ -90,18 +94,18 @@ export class SlackApprovals implements DecisionPoster {
    * operator has not mapped: the presser is told privately, and a refusal by the kernel is
    * shown on the message too. Nothing is decided.
    */
-  async refused(r: {
-    readonly proposal_id: string;
-    readonly channel: string;
-    readonly ts: string;
-    readonly note: SlackRefusalNote;
-  }): Promise<void> {
+  async refused(
+    r: { readonly channel: string; readonly ts: string; readonly note: SlackRefusalNote } & (
+      { readonly proposal_id: string } | { readonly approval_id: string }
+    ),
+  ): Promise<void> {
     await this.d.chat.postEphemeral({
       channel: r.channel,
       user: r.note.slack_user,
       text: `Not recorded: ${r.note.code}: ${r.note.message}`,
     });
     if (r.note.actor_id === null) return;
+    if ('approval_id' in r) return this.d.gates?.refused(r);
     const ref = await this.ref(r.proposal_id);
     // Only the message this server posted for that proposal is rewritten.
     if (!ref || ref.channel !== r.channel || ref.ts !== r.ts) return;

@@ -37,7 +37,7 @@ export interface SlackRefusalNote {
   readonly message: string;
 }
 
-const VERBS: Readonly<Record<string, string>> = {
+export const VERBS: Readonly<Record<string, string>> = {
   approve: ':white_check_mark: approved',
   reject: ':x: rejected',
   edit: ':pencil2: edited',
@@ -125,7 +125,7 @@ export function approvalMessage(view: ProposalView, note?: SlackRefusalNote): Sl
   };
 }
 
-function button(text: string, action_id: string, value: string, style?: string): JsonObject {
+export function button(text: string, action_id: string, value: string, style?: string): JsonObject {
   return {
     type: 'button',
     text: { type: 'plain_text', text },
@@ -135,17 +135,17 @@ function button(text: string, action_id: string, value: string, style?: string):
   };
 }
 
-function label(decision: string): string {
+export function label(decision: string): string {
   return decision === 'request_more_info' ? 'request more information' : decision;
 }
 
-function cut(text: string): string {
+export function cut(text: string): string {
   return text.length <= SECTION_MAX
     ? text
     : `${text.slice(0, SECTION_MAX)}\n… (cut; the console shows it whole)`;
 }
 
 /** Slack's mrkdwn escapes: &, < and > only. */
-function escape(text: string): string {
+export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -79,8 +79,12 @@ export class TemporalRuntime implements WorkflowEngine {
     return this.status(ctx, run.id);
   }
 
-  async decide(ctx: CallContext, input: Parameters<WorkflowEngine['decide']>[1]) {
-    const r = await this.deps.ops.decideApproval(ctx, input);
+  async decide(
+    ctx: CallContext,
+    input: Parameters<WorkflowEngine['decide']>[1],
+    seen?: Parameters<WorkflowEngine['decide']>[2],
+  ) {
+    const r = await this.deps.ops.decideApproval(ctx, input, seen);
     if (r.resolved) await this.deliver(ctx.tenant_id, r.approval.workflow_id, r.approval.id);
     return {
       approval: r.approval,

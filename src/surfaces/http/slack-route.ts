@@ -16,6 +16,9 @@
  *   The mapped actor decides through the same kernel operation as the HTTP and MCP doors, so
  *   every rule holds (separation of duties, roles, quorum), and the button's hash must be the
  *   current version's (APPROVAL_HASH_MISMATCH otherwise).
+ * - A workflow gate's buttons carry its approval ID and gate hash: the press goes through the
+ *   workflow engine's decide (decide_approval's path: requester, roles, quorum; the waiting run
+ *   goes on), bound to the gate hash shown, checked in the decision's transaction.
  * - An authentic press the kernel refuses still answers 200 (Slack shows an error for
  *   anything else); the refusal is shown on the message and to the presser.
  * - The route is no operation of the API (no bearer token), so it is not in /openapi.json.
@@ -26,6 +29,7 @@ import { z } from 'zod';
 import type { CallContext } from '../../core/context.js';
 import { CountersignError } from '../../core/errors.js';
 import type { Kernel } from '../../core/kernel.js';
+import type { DecideApprovalInput } from '../../core/workflow-schemas.js';
 import { toHttpError } from './errors.js';
 
 export const SLACK_ACTIONS_PATH = '/integrations/slack/actions';
@@ -43,8 +47,10 @@ const DECISIONS: Readonly<Record<string, 'approve' | 'reject' | 'request_more_in
   'countersign.request_info': 'request_more_info',
 };
 
-export interface SlackRefusal {
-  readonly proposal_id: string;
+export type SlackRefusal = SlackRefusalAt &
+  ({ readonly proposal_id: string } | { readonly approval_id: string });
+
+interface SlackRefusalAt {
   readonly channel: string;
   readonly ts: string;
   readonly note: {
@@ -65,6 +71,12 @@ export interface SlackDoorOptions {
   readonly users: Readonly<Record<string, string>>;
   /** Tells the presser (and the message) why nothing was recorded. */
   readonly refused: (r: SlackRefusal) => Promise<void>;
+  /** Decides a workflow gate as decide_approval does (absent: gate buttons are refused). */
+  readonly decideGate?: (
+    ctx: CallContext,
+    input: DecideApprovalInput,
+    seen: { readonly hash: string },
+  ) => Promise<unknown>;
   readonly log?: (line: string) => void;
   /** Milliseconds since the epoch (tests move it). */
   readonly now?: () => number;
@@ -81,10 +93,11 @@ const payloadSchema = z.object({
     .optional(),
 });
 
-const valueSchema = z.strictObject({
-  proposal_id: z.string().min(1).max(200),
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
-});
+const hashSchema = z.string().regex(/^[0-9a-f]{64}$/);
+const valueSchema = z.union([
+  z.strictObject({ proposal_id: z.string().min(1).max(200), hash: hashSchema }),
+  z.strictObject({ approval_id: z.string().min(1).max(200), hash: hashSchema }),
+]);
 
 /** Registers the route, in a plugin scope of its own (its body parser is the raw text). */
 export function slackRoute(o: SlackDoorOptions): (app: FastifyInstance) => void {
@@ -159,8 +172,12 @@ export function slackRoute(o: SlackDoorOptions): (app: FastifyInstance) => void 
     const ts = payload.container?.message_ts ?? payload.message?.ts ?? '';
     const slack_user = payload.user.id;
     const tell = (actor_id: string | null, e: CountersignError) => {
+      const subject =
+        'approval_id' in value
+          ? { approval_id: value.approval_id }
+          : { proposal_id: value.proposal_id };
       o.refused({
-        proposal_id: value.proposal_id,
+        ...subject,
         channel,
         ts,
         note: { slack_user, actor_id, decision, code: e.code, message: e.message },
@@ -188,11 +205,20 @@ export function slackRoute(o: SlackDoorOptions): (app: FastifyInstance) => void 
       purpose: `Slack: ${slack_user} pressed ${action.action_id}`,
     };
     try {
-      await o.kernel.reviewAction(
-        ctx,
-        { proposal_id: value.proposal_id, reviewer_id: actor_id, decision },
-        { hash: value.hash },
-      );
+      if ('approval_id' in value) {
+        if (!o.decideGate)
+          throw new CountersignError('NOT_FOUND', 'Workflow gates are not decided in Slack here.');
+        await o.decideGate(
+          ctx,
+          { approval_id: value.approval_id, reviewer_id: actor_id, decision },
+          { hash: value.hash },
+        );
+      } else
+        await o.kernel.reviewAction(
+          ctx,
+          { proposal_id: value.proposal_id, reviewer_id: actor_id, decision },
+          { hash: value.hash },
+        );
     } catch (e) {
       if (!(e instanceof CountersignError) || e.code === 'INTERNAL') throw e;
       tell(actor_id, e);
