@@ -776,6 +776,13 @@ describe('Slack approvals of workflow gates', () => {
     const text = textOf(planMessage);
     expect(text).toContain('needs 2 approvals from change_manager or service_owner');
     for (const bound of approval.proposals) {
+      // A run's calls are decided at its gate: no message of their own, no button to press.
+      expect(
+        calls.filter(
+          (c) =>
+            c.method === 'chat.postMessage' && textOf(c).includes(`(${bound.proposal_id}, version`),
+        ),
+      ).toEqual([]);
       expect(text).toContain(`(${bound.proposal_id})`);
       expect(text).toContain(`Call hash \`${bound.hash.slice(0, 12)}\``);
       const view = await proposal(bound.proposal_id);

@@ -59,6 +59,8 @@ export async function openSlackApprovals(
     store,
     channel: slack.channel,
     tenant: config.tenant,
+    isRun: async (tenant, workflow_id) =>
+      (await store.read((tx) => tx.runs.getRun(tenant, workflow_id))) !== undefined,
     proposal: (tenant, proposal_id) =>
       kernel.getProposal(operatorContext('Slack approvals: show the call', tenant), {
         proposal_id,

@@ -51,6 +51,11 @@ export interface SlackApprovalsDeps {
   readonly tenant: string;
   /** The proposal with its versions and decisions (read as the operator). */
   readonly proposal: (tenant: string, proposal_id: string) => Promise<ProposalView>;
+  /**
+   * Whether a workflow is a durable run: its calls are decided at the run's gates (posted as
+   * gate messages), never one by one, so their proposals get no message of their own.
+   */
+  readonly isRun?: (tenant: string, workflow_id: string) => Promise<boolean>;
   /** Workflow gates' messages (absent: gates are not posted). */
   readonly gates?: SlackGates | undefined;
 }
@@ -68,6 +73,11 @@ export class SlackApprovals implements DecisionPoster {
     if (delivery.tenant_id !== this.d.tenant) return;
     const proposal_id = delivery.data.proposal_id;
     if (typeof proposal_id !== 'string') return this.d.gates?.post(delivery); // a workflow gate
+    if (
+      delivery.workflow_id !== null &&
+      (await this.d.isRun?.(delivery.tenant_id, delivery.workflow_id))
+    )
+      return; // a run's call: its gate's message shows it
     const ref = await this.ref(proposal_id);
     if (delivery.type === EVENT_TYPES.APPROVAL_REQUESTED) {
       const view = await this.d.proposal(delivery.tenant_id, proposal_id);
