@@ -93,6 +93,29 @@ export function approvalMessage(view: ProposalView, note?: SlackRefusalNote): Sl
         `${escape(d.reviewer_id)} ${VERBS[d.decision] ?? d.decision} version ${d.version}` +
         (d.comment ? `: ${escape(redactText(d.comment).text)}` : ''),
     );
+  blocks.push(
+    ...decisionBlocks(
+      decided,
+      note,
+      p.status === 'pending' ? { id: p.id, value: { proposal_id: p.id, hash: call.hash } } : null,
+    ),
+  );
+  return {
+    text: `${status}: ${call.tool} (${p.id})${description === null ? '' : `: ${description}`}`,
+    blocks,
+  };
+}
+
+/**
+ * The tail every request's message shares: the decisions so far, a refusal note, and while the
+ * request is pending the three buttons, whose value binds a press to what the message shows.
+ */
+export function decisionBlocks(
+  decided: readonly string[],
+  note: SlackRefusalNote | undefined,
+  pending: { readonly id: string; readonly value: JsonObject } | null,
+): JsonObject[] {
+  const blocks: JsonObject[] = [];
   if (decided.length > 0)
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: decided.join('\n') }] });
   if (note)
@@ -107,11 +130,11 @@ export function approvalMessage(view: ProposalView, note?: SlackRefusalNote): Sl
         },
       ],
     });
-  if (p.status === 'pending') {
-    const value = JSON.stringify({ proposal_id: p.id, hash: call.hash });
+  if (pending) {
+    const value = JSON.stringify(pending.value);
     blocks.push({
       type: 'actions',
-      block_id: `countersign.${p.id}`,
+      block_id: `countersign.${pending.id}`,
       elements: [
         button('Approve', SLACK_ACTIONS.approve, value, 'primary'),
         button('Reject', SLACK_ACTIONS.reject, value, 'danger'),
@@ -119,10 +142,7 @@ export function approvalMessage(view: ProposalView, note?: SlackRefusalNote): Sl
       ],
     });
   }
-  return {
-    text: `${status}: ${call.tool} (${p.id})${description === null ? '' : `: ${description}`}`,
-    blocks,
-  };
+  return blocks;
 }
 
 export function button(text: string, action_id: string, value: string, style?: string): JsonObject {

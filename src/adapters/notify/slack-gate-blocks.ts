@@ -3,14 +3,12 @@ import type { ApprovalDecision, ApprovalRequest, JsonObject, JsonValue } from '.
 import { redactJson, redactText } from '../../core/redact.js';
 import {
   HASH_PREFIX,
-  SLACK_ACTIONS,
   type SlackMessage,
   type SlackRefusalNote,
   VERBS,
-  button,
   cut,
+  decisionBlocks,
   escape,
-  label,
 } from './slack-blocks.js';
 
 /**
@@ -104,32 +102,13 @@ export function gateMessage(view: GateView, note?: SlackRefusalNote): SlackMessa
       `${escape(d.reviewer_id)} ${GATE_VERBS[d.decision] ?? d.decision}` +
       (d.comment ? `: ${escape(redactText(d.comment).text)}` : ''),
   );
-  if (decided.length > 0)
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: decided.join('\n') }] });
-  if (note)
-    blocks.push({
-      type: 'context',
-      elements: [
-        {
-          type: 'mrkdwn',
-          text:
-            `:warning: <@${note.slack_user}>${note.actor_id ? ` (${escape(note.actor_id)})` : ''} ` +
-            `could not ${escape(label(note.decision))}: ${escape(note.code)}: ${escape(note.message)}`,
-        },
-      ],
-    });
-  if (a.status === 'pending') {
-    const value = JSON.stringify({ approval_id: a.id, hash });
-    blocks.push({
-      type: 'actions',
-      block_id: `countersign.${a.id}`,
-      elements: [
-        button('Approve', SLACK_ACTIONS.approve, value, 'primary'),
-        button('Reject', SLACK_ACTIONS.reject, value, 'danger'),
-        button('Request info', SLACK_ACTIONS.request_more_info, value),
-      ],
-    });
-  }
+  blocks.push(
+    ...decisionBlocks(
+      decided,
+      note,
+      a.status === 'pending' ? { id: a.id, value: { approval_id: a.id, hash } } : null,
+    ),
+  );
   return { text: `${status}: ${title} (${a.id})`, blocks };
 }
 
