@@ -139,9 +139,11 @@ async function serve(env: Record<string, string>): Promise<Served> {
   };
 }
 
-const until = async (what: string, pred: () => boolean, ms = 30_000) => {
+/** Waits until `pred` gives something (true, or the thing looked for) and returns it. */
+const until = async <T>(what: string, pred: () => T | undefined | false, ms = 30_000) => {
   const deadline = Date.now() + ms;
-  while (!pred()) {
+  for (let found = pred(); ; found = pred()) {
+    if (found !== undefined && found !== false) return found;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -216,6 +218,9 @@ describe('OpenTelemetry export from a real `countersign serve`', () => {
       COUNTERSIGN_DATA_DIR: path.join(dir, 'data'),
       COUNTERSIGN_TOOLS: httpToolsFile(dir, remote.url),
       OPS_API_SECRET: SECRET,
+      // Decisions are also POSTed to the signed stand-in: the delivery carries a trace too.
+      COUNTERSIGN_DECISION_WEBHOOK_URL: `${remote.url}/decisions`,
+      COUNTERSIGN_DECISION_WEBHOOK_SECRET: SECRET,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_SERVICE_NAME: 'countersign-under-test',
       OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test',
@@ -357,6 +362,27 @@ describe('OpenTelemetry export from a real `countersign serve`', () => {
       histogram: { dataPoints: { count: string | number }[] };
     };
     expect(ttd.histogram.dataPoints.reduce((n, p) => n + Number(p.count), 0)).toBeGreaterThan(0);
+
+    // The decision webhook ran in a delivery span of its own (after the request, from the
+    // ledger), and the receiver got that span's traceparent.
+    const hook = await until('decision webhook', () =>
+      remote.requests.find(
+        (r) => r.path === '/decisions' && JSON.stringify(r.body).includes(proposal_id),
+      ),
+    );
+    const hookParent = String(hook.headers.traceparent ?? '');
+    expect(hookParent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const delivery = await until('delivery span', () =>
+      receiver
+        .spans()
+        .find(
+          (sp) =>
+            sp.name === 'countersign.delivery decision webhook' &&
+            sp.spanId === hookParent.split('-')[2],
+        ),
+    );
+    expect(delivery.traceId).toBe(hookParent.split('-')[1]);
+    expect(attr(delivery, 'countersign.event_type')).toBe('APPROVAL_DECISION');
 
     // The resource names the service as configured.
     const resource = receiver.bodies.find((b) => b.path === '/v1/traces')!.raw;

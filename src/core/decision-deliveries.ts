@@ -2,6 +2,7 @@ import { toFeedEvent } from './event-access.js';
 import { EVENT_TYPES } from './ledger.js';
 import type { JsonObject, LedgerEvent } from './model.js';
 import type { Store } from './ports/store.js';
+import { telemetry } from './ports/telemetry.js';
 
 /**
  * Decision webhooks, derived from the ledger: every APPROVAL_DECISION event (a proposal's
@@ -161,7 +162,22 @@ export class DecisionDeliveries {
         const attempt = (retry?.attempts ?? 0) + 1;
         const delivery = deliveryOf(e);
         try {
-          await this.d.poster.post(delivery, attempt);
+          const t = telemetry();
+          if (t.enabled)
+            // Its own trace: a delivery runs after the request that decided, from the ledger.
+            // The receiver gets its traceparent (signed-post.ts sends the current one).
+            await t.span(
+              `countersign.delivery ${this.label}`,
+              {
+                'countersign.tenant': delivery.tenant_id,
+                'countersign.workflow_id': delivery.workflow_id ?? undefined,
+                'countersign.delivery_id': delivery.delivery_id,
+                'countersign.event_type': delivery.type,
+                'countersign.attempt': attempt,
+              },
+              () => this.d.poster.post(delivery, attempt),
+            );
+          else await this.d.poster.post(delivery, attempt);
           cursor = { ...cursor, delivered_seq: e.seq, retry: null };
         } catch (err) {
           const last_error = message(err);
