@@ -214,6 +214,23 @@ describe('OpenTelemetry export from a real `countersign serve`', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-telemetry-'));
     receiver = await startReceiver();
     remote = await startSignedRemote(SECRET);
+    // A downstream MCP server behind the gateway that says which trace context it was called in.
+    fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'data', 'gateway.json'),
+      JSON.stringify({
+        servers: [
+          {
+            name: 'down',
+            prefix: 'down',
+            command: process.execPath,
+            args: [path.resolve('test/fixtures/downstream-mcp-server.mjs')],
+            env: { DOWNSTREAM_TRACE: '1' },
+          },
+        ],
+        risk: { 'down.trace_context': 'read' },
+      }),
+    );
     server = await serve({
       COUNTERSIGN_DATA_DIR: path.join(dir, 'data'),
       COUNTERSIGN_TOOLS: httpToolsFile(dir, remote.url),
@@ -397,6 +414,48 @@ describe('OpenTelemetry export from a real `countersign serve`', () => {
       expect(b.raw).not.toContain('otelmarker');
     }
   }, 120_000);
+
+  it('carries the trace context into a downstream MCP call, as the tool span’s child', async () => {
+    const { call, setup } = client(server);
+    const s = await setup();
+    const trace = hex(16);
+    const withTrace = { traceparent: `00-${trace}-${hex(8)}-01` };
+    const proposed = await call(s.agentToken, 'POST', '/proposals', {
+      workflow_id: s.workflow_id,
+      actor_id: s.agentId,
+      tool: 'down.trace_context',
+      params: {},
+      reason: 'which trace am I in',
+    });
+    expect(proposed.status).toBe(200);
+    const proposal_id = proposed.body.proposal_id as string;
+    if (proposed.body.status !== 'approved')
+      expect(
+        (
+          await call(s.humanToken, 'POST', `/proposals/${proposal_id}/review`, {
+            reviewer_id: s.humanId,
+            decision: 'approve',
+          })
+        ).body.status,
+      ).toBe('approved');
+    const executed = await call(
+      s.agentToken,
+      'POST',
+      `/proposals/${proposal_id}/execute`,
+      {},
+      withTrace,
+    );
+    expect(executed.status).toBe(200);
+    const seen = JSON.stringify(executed.body.result);
+    const m = new RegExp(`00-${trace}-([0-9a-f]{16})-01`).exec(seen);
+    expect(m, seen).not.toBeNull();
+    const tool = await until('downstream tool span', () =>
+      receiver
+        .spans()
+        .find((sp) => sp.traceId === trace && sp.name === 'countersign.tool down.trace_context'),
+    );
+    expect(m![1]).toBe(tool.spanId);
+  });
 
   it('ignores a forged traceparent: the call succeeds in a new trace, and downstream gets a well-formed header', async () => {
     const { call, setup } = client(server);
