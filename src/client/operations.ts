@@ -58,7 +58,7 @@ export interface Operations {
       required_roles: Array<string>;
     };
   };
-  /** Review a proposed call. Decide on a pending proposal as a reviewer who did not propose it: "approve", "reject", "request_more_info", or "edit" with edits.params deep-merged into a new version that this decision approves. Returns the status and final_tool_call, the exact call that will run. */
+  /** Review a proposed call. Decide on a pending proposal as a reviewer who did not propose it: "approve", "reject", "request_more_info", or "edit" with edits.params deep-merged into a new version. An edit is not an approval: the new version needs approvals from reviewers other than its editor, unless policy lets the editor's edit stand as its approval (proposal.approve_own_edit). Returns the status and final_tool_call, the exact call that will run. */
   review_action: {
     input: {
       /** ID of the proposal, e.g. proposal_1 */

@@ -55,8 +55,9 @@ export const CONNECTOR_OPERATIONS: readonly Operation[] = [
     title: 'Review a proposed call',
     description:
       'Decide on a pending proposal as a reviewer who did not propose it: "approve", "reject", ' +
-      '"request_more_info", or "edit" with edits.params deep-merged into a new version that this decision ' +
-      'approves. Returns the status and final_tool_call, the exact call that will run.',
+      '"request_more_info", or "edit" with edits.params deep-merged into a new version. An edit is not an ' +
+      "approval: the new version needs approvals from reviewers other than its editor, unless policy lets the editor's " +
+      'edit stand as its approval (proposal.approve_own_edit). Returns the status and final_tool_call, the exact call that will run.',
     input: S.reviewActionInput,
     output: S.reviewActionOutput,
     write: true,
