@@ -371,14 +371,16 @@ describe('countersign serve checkpoints on a schedule', () => {
       log: (line) => log.push(line),
     });
 
-  const lines = (dir: string) =>
-    fs.existsSync(logOf(dir))
-      ? fs
-          .readFileSync(logOf(dir), 'utf8')
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l) as Checkpoint)
-      : [];
+  // The complete lines only: the server may be between creating the file and writing a line.
+  const lines = (dir: string) => {
+    if (!fs.existsSync(logOf(dir))) return [];
+    const text = fs.readFileSync(logOf(dir), 'utf8');
+    return text
+      .slice(0, text.lastIndexOf('\n') + 1)
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Checkpoint);
+  };
 
   it('anchors a moved head at start, on each tick and on stop, and sends each to the webhook', async () => {
     const dir = path.join(ROOT, 'serve');
