@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,33 +15,14 @@ import {
   TEMPORAL_PACKAGES,
   missingTemporal,
 } from '../src/main/optional-packages.js';
+import { type ServeProcess, spawnServe } from './support/countersign-serve.js';
 
-const BIN = path.resolve('bin/countersign.js');
-
-/** `countersign serve` as a real process on a free port: its URL and operator token. */
-async function serve(
-  dataDir: string,
-): Promise<{ child: ChildProcess; url: string; token: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-    env: { ...process.env, COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_TEMPORAL_ADDRESS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 30_000);
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      const token = /Operator token \(shown once\): (\S+)/.exec(out)?.[1];
-      if (url && token) {
-        clearTimeout(timer);
-        resolve({ child, url, token });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-  });
-}
+/** `countersign serve` as a real process on a free port. */
+const serve = (dataDir: string) =>
+  spawnServe(
+    { ...process.env, COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_TEMPORAL_ADDRESS: '' },
+    { timeoutMs: 30_000 },
+  );
 
 /**
  * A TCP proxy in front of the server that drops the first connection once the server has
@@ -115,7 +95,7 @@ describe('the typed client (countersign/client)', () => {
 
   describe('against countersign serve', () => {
     let dir: string;
-    let server: { child: ChildProcess; url: string; token: string };
+    let server: ServeProcess;
     let operator: CountersignClient;
     let agent: CountersignClient;
     let bob: CountersignClient;
@@ -126,7 +106,11 @@ describe('the typed client (countersign/client)', () => {
     beforeAll(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-client-'));
       server = await serve(dir);
-      operator = createClient({ baseUrl: server.url, token: server.token, purpose: 'setup' });
+      operator = createClient({
+        baseUrl: server.url,
+        token: server.operatorToken,
+        purpose: 'setup',
+      });
       const mint = async (name: string, role: string, kind: 'human' | 'agent') => {
         const { actor_id } = await operator.registerActor({ name, role, kind });
         const { token } = await operator.createToken({ actor_id, name });
@@ -146,11 +130,7 @@ describe('the typed client (countersign/client)', () => {
       ({ workflow_id } = await operator.startWorkflow({ title: 'client test' }));
     }, 60_000);
     afterAll(async () => {
-      if (server && server.child.exitCode === null) {
-        const exited = new Promise((r) => server.child.once('exit', r));
-        server.child.kill('SIGTERM');
-        await exited;
-      }
+      await server?.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     });
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,36 +29,16 @@ import {
   pendingCountersign,
   waitAndResume,
 } from '../src/integrations/langgraph.js';
+import { type ServeProcess, spawnServe } from './support/countersign-serve.js';
 
-const BIN = path.resolve('bin/countersign.js');
 const EXAMPLE = path.resolve('examples/langgraph/agent.js');
 
-/** `countersign serve` as a real process on a free port: its URL and operator token. */
-async function serve(
-  dataDir: string,
-  fresh = true,
-): Promise<{ child: ChildProcess; url: string; token: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-    env: { ...process.env, COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_TEMPORAL_ADDRESS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 30_000);
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      // The operator token is shown on the first start only.
-      const token = fresh ? /Operator token \(shown once\): (\S+)/.exec(out)?.[1] : '';
-      if (url && token !== undefined) {
-        clearTimeout(timer);
-        resolve({ child, url, token });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-  });
-}
+/** `countersign serve` as a real process on a free port (the operator token on a first start). */
+const serve = (dataDir: string, firstStart = true) =>
+  spawnServe(
+    { ...process.env, COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_TEMPORAL_ADDRESS: '' },
+    { firstStart, timeoutMs: 30_000 },
+  );
 
 /** One run of the example as its own process: its exit code and its JSON line. */
 function runExample(
@@ -208,7 +188,7 @@ describe('countersign/langgraph', () => {
 
   describe('against countersign serve', { timeout: 90_000 }, () => {
     let dir: string;
-    let server: { child: ChildProcess; url: string; token: string };
+    let server: ServeProcess;
     let operator: CountersignClient;
     let agent: CountersignClient;
     let agentToken: string;
@@ -219,7 +199,11 @@ describe('countersign/langgraph', () => {
     beforeAll(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-langgraph-'));
       server = await serve(path.join(dir, 'data'));
-      operator = createClient({ baseUrl: server.url, token: server.token, purpose: 'setup' });
+      operator = createClient({
+        baseUrl: server.url,
+        token: server.operatorToken,
+        purpose: 'setup',
+      });
       agentToken = await mintToken('LangGraph bot', 'Developer', 'agent');
       agent = createClient({ baseUrl: server.url, token: agentToken });
       bobToken = await mintToken('Bob', 'Senior Developer', 'human');
@@ -231,11 +215,7 @@ describe('countersign/langgraph', () => {
     }, 60_000);
 
     afterAll(async () => {
-      if (server && server.child.exitCode === null) {
-        const exited = new Promise((r) => server.child.once('exit', r));
-        server.child.kill('SIGTERM');
-        await exited;
-      }
+      await server?.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -479,9 +459,7 @@ describe('countersign/langgraph', () => {
       const waiting = started.json.waiting_on as Waiting[];
       const proposal_id = waiting[0]!.countersign.proposals[0]!.proposal_id;
 
-      const exited = new Promise((r) => server.child.once('exit', r));
-      server.child.kill('SIGTERM');
-      await exited;
+      await server.stop();
       server = await serve(path.join(dir, 'data'), false);
       const reviewer = createClient({ baseUrl: server.url, token: bobToken });
       await reviewer.reviewAction(

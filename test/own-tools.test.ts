@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { staticToolRegistry } from '../src/core/ports/tools.js';
 import { STORES, ctx, seedActors } from './support/kernel-fixture.js';
 import { callTool, ok } from './support/mcp-client.js';
 import { type SignedRemote, startSignedRemote } from './support/signed-remote.js';
+import { type ServeProcess, spawnServe } from './support/countersign-serve.js';
 
 // The shipped example, run by the built CLI (`npm run build` first), as a user would run it.
 const BIN = path.resolve('bin/countersign.js');
@@ -51,39 +52,10 @@ function run(args: string[], env: Record<string, string>) {
   });
 }
 
-interface Served {
-  readonly url: string;
-  readonly operatorToken: string;
-  stop(): Promise<void>;
-}
+type Served = ServeProcess;
 
-async function serve(env: Record<string, string>): Promise<Served> {
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-    env: { PATH: process.env.PATH, PORT: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 30_000;
-  while (!/Operator token \(shown once\): \S+/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`serve exited early:\n${out}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`serve printed no banner in 30 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: /Countersign listening on (http:\/\/\S+)/.exec(out)![1]!,
-    operatorToken: /Operator token \(shown once\): (\S+)/.exec(out)![1]!,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+const serve = (env: Record<string, string>) =>
+  spawnServe({ PATH: process.env.PATH, ...env }, { timeoutMs: 30_000 });
 
 describe('your own tools, from the shipped example, in a real `countersign serve`', () => {
   let dir: string;

@@ -5,7 +5,7 @@
  * tool, the four metrics, no parameter value anywhere in what is exported; nothing exported
  * when OTEL_SDK_DISABLED is true; DEPENDENCY_MISSING when the packages are absent.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -19,6 +19,7 @@ import type { Store } from '../src/core/ports/store.js';
 import { OTEL_INSTALL, OTEL_PACKAGES } from '../src/main/optional-packages.js';
 import { openTelemetry, otelSignals } from '../src/main/telemetry.js';
 import { type SignedRemote, startSignedRemote } from './support/signed-remote.js';
+import { type ServeProcess, spawnServe } from './support/countersign-serve.js';
 
 const BIN = path.resolve('bin/countersign.js');
 const SECRET = 'telemetry-ops-secret-0123456789';
@@ -103,41 +104,9 @@ function attr(span: OtlpSpan, key: string): string | number | boolean | undefine
   return v.stringValue ?? (v.intValue === undefined ? v.boolValue : Number(v.intValue));
 }
 
-interface Served {
-  readonly url: string;
-  readonly operatorToken: string;
-  output(): string;
-  stop(): Promise<void>;
-}
+type Served = ServeProcess;
 
-async function serve(env: Record<string, string>): Promise<Served> {
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-    env: { PATH: process.env.PATH, PORT: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 60_000;
-  while (!/Operator token \(shown once\): \S+/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`serve exited early:\n${out}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`serve printed no banner in 60 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: /Countersign listening on (http:\/\/\S+)/.exec(out)![1]!,
-    operatorToken: /Operator token \(shown once\): (\S+)/.exec(out)![1]!,
-    output: () => out,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+const serve = (env: Record<string, string>) => spawnServe({ PATH: process.env.PATH, ...env });
 
 /** Waits until `pred` gives something (true, or the thing looked for) and returns it. */
 const until = async <T>(what: string, pred: () => T | undefined | false, ms = 30_000) => {

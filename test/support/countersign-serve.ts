@@ -20,33 +20,68 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function serveWithActors(prefix: string): Promise<Served> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+/** A `countersign serve` process, once it listens. */
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** The operator token the first start prints ('' on a later start of the same data). */
+  readonly operatorToken: string;
+  /** What it printed so far, stdout and stderr. */
+  output(): string;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `countersign serve --port 0` (the built CLI) with exactly `env` (plus PORT unset) and
+ * waits for its banner: the URL, and the operator token unless `firstStart` is false.
+ */
+export async function spawnServe(
+  env: NodeJS.ProcessEnv,
+  { firstStart = true, timeoutMs = 60_000 } = {},
+): Promise<ServeProcess> {
   const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-    env: {
-      PATH: process.env.PATH,
-      COUNTERSIGN_DATA_DIR: dir,
-      COUNTERSIGN_TEMPORAL_ADDRESS: '',
-      PORT: '',
-    },
+    env: { ...env, PORT: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 60_000;
-  while (!/Operator token \(shown once\): \S+/.test(out) || !/listening on http/.test(out)) {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + timeoutMs;
+  const TOKEN = /Operator token \(shown once\): (\S+)/;
+  const URL_LINE = /listening on (http:\/\/\S+)/;
+  while (!URL_LINE.test(out) || (firstStart && !TOKEN.test(out))) {
     if (child.exitCode !== null) throw new Error(`serve exited early:\n${out}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`serve printed no banner in 60 s:\n${out}`);
+      throw new Error(`serve printed no banner in ${timeoutMs / 1000} s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+  return {
+    child,
+    url: URL_LINE.exec(out)![1]!,
+    operatorToken: TOKEN.exec(out)?.[1] ?? '',
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function serveWithActors(prefix: string): Promise<Served> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const server = await spawnServe({
+    PATH: process.env.PATH,
+    COUNTERSIGN_DATA_DIR: dir,
+    COUNTERSIGN_TEMPORAL_ADDRESS: '',
+  });
+  const url = server.url;
   const operator = createClient({
     baseUrl: url,
-    token: /Operator token \(shown once\): (\S+)/.exec(out)![1]!,
+    token: server.operatorToken,
     purpose: 'test setup',
   });
   const mint = async (name: string, role: string, kind: 'human' | 'agent') => {
@@ -66,11 +101,7 @@ export async function serveWithActors(prefix: string): Promise<Served> {
     carol: createClient({ baseUrl: url, token: carolToken, purpose: 'change review' }),
     newWorkflow: async (title) => (await operator.startWorkflow({ title })).workflow_id,
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
