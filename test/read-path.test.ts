@@ -14,14 +14,14 @@ import { CedarPolicyEngine } from '../src/adapters/policy/cedar-policy-engine.js
 import { DecisionCache } from '../src/adapters/policy/decision-cache.js';
 import type { KyselyStore } from '../src/adapters/store/kysely-store.js';
 import { openPostgresStore, openSqliteStore } from '../src/adapters/store/open-store.js';
-import { operatorContext } from '../src/core/context.js';
+import { operatorContext, tokenContext } from '../src/core/context.js';
 import { Kernel } from '../src/core/kernel.js';
 import { EVENT_TYPES, GENESIS_HASH, chainEvent } from '../src/core/ledger.js';
 import { type Clock, ManualClock } from '../src/core/ports/clock.js';
 import type { PolicyRequest } from '../src/core/ports/policy.js';
 import type { StoreReader } from '../src/core/ports/store.js';
 import { staticToolRegistry } from '../src/core/ports/tools.js';
-import { STORES, expectCode } from './support/kernel-fixture.js';
+import { STORES, expectCode, testTools } from './support/kernel-fixture.js';
 import { freshPgDatabase } from './setup/pg.js';
 import { inject } from 'vitest';
 
@@ -32,7 +32,7 @@ function kernelOn(store: KyselyStore, clock: Clock = new ManualClock(T, 0)) {
   return new Kernel({
     store,
     policy: CedarPolicyEngine.fromDirectory(),
-    tools: staticToolRegistry([]),
+    tools: staticToolRegistry(testTools().tools),
     clock,
     newSecret: () => randomBytes(24).toString('base64url'),
   });
@@ -209,6 +209,27 @@ describe.each(SHARED)('two processes on one $name database', (factory) => {
     await expectCode(kb.authenticate(t.token), 'UNAUTHENTICATED');
   });
 
+  it("a read answered from memory shows the other one's commit on the next request", async () => {
+    const ka = kernelOn(a);
+    const kb = kernelOn(b);
+    const { actor_id } = await ka.registerActor(op, { name: 'Ann', role: 'Developer' });
+    const { workflow_id } = await ka.startWorkflow(op, { title: 'read cache' });
+    const seen = async () => (await ka.getWorkflow(op, { workflow_id })).proposals.length;
+    expect(await seen()).toBe(0);
+    expect(await seen()).toBe(0);
+    await kb.proposeAction(op, {
+      workflow_id,
+      actor_id,
+      tool: 'noop',
+      params: { n: 1 },
+      reason: 'from the other process',
+    });
+    expect(await seen()).toBe(1);
+    // A change made by hand, outside any kernel, shows too.
+    await sql`UPDATE workflows SET title = 'renamed' WHERE id = ${workflow_id}`.execute(b.kysely);
+    expect((await ka.getWorkflow(op, { workflow_id })).workflow.title).toBe('renamed');
+  });
+
   it('a token revoked by hand in SQL fails on the next request too', async () => {
     const ka = kernelOn(a);
     const { actor_id } = await ka.registerActor(op, { name: 'Ann', role: 'Developer' });
@@ -217,6 +238,102 @@ describe.each(SHARED)('two processes on one $name database', (factory) => {
     await ka.listTokens(op, {});
     await sql`UPDATE api_tokens SET revoked_at = ${T} WHERE id = ${t.token_id}`.execute(b.kysely);
     await expectCode(ka.authenticate(t.token), 'UNAUTHENTICATED');
+  });
+});
+
+describe('the read cache (SQLite)', () => {
+  let dir: string;
+  let store: KyselyStore;
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-reads-'));
+    store = await openSqliteStore(path.join(dir, 'countersign.sqlite'));
+  });
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Counts the store's read transactions while `work` runs. */
+  async function readsDuring(work: () => Promise<unknown>): Promise<number> {
+    const read = store.read.bind(store);
+    let n = 0;
+    store.read = (w) => {
+      n++;
+      return read(w);
+    };
+    try {
+      await work();
+    } finally {
+      store.read = read;
+    }
+    return n;
+  }
+
+  it('answers a repeated read without the store while nothing commits, and stops at a commit', async () => {
+    const kernel = kernelOn(store);
+    const { actor_id } = await kernel.registerActor(op, { name: 'Ann', role: 'Developer' });
+    const { token } = await kernel.createToken(op, { actor_id, name: 'laptop' });
+    const { workflow_id } = await kernel.startWorkflow(op, { title: 'cached' });
+    const { proposal_id } = await kernel.proposeAction(op, {
+      workflow_id,
+      actor_id,
+      tool: 'noop',
+      params: { n: 2 },
+      reason: 'r',
+    });
+    const ann = tokenContext(await kernel.authenticate(token), 'look');
+    await kernel.getWorkflow(ann, { workflow_id });
+    await kernel.getProposal(ann, { proposal_id });
+    // Let the token's last-use write land: it is a commit too.
+    await kernel.listTokens(op, {});
+    await kernel.authenticate(token);
+    await kernel.getWorkflow(ann, { workflow_id });
+    await kernel.getProposal(ann, { proposal_id });
+    expect(
+      await readsDuring(async () => {
+        await kernel.authenticate(token);
+        await kernel.getWorkflow(ann, { workflow_id });
+        await kernel.getProposal(ann, { proposal_id });
+      }),
+    ).toBe(0);
+    // Another caller, or another purpose, is another read (policy may tell them apart).
+    expect(
+      await readsDuring(() => kernel.getWorkflow({ ...ann, purpose: 'other' }, { workflow_id })),
+    ).toBe(1);
+    await kernel.proposeAction(op, {
+      workflow_id,
+      actor_id,
+      tool: 'noop',
+      params: { n: 3 },
+      reason: 'r',
+    });
+    expect(
+      await readsDuring(async () => {
+        expect((await kernel.getWorkflow(ann, { workflow_id })).proposals).toHaveLength(2);
+      }),
+    ).toBe(1);
+  });
+
+  it('hands out answers nobody can change under the next caller', async () => {
+    const kernel = kernelOn(store);
+    const { workflow_id } = await kernel.startWorkflow(op, { title: 'frozen' });
+    const first = await kernel.getWorkflow(op, { workflow_id });
+    expect(() => {
+      (first.workflow as { title: string }).title = 'changed';
+    }).toThrow(TypeError);
+    expect((await kernel.getWorkflow(op, { workflow_id })).workflow.title).toBe('frozen');
+  });
+
+  it('does not keep refusals: a denied read is decided again', async () => {
+    const kernel = kernelOn(store);
+    const ctx = { ...op, caller: { kind: 'actor' as const, actor_id: 'actor_404' } };
+    const { workflow_id } = await kernel.startWorkflow(op, { title: 'w' });
+    await expectCode(kernel.getWorkflow(ctx, { workflow_id }), 'POLICY_DENIED');
+    expect(
+      await readsDuring(() =>
+        expectCode(kernel.getWorkflow(ctx, { workflow_id }), 'POLICY_DENIED'),
+      ),
+    ).toBe(1);
   });
 });
 

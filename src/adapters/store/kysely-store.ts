@@ -35,16 +35,29 @@ import { KyselyRunTx } from './run-tx.js';
  * the ledger-head lock differ between the two.
  */
 export class KyselyStore implements Store {
+  /** Transactions ended in this process: the stamp of a store no other process can reach. */
+  private ended = 0;
+
   /**
    * @param reader On SQLite, a second connection to the same file for `read` (WAL lets it read
    *   while the first one writes); the writer's own handle when there is none (`:memory:`).
+   * @param changes On SQLite, SQLite's `data_version` as seen by a connection that never
+   *   writes: it moves on every commit by any other connection, in any process. Without it the
+   *   stamp is this process's own count of transactions, which is exact only when no other
+   *   process shares the database (`:memory:`); Postgres has neither and answers no stamp.
    */
   constructor(
     private readonly db: Db,
     readonly dialect: Dialect,
     private readonly onClose: () => Promise<void> = () => db.destroy(),
     private readonly reader: Db = db,
+    private readonly changes?: () => number,
   ) {}
+
+  readStamp(): number | undefined {
+    if (this.changes) return this.changes();
+    return this.dialect === 'sqlite' && this.reader === this.db ? this.ended : undefined;
+  }
 
   /** Applies pending migrations; safe to call on every start. */
   async migrate(): Promise<void> {
@@ -87,6 +100,8 @@ export class KyselyStore implements Store {
         } catch (e) {
           await sql`rollback`.execute(conn);
           throw e;
+        } finally {
+          this.ended++;
         }
       });
     } catch (e) {

@@ -67,14 +67,21 @@ export async function openSqliteStore(
   const reader = new Kysely<Tables>({
     dialect: new SqliteDialect({ database: withStatementCache(readerDatabase) }),
   });
+  // A third connection that never opens a transaction of its own, so that its data_version
+  // moves on every commit of the other two and of other processes (about a microsecond).
+  const watcherDatabase = new Database(file);
+  watcherDatabase.pragma('query_only = 1');
+  const dataVersion = watcherDatabase.prepare('pragma data_version').pluck();
   return new KyselyStore(
     db,
     'sqlite',
     async () => {
+      watcherDatabase.close();
       await reader.destroy();
       await db.destroy();
     },
     reader,
+    () => dataVersion.get() as number,
   );
 }
 

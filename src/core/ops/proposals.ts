@@ -258,33 +258,38 @@ export class ProposalOps {
   async getProposal(ctx: CallContext, input: { proposal_id: string }): Promise<ProposalView> {
     assertContext(ctx);
     const args = parseInput(S.getProposalInput, input, 'get_proposal input');
-    return this.r.store.read(async (tx) => {
-      const proposal = await this.r.proposal(tx, ctx, args.proposal_id);
-      this.r.require(
-        ctx,
-        await this.r.principalOf(tx, ctx),
-        'workflow.read',
-        { type: 'Workflow', id: proposal.workflow_id },
-        proposal.workflow_id,
-      );
-      const versions = await tx.listVersions(ctx.tenant_id, proposal.id);
-      const current = versions.find((v) => v.version === proposal.version);
-      if (!current)
-        throw new CountersignError('INTERNAL', `${proposal.id} has no version ${proposal.version}`);
-      return {
-        proposal,
-        final_tool_call: {
-          tool: proposal.tool,
-          params: current.params,
-          hash: current.hash,
-          version: current.version,
-          description: current.description ?? null,
-        },
-        versions,
-        decisions: await tx.listDecisions(ctx.tenant_id, proposal.id),
-        executions: await tx.listExecutions(ctx.tenant_id, proposal.id),
-      };
-    });
+    const read = () =>
+      this.r.store.read(async (tx) => {
+        const proposal = await this.r.proposal(tx, ctx, args.proposal_id);
+        this.r.require(
+          ctx,
+          await this.r.principalOf(tx, ctx),
+          'workflow.read',
+          { type: 'Workflow', id: proposal.workflow_id },
+          proposal.workflow_id,
+        );
+        const versions = await tx.listVersions(ctx.tenant_id, proposal.id);
+        const current = versions.find((v) => v.version === proposal.version);
+        if (!current)
+          throw new CountersignError(
+            'INTERNAL',
+            `${proposal.id} has no version ${proposal.version}`,
+          );
+        return {
+          proposal,
+          final_tool_call: {
+            tool: proposal.tool,
+            params: current.params,
+            hash: current.hash,
+            version: current.version,
+            description: current.description ?? null,
+          },
+          versions,
+          decisions: await tx.listDecisions(ctx.tenant_id, proposal.id),
+          executions: await tx.listExecutions(ctx.tenant_id, proposal.id),
+        };
+      });
+    return this.r.reads.get(ctx, 'get_proposal', args.proposal_id, read);
   }
 
   async listPendingReviews(

@@ -15,6 +15,7 @@ import type {
   PolicyRequest,
 } from '../ports/policy.js';
 import type { Store, StoreReader, StoreTx } from '../ports/store.js';
+import { ReadCache } from '../read-cache.js';
 import type { Outcome } from '../reply.js';
 import type { ToolDefinition, ToolRegistry } from '../ports/tools.js';
 import { describeIssues } from '../validation.js';
@@ -57,12 +58,15 @@ export class Rules {
   readonly policy: PolicyEngine;
   readonly tools: ToolRegistry;
   readonly clock: Clock;
+  /** Answers of reads that depend only on the stored data, policy and caller. */
+  readonly reads: ReadCache;
 
   constructor(deps: RulesDeps) {
     this.store = deps.store;
     this.policy = deps.policy;
     this.tools = deps.tools;
     this.clock = deps.clock;
+    this.reads = new ReadCache(deps.store, deps.policy);
   }
 
   /** Appends an event to the tenant's chain inside the caller's transaction. */

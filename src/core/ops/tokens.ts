@@ -26,6 +26,8 @@ interface CachedToken {
   readonly token: ApiToken;
   /** The store's token generation when the row was read: the entry holds while it is current. */
   readonly generation: number;
+  /** The store's stamp before the row was read: while it holds, nothing has changed. */
+  readonly stamp: number | undefined;
 }
 
 /**
@@ -159,10 +161,12 @@ export class TokenOps {
   /**
    * Resolves a bearer token to its tenant and principal, or throws UNAUTHENTICATED.
    *
-   * One read, without the write lock: the store's token generation, and the token's row only
-   * when the cached one was read under another generation. Any change to a token's validity,
-   * by any process, advances the generation in the same commit, so a revoked token fails on
-   * its next request; expiry is checked on every request. The last use is written at most once
+   * No read at all while nothing has committed since the token was last checked (the store's
+   * stamp, read-cache.ts); otherwise one read without the write lock: the store's token
+   * generation, and the token's row only when the cached one was read under another
+   * generation. Any change to a token's validity, by any process, advances the generation in
+   * the same commit (and so the stamp), so a revoked token fails on its next request; expiry
+   * is checked on every request. The last use is written at most once
    * a minute per token, after the answer, never in its way.
    */
   async authenticate(token: string): Promise<Authenticated> {
@@ -170,23 +174,10 @@ export class TokenOps {
       new CountersignError('UNAUTHENTICATED', why);
     if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) throw refuse();
     const hash = sha256Hex(token);
-    const found = await this.r.store.read(async (tx) => {
-      // The generation first: a row read after it is at least as new as it says.
-      const generation = await tx.tokenGeneration();
-      const hit = this.cache.get(hash);
-      if (hit && hit.generation === generation) {
-        this.cache.delete(hash);
-        this.cache.set(hash, hit);
-        return hit.token;
-      }
-      const row = await tx.findTokenByHash(hash);
-      this.cache.delete(hash);
-      if (row && row.revoked_at === null) {
-        this.cache.set(hash, { token: row, generation });
-        if (this.cache.size > CACHED_TOKENS) this.cache.delete(this.cache.keys().next().value!);
-      }
-      return row;
-    });
+    const stamp = this.r.store.readStamp?.();
+    const known = this.cache.get(hash);
+    const found =
+      stamp !== undefined && known?.stamp === stamp ? known.token : await this.lookup(hash, stamp);
     if (!found || found.revoked_at !== null) throw refuse();
     const now = this.r.clock.now();
     if (found.expires_at !== null && found.expires_at <= now)
@@ -201,6 +192,27 @@ export class TokenOps {
       minted_by: found.created_by,
       scope: found.scope,
     };
+  }
+
+  /** The token's row: the cached one while the token generation has not moved, else read. */
+  private lookup(hash: string, stamp: number | undefined): Promise<ApiToken | undefined> {
+    return this.r.store.read(async (tx) => {
+      // The generation first: a row read after it is at least as new as it says.
+      const generation = await tx.tokenGeneration();
+      const hit = this.cache.get(hash);
+      if (hit && hit.generation === generation) {
+        this.cache.delete(hash);
+        this.cache.set(hash, { ...hit, stamp });
+        return hit.token;
+      }
+      const row = await tx.findTokenByHash(hash);
+      this.cache.delete(hash);
+      if (row && row.revoked_at === null) {
+        this.cache.set(hash, { token: row, generation, stamp });
+        if (this.cache.size > CACHED_TOKENS) this.cache.delete(this.cache.keys().next().value!);
+      }
+      return row;
+    });
   }
 
   count(tenant_id: string): Promise<number> {

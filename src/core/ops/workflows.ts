@@ -67,28 +67,30 @@ export class WorkflowRecordOps {
   async getWorkflow(ctx: CallContext, input: { workflow_id: string }) {
     assertContext(ctx);
     const args = parseInput(S.getWorkflowInput, input, 'get_workflow input');
-    return this.r.store.read(async (tx) => {
-      const workflow = await this.r.workflow(tx, ctx, args.workflow_id);
-      this.r.require(
-        ctx,
-        await this.r.principalOf(tx, ctx),
-        'workflow.read',
-        { type: 'Workflow', id: workflow.id },
-        workflow.id,
-      );
-      const proposals = await tx.listProposals(ctx.tenant_id, {
-        workflow_id: workflow.id,
-        limit: 1000,
+    const read = () =>
+      this.r.store.read(async (tx) => {
+        const workflow = await this.r.workflow(tx, ctx, args.workflow_id);
+        this.r.require(
+          ctx,
+          await this.r.principalOf(tx, ctx),
+          'workflow.read',
+          { type: 'Workflow', id: workflow.id },
+          workflow.id,
+        );
+        const proposals = await tx.listProposals(ctx.tenant_id, {
+          workflow_id: workflow.id,
+          limit: 1000,
+        });
+        return {
+          workflow,
+          proposals: proposals.map((p) => ({
+            proposal_id: p.id,
+            tool: p.tool,
+            status: p.status,
+            version: p.version,
+          })),
+        };
       });
-      return {
-        workflow,
-        proposals: proposals.map((p) => ({
-          proposal_id: p.id,
-          tool: p.tool,
-          status: p.status,
-          version: p.version,
-        })),
-      };
-    });
+    return this.r.reads.get(ctx, 'get_workflow', args.workflow_id, read);
   }
 }

@@ -34,6 +34,13 @@ export interface Store {
    * const actor = await store.read((tx) => tx.getActor('default', 'actor_1'));
    */
   read<T>(work: (tx: StoreReader) => Promise<T>): Promise<T>;
+  /**
+   * A number that changes whenever anything commits to the store (this process or another),
+   * read without a round trip; `undefined` when the store cannot tell cheaply. Two equal
+   * stamps taken at t0 and t1 mean nothing committed in between, so what was read after t0
+   * still holds at t1 (read-cache.ts).
+   */
+  readStamp?(): number | undefined;
   close(): Promise<void>;
   readonly dialect: 'sqlite' | 'postgres';
 }
