@@ -1,3 +1,4 @@
+import { unpackLedgerData } from '../src/adapters/store/ledger-data.js';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CedarPolicyEngine } from '../src/adapters/policy/cedar-policy-engine.js';
@@ -108,7 +109,10 @@ describe.each(STORES)('kernel on $name', (factory) => {
     expect(after).toEqual({ ...before, ledger: before.ledger + 1 });
     const ev = await lastEvent(store);
     expect(ev.type).toBe('OPERATION_REFUSED');
-    expect(JSON.parse(ev.data)).toMatchObject({ code: 'SELF_APPROVAL', proposal_id: 'proposal_1' });
+    expect(unpackLedgerData(ev.data)).toMatchObject({
+      code: 'SELF_APPROVAL',
+      proposal_id: 'proposal_1',
+    });
   });
 
   it('reviews only pending proposals and refuses a second decision by the same reviewer', async () => {
@@ -309,7 +313,10 @@ describe.each(STORES)('kernel on $name', (factory) => {
     expect(s.dry_run).toBe(true);
     const ev = await lastEvent(store);
     expect(ev.type).toBe('POLICY_SET');
-    expect(JSON.parse(ev.data)).toMatchObject({ dry_run: true, policy_version: s.policy_version });
+    expect(unpackLedgerData(ev.data)).toMatchObject({
+      dry_run: true,
+      policy_version: s.policy_version,
+    });
     await kernel.proposeAction(ctx, backup());
     await kernel.reviewAction(ctx, {
       proposal_id: 'proposal_1',
@@ -708,7 +715,7 @@ describe.each(STORES)('kernel on $name', (factory) => {
     expect(JSON.stringify(rows)).not.toContain(t.token);
     const ev = await lastEvent(store);
     expect(ev.type).toBe('TOKEN_CREATED');
-    expect(ev.data).not.toContain(t.token);
+    expect(JSON.stringify(unpackLedgerData(ev.data))).not.toContain(t.token);
     // Only the operator mints tokens; an actor (even an admin) cannot, for anyone.
     const op = await kernel.createToken(ctx, { actor_id: 'operator', name: 'root' });
     expect((await kernel.authenticate(op.token)).actor_id).toBe('operator');

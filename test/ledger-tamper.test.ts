@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KyselyStore } from '../src/adapters/store/kysely-store.js';
+import { unpackLedgerData } from '../src/adapters/store/ledger-data.js';
 import { type Checkpoint, signCheckpoint } from '../src/core/audit/checkpoint.js';
 import { auditCheckpoints } from '../src/core/audit/checkpoint-audit.js';
 import { Checkpointer } from '../src/core/audit/checkpointer.js';
@@ -79,6 +80,48 @@ describe.each(STORES)('append-only ledger on $name', (factory) => {
     const report = await kernel.verifyAudit(ctx);
     expect(report).toMatchObject({ ok: false, first_broken_seq: 2 });
     expect(report.problem?.reason).toContain('altered');
+  });
+
+  it('stores event data packed on SQLite, as JSON on Postgres, and reads either form', async () => {
+    const rows = await store.kysely
+      .selectFrom('ledger_events')
+      .selectAll()
+      .orderBy('seq')
+      .execute();
+    const packed = rows.filter((r) => typeof r.data !== 'string');
+    if (factory.name === 'postgres') expect(packed).toHaveLength(0);
+    else {
+      // Every event big enough to gain is packed (first byte 1), smaller than its JSON.
+      expect(packed.length).toBeGreaterThanOrEqual(rows.length - 1);
+      for (const r of packed) {
+        const bytes = r.data as Uint8Array;
+        expect(bytes[0]).toBe(1);
+        expect(bytes.length).toBeLessThan(JSON.stringify(unpackLedgerData(bytes)).length);
+      }
+    }
+    // A row written as JSON text (before packing, or by hand, unchanged) reads and verifies.
+    await dropTriggers();
+    const third = rows.find((r) => r.seq === 3)!;
+    await store.kysely
+      .updateTable('ledger_events')
+      .set({ data: JSON.stringify(unpackLedgerData(third.data)) })
+      .where('seq', '=', 3)
+      .execute();
+    expect((await kernel.verifyAudit(ctx)).ok).toBe(true);
+    // Packed data changed by one bit is a broken chain, not a crash.
+    if (factory.name === 'sqlite') {
+      const fourth = Buffer.from(rows.find((r) => r.seq === 4)!.data as Uint8Array);
+      fourth[0] = 9;
+      await store.kysely
+        .updateTable('ledger_events')
+        .set({ data: fourth })
+        .where('seq', '=', 4)
+        .execute();
+      expect(await kernel.verifyAudit(ctx)).toMatchObject({ ok: false, first_broken_seq: 4 });
+      const damaged = Buffer.from(rows.find((r) => r.seq === 5)!.data as Uint8Array);
+      damaged[damaged.length - 1] = damaged.at(-1)! ^ 0xff;
+      expect(unpackLedgerData(damaged)).toHaveProperty('unreadable');
+    }
   });
 
   it('names the first broken seq when a row was deleted', async () => {

@@ -20,6 +20,7 @@ import { OUTSIDE_RUNS } from './engine-migration.js';
 import { KyselyKnowledgeReader } from './knowledge-tx.js';
 import { KyselyRunReader } from './run-tx.js';
 import { FixedQuery } from './fixed-query.js';
+import { unpackLedgerData } from './ledger-data.js';
 import { hashColumn, hashColumnOrNull, hashHex, hashHexOrNull } from './hash-column.js';
 import type { Tables } from './schema.js';
 
@@ -249,7 +250,7 @@ export class KyselyReader implements StoreReader {
     return rows.map((r) => ({
       ...r,
       seq: Number(r.seq),
-      data: JSON.parse(r.data) as JsonObject,
+      data: unpackLedgerData(r.data),
       prev_hash: hashHex(r.prev_hash),
       hash: hashHex(r.hash),
     }));

@@ -26,6 +26,7 @@ import {
 } from './kysely-reader.js';
 import { FixedInserts, FixedQuery, FixedUpdates } from './fixed-query.js';
 import { hashColumn, hashHex } from './hash-column.js';
+import { packLedgerData } from './ledger-data.js';
 import { migrationProvider } from './migrations.js';
 import type { Tables } from './schema.js';
 import { KyselyRunTx } from './run-tx.js';
@@ -321,7 +322,7 @@ class KyselyTx extends KyselyReader implements StoreTx {
       throw new Error(`ledger append of seq ${e.seq} does not follow the locked head`);
     await W.events.run(this.db, this.dialect, {
       ...e,
-      data: json(e.data),
+      data: packLedgerData(e.data, this.dialect),
       prev_hash: hashColumn(e.prev_hash),
       hash: hashColumn(e.hash),
     });

@@ -91,7 +91,8 @@ export interface Tables {
     type: string;
     actor: string;
     workflow_id: string | null;
-    data: string;
+    /** JSON, or on SQLite its packed form (ledger-data.ts). */
+    data: string | Uint8Array;
     prev_hash: StoredHash;
     hash: StoredHash;
   };
