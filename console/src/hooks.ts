@@ -10,7 +10,8 @@ export interface Loaded<T> {
 
 /**
  * Loads with `load` and, with `everyMs`, again on that interval and when the window regains
- * focus, so lists update without a page reload. A failed refresh keeps the last data.
+ * focus, so lists update without a page reload. A failed refresh keeps the last data; new
+ * `deps` start from nothing.
  */
 export function useLoad<T>(
   load: () => Promise<T>,
@@ -24,6 +25,13 @@ export function useLoad<T>(
   const loadRef = useRef(load);
   loadRef.current = load;
   const reload = useCallback(() => setTick((t) => t + 1), []);
+
+  // Other inputs are another thing to load: what the previous ones gave is not shown under
+  // them (a failed lookup must not show the last scope's rows under the new name).
+  useEffect(() => {
+    setData(undefined);
+    setError(undefined);
+  }, deps);
 
   useEffect(() => {
     let live = true;

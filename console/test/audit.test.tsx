@@ -61,6 +61,51 @@ describe('Audit', () => {
     expect(result.className).toContain('notice-error');
   });
 
+  it("does not show the last scope's rows under a scope that failed to load", async () => {
+    const server = fakeServer(
+      route('GET', '/workflows/workflow_1/audit-log', { entries: [entry(1), entry(2)] }),
+      route(
+        'GET',
+        '/workflows/run_nope/audit-log',
+        { error: { code: 'NOT_FOUND', message: 'No run run_nope.' } },
+        404,
+      ),
+    );
+    renderSignedIn(<Audit workflowId="workflow_1" />, server);
+    expect(await screen.findAllByRole('row')).toHaveLength(3);
+    fireEvent.change(screen.getByLabelText(/Workflow or run ID/), {
+      target: { value: 'run_nope' },
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Show' }));
+    expect(await screen.findByRole('heading', { name: 'Ledger of run_nope' })).toBeTruthy();
+    expect((await screen.findByRole('alert')).textContent).toContain('NOT_FOUND');
+    expect(screen.queryAllByRole('row')).toHaveLength(0);
+    expect(
+      (screen.getByRole('button', { name: 'Export JSON lines' }) as HTMLButtonElement).disabled,
+    ).toBe(true);
+  });
+
+  it('opens a row to its whole event: data, both hashes, who and with which token', async () => {
+    const decided: LedgerEntry = {
+      ...entry(7, 'APPROVAL_DECISION'),
+      data: { decision: 'approve', token: 'token_3', comment: 'ok' },
+    };
+    const server = fakeServer(
+      route('GET', '/workflows/workflow_1/audit-log', { entries: [entry(6), decided] }),
+    );
+    renderSignedIn(<Audit workflowId="workflow_1" />, server);
+    const open = await screen.findByRole('button', { name: 'Event 7: show all of it' });
+    expect(screen.queryByTestId('event-7')).toBeNull();
+    fireEvent.click(open);
+    const detail = screen.getByTestId('event-7');
+    expect(detail.textContent).toContain('with token token_3');
+    expect(detail.textContent).toContain(decided.hash);
+    expect(detail.textContent).toContain(decided.prev_hash);
+    expect(screen.getByLabelText('Data of event 7').textContent).toContain('"comment": "ok"');
+    fireEvent.click(screen.getByRole('button', { name: 'Event 7: hide all of it' }));
+    expect(screen.queryByTestId('event-7')).toBeNull();
+  });
+
   it('exports one JSON object per line', () => {
     const lines = toJsonLines([entry(1), entry(2)]).split('\n');
     expect(lines).toHaveLength(3);

@@ -59,6 +59,34 @@ describe('GateDecision', () => {
     expect(screen.queryByRole('button', { name: 'Propose an edit' })).toBeNull();
   });
 
+  it('shows the intake warnings as warnings, and the risk tier of a plan gate', async () => {
+    const planGate = approval({
+      request_key: 'plan_approval',
+      title: 'Plan approval: tune the pool (2 steps)',
+      packet: {
+        summary: 'Set max_connections to 200.',
+        risk_tier: 'low',
+        warnings: ['The window is shorter than the change needs.'],
+        plan: { steps: [] },
+      },
+    });
+    const server = fakeServer(
+      route('GET', '/approvals/approval_1', { approval: planGate, decisions: [] }),
+      planOf4,
+    );
+    renderSignedIn(<GateDecision id="approval_1" />, server);
+    const warned = await screen.findByTestId('gate-warnings');
+    expect(warned.getAttribute('role')).toBe('note');
+    expect(warned.textContent).toContain('One warning');
+    expect(warned.textContent).toContain('The window is shorter than the change needs.');
+    expect(screen.getByTestId('risk-tier').textContent).toContain('low');
+    expect(document.body.textContent).not.toContain('carries no risk assessment');
+    // The warning is not repeated inside the context's JSON.
+    expect(screen.getByLabelText('Context summary', { selector: 'pre' }).textContent).not.toContain(
+      'shorter',
+    );
+  });
+
   it('explains a missing role before anyone tries', async () => {
     const server = fakeServer(
       route('GET', '/approvals/approval_1', {

@@ -117,8 +117,19 @@ describe('ProposalDecision', () => {
     );
     renderSignedIn(<ProposalDecision id="proposal_1" />, server, ALICE);
     expect((await screen.findByTestId('ineligible')).textContent).toContain('Separation of duties');
+    // No button the rules would refuse is offered.
+    for (const name of ['Approve', 'Reject', 'Request more information', 'Propose an edit'])
+      expect((screen.getByRole('button', { name }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.submit(screen.getByRole('button', { name: 'Approve' }).closest('form')!);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.requests.some((r) => r.method === 'POST')).toBe(false);
+    cleanup();
+    // Someone the console thinks may decide still sees the server's refusal as it comes.
+    renderSignedIn(<ProposalDecision id="proposal_1" />, server, BOB);
+    await screen.findByTestId('call-hash');
     fireEvent.click(screen.getByRole('button', { name: 'Approve' }));
     const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('The server refused this decision');
     expect(alert.textContent).toContain('SELF_APPROVAL');
     expect(alert.textContent).toContain('cannot review it');
   });
@@ -192,7 +203,10 @@ describe('ProposalDecision', () => {
     const edits = screen.getByLabelText(/Edited parameters/);
     fireEvent.change(edits, { target: { value: '[1, 2' } });
     fireEvent.click(screen.getByRole('button', { name: 'Propose an edit' }));
-    expect((await screen.findByRole('alert')).textContent).toContain('must be a JSON object');
+    const unsent = await screen.findByRole('alert');
+    expect(unsent.textContent).toContain('must be a JSON object');
+    expect(unsent.textContent).toContain('Nothing was sent');
+    expect(unsent.textContent).not.toContain('server refused');
     expect(server.requests.some((r) => r.method === 'POST')).toBe(false);
     fireEvent.change(edits, { target: { value: '{"maintenance_window": "2:00-4:00 AM UTC"}' } });
     fireEvent.click(screen.getByRole('button', { name: 'Propose an edit' }));

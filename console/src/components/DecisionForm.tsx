@@ -23,7 +23,8 @@ const LABEL: Record<DecisionKind, string> = {
 /**
  * Approve / reject / request more information (and, for proposed calls, edit) with a comment
  * and the purpose recorded with the decision. Why the signed-in person cannot decide is said
- * up front; the server's own refusal is shown as it comes.
+ * up front, and the buttons are then disabled; a mistake caught here is shown as not sent, and
+ * the server's own refusal as it comes.
  */
 export function DecisionForm({
   eligibility,
@@ -40,12 +41,19 @@ export function DecisionForm({
   const [purpose, setPurpose] = useState(defaultPurpose);
   const [edits, setEdits] = useState('{\n  \n}');
   const [error, setError] = useState<unknown>();
+  /** A mistake caught here, before anything was sent. */
+  const [unsent, setUnsent] = useState<unknown>();
   const [done, setDone] = useState<string>();
   const [busy, setBusy] = useState(false);
 
+  // Nobody is offered a button the rules would refuse: the reason is said above them.
+  const blocked = busy || !eligibility.ok;
+
   const decide = async (decision: DecisionKind, e?: FormEvent) => {
     e?.preventDefault();
+    if (!eligibility.ok) return;
     setError(undefined);
+    setUnsent(undefined);
     setDone(undefined);
     let params: JsonObject | undefined;
     if (decision === 'edit') {
@@ -55,7 +63,7 @@ export function DecisionForm({
           throw new Error('not an object');
         params = v as JsonObject;
       } catch {
-        setError(
+        setUnsent(
           new ApiError(
             0,
             'VALIDATION_FAILED',
@@ -66,7 +74,7 @@ export function DecisionForm({
       }
     }
     if (purpose.trim() === '') {
-      setError(
+      setUnsent(
         new ApiError(
           0,
           'PURPOSE_REQUIRED',
@@ -129,22 +137,22 @@ export function DecisionForm({
         </>
       )}
       <div className="actions">
-        <button type="submit" disabled={busy} className="primary">
+        <button type="submit" disabled={blocked} className="primary">
           {LABEL.approve}
         </button>
         <button
           type="button"
-          disabled={busy}
+          disabled={blocked}
           className="danger"
           onClick={() => void decide('reject')}
         >
           {LABEL.reject}
         </button>
-        <button type="button" disabled={busy} onClick={() => void decide('request_more_info')}>
+        <button type="button" disabled={blocked} onClick={() => void decide('request_more_info')}>
           {LABEL.request_more_info}
         </button>
         {allowEdit && (
-          <button type="button" disabled={busy} onClick={() => void decide('edit')}>
+          <button type="button" disabled={blocked} onClick={() => void decide('edit')}>
             {LABEL.edit}
           </button>
         )}
@@ -154,6 +162,7 @@ export function DecisionForm({
           {done}
         </p>
       )}
+      <ErrorNotice error={unsent} title="Nothing was sent" />
       <ErrorNotice error={error} title="The server refused this decision" />
     </form>
   );

@@ -1,6 +1,7 @@
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import type { Api } from '../api.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
+import { JsonView } from '../components/JsonView.js';
 import { Empty, Loading } from '../components/Loading.js';
 import { shortHash } from '../format.js';
 import { useLoad } from '../hooks.js';
@@ -48,6 +49,7 @@ export function Audit({ workflowId }: { workflowId?: string }) {
   const [verify, setVerify] = useState<VerifyReport>();
   const [verifyError, setVerifyError] = useState<unknown>();
   const [shown, setShown] = useState(PAGE);
+  const [opened, setOpened] = useState<number>();
   const ledger = useLoad(() => fetchLedger(api, scope || undefined), [api, scope]);
 
   const runVerify = async () => {
@@ -132,18 +134,12 @@ export function Audit({ workflowId }: { workflowId?: string }) {
             </thead>
             <tbody>
               {entries.slice(0, shown).map((e) => (
-                <tr key={e.seq}>
-                  <td>{e.seq}</td>
-                  <td>
-                    <time dateTime={e.time}>{new Date(e.time).toLocaleString()}</time>
-                  </td>
-                  <td>{e.type}</td>
-                  <td>{e.actor}</td>
-                  <td>{e.workflow_id ?? '—'}</td>
-                  <td>
-                    <code title={e.hash}>{shortHash(e.hash)}</code>
-                  </td>
-                </tr>
+                <LedgerRow
+                  key={e.seq}
+                  entry={e}
+                  open={opened === e.seq}
+                  onToggle={() => setOpened(opened === e.seq ? undefined : e.seq)}
+                />
               ))}
             </tbody>
           </table>
@@ -155,5 +151,66 @@ export function Audit({ workflowId }: { workflowId?: string }) {
         </button>
       )}
     </section>
+  );
+}
+
+/** One event: its summary, and on demand all of it (data, both hashes, who, which token). */
+function LedgerRow({
+  entry: e,
+  open,
+  onToggle,
+}: {
+  entry: LedgerEntry;
+  open: boolean;
+  onToggle: () => void;
+}) {
+  const token = typeof e.data.token === 'string' ? e.data.token : null;
+  return (
+    <Fragment>
+      <tr>
+        <td>
+          <button
+            type="button"
+            className="link"
+            aria-expanded={open}
+            aria-label={`Event ${e.seq}: ${open ? 'hide' : 'show'} all of it`}
+            onClick={onToggle}
+          >
+            {e.seq}
+          </button>
+        </td>
+        <td>
+          <time dateTime={e.time}>{new Date(e.time).toLocaleString()}</time>
+        </td>
+        <td>{e.type}</td>
+        <td>{e.actor}</td>
+        <td>{e.workflow_id ?? '—'}</td>
+        <td>
+          <code title={e.hash}>{shortHash(e.hash)}</code>
+        </td>
+      </tr>
+      {open && (
+        <tr className="ledger-detail" data-testid={`event-${e.seq}`}>
+          <td colSpan={6}>
+            <dl>
+              <dt>Recorded</dt>
+              <dd>
+                <time dateTime={e.time}>{e.time}</time> by {e.actor}
+                {token ? ` with token ${token}` : ''}
+              </dd>
+              <dt>Hash</dt>
+              <dd>
+                <code className="wrap">{e.hash}</code>
+              </dd>
+              <dt>Previous hash</dt>
+              <dd>
+                <code className="wrap">{e.prev_hash}</code>
+              </dd>
+            </dl>
+            <JsonView value={e.data as never} label={`Data of event ${e.seq}`} />
+          </td>
+        </tr>
+      )}
+    </Fragment>
   );
 }

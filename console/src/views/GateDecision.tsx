@@ -27,7 +27,11 @@ export function GateDecision({ id }: { id: string }) {
     return <ErrorNotice error={view.error} title={`Request ${id} could not be loaded`} />;
   if (!view.data) return <Loading what={`request ${id}`} />;
   const { approval, decisions } = view.data;
-  const { risk, ...context } = approval.packet;
+  const { risk, warnings, ...context } = approval.packet;
+  const warned = Array.isArray(warnings)
+    ? warnings.filter((w): w is string => typeof w === 'string' && w.trim() !== '')
+    : [];
+  const tier = typeof context.risk_tier === 'string' ? context.risk_tier : null;
   const can = eligibility(me, approval);
 
   const decide = async (d: DecisionInput) => {
@@ -61,6 +65,18 @@ export function GateDecision({ id }: { id: string }) {
         <span>requested by {approval.requested_by}</span>
         {approval.due_at && <span>due {new Date(approval.due_at).toLocaleString()}</span>}
       </p>
+      {warned.length > 0 && (
+        <div className="notice notice-warn" role="note" data-testid="gate-warnings">
+          <strong>
+            {warned.length === 1 ? 'One warning' : `${warned.length} warnings`} for this request
+          </strong>
+          <ul>
+            {warned.map((w) => (
+              <li key={w}>{redacted(w).value as string}</li>
+            ))}
+          </ul>
+        </div>
+      )}
       <div className="grid">
         <section className="card" aria-labelledby="context-title">
           <h2 id="context-title">Context summary</h2>
@@ -73,6 +89,11 @@ export function GateDecision({ id }: { id: string }) {
           <h2 id="risk-title">Risk assessment</h2>
           {risk && typeof risk === 'object' && !Array.isArray(risk) ? (
             <RiskSummary risk={risk} />
+          ) : tier ? (
+            <p data-testid="risk-tier">
+              Risk tier <strong className={`tag risk-${tier}`}>{tier}</strong>, as assessed earlier
+              in this run.
+            </p>
           ) : (
             <p className="muted">This request carries no risk assessment.</p>
           )}
