@@ -81,7 +81,7 @@ describe('Audit', () => {
     expect((await screen.findByRole('alert')).textContent).toContain('NOT_FOUND');
     expect(screen.queryAllByRole('row')).toHaveLength(0);
     expect(
-      (screen.getByRole('button', { name: 'Export JSON lines' }) as HTMLButtonElement).disabled,
+      screen.getByRole<HTMLButtonElement>('button', { name: 'Export JSON lines' }).disabled,
     ).toBe(true);
   });
 

@@ -119,7 +119,7 @@ describe('ProposalDecision', () => {
     expect((await screen.findByTestId('ineligible')).textContent).toContain('Separation of duties');
     // No button the rules would refuse is offered.
     for (const name of ['Approve', 'Reject', 'Request more information', 'Propose an edit'])
-      expect((screen.getByRole('button', { name }) as HTMLButtonElement).disabled).toBe(true);
+      expect(screen.getByRole<HTMLButtonElement>('button', { name }).disabled).toBe(true);
     fireEvent.submit(screen.getByRole('button', { name: 'Approve' }).closest('form')!);
     await new Promise((r) => setTimeout(r, 50));
     expect(server.requests.some((r) => r.method === 'POST')).toBe(false);
