@@ -275,13 +275,32 @@ describe(
       await shot('decision-edit-diff');
     });
 
+    it('executes the approved call from the console, after a rehearsal', async () => {
+      // Still on the approved, edited proposal: Bob may run it (policy lets actors execute).
+      const execute = page.getByRole('button', { name: 'Execute', exact: true });
+      expect(await execute.isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Rehearse (dry run)' }).click();
+      await poll(() => text('execute-rehearsal')).toContain('simulated');
+      await poll(() => execute.isDisabled()).toBe(false);
+      await execute.click();
+      await poll(() => text('execute-result')).toContain('succeeded');
+      await poll(() => text('proposal-status')).toBe('executed');
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('decision-executed');
+    });
+
     it('verifies the chain on the audit page', async () => {
       await page.getByRole('link', { name: 'Audit', exact: true }).click();
       await poll(() => page.getByRole('table').count()).toBe(1);
       await page.getByRole('button', { name: 'Verify the chain' }).click();
       await poll(() => text('verify-result')).toMatch(/^Chain intact: \d+ events verified\.$/);
       const types = await page.locator('table.ledger td:nth-child(3)').allTextContents();
-      expect(types).toEqual(expect.arrayContaining(['APPROVAL_DECISION', 'WORKFLOW_COMPLETED']));
+      expect(types).toEqual(
+        expect.arrayContaining(['APPROVAL_DECISION', 'WORKFLOW_COMPLETED', 'ACTION_EXECUTED']),
+      );
+      // A row opens to its whole event.
+      await page.getByRole('button', { name: 'Event 1: show all of it' }).click();
+      await poll(() => page.getByLabel('Data of event 1').textContent()).toContain('{');
       expect(await accessibilityProblems()).toEqual([]);
       const [download] = await Promise.all([
         page.waitForEvent('download'),

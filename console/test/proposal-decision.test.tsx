@@ -3,7 +3,7 @@ import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProposalView } from '../src/types.js';
 import { ProposalDecision } from '../src/views/ProposalDecision.js';
-import { ALICE, BOB, fakeServer, renderSignedIn, route } from './harness.js';
+import { ALICE, BOB, type Recorded, fakeServer, renderSignedIn, route } from './harness.js';
 
 afterEach(cleanup);
 
@@ -260,5 +260,69 @@ describe('ProposalDecision', () => {
     expect(screen.getByLabelText('Parameters of the call').textContent).toContain(
       '"rollback_plan"',
     );
+  });
+
+  it('runs an approved call from the console: a rehearsal first, then the call itself', async () => {
+    let status = 'approved';
+    const server = fakeServer(
+      route('GET', '/proposals/proposal_1', () => view({ status })),
+      plan,
+      route('POST', '/proposals/proposal_1/execute', (req: Recorded) => {
+        const dry = (req.body as { dry_run?: boolean }).dry_run === true;
+        if (!dry) status = 'executed';
+        return {
+          execution_id: dry ? 'execution_1' : 'execution_2',
+          result: {
+            status: dry ? 'simulated' : 'succeeded',
+            output: dry ? { would_set: 'max_connections' } : { ok: true },
+            error: null,
+          },
+        };
+      }),
+    );
+    renderSignedIn(<ProposalDecision id="proposal_1" />, server, BOB);
+    const execute = await screen.findByRole<HTMLButtonElement>('button', { name: 'Execute' });
+    // Nothing runs before a rehearsal.
+    expect(execute.disabled).toBe(true);
+    fireEvent.click(screen.getByRole('button', { name: 'Rehearse (dry run)' }));
+    expect((await screen.findByTestId('execute-rehearsal')).textContent).toContain('simulated');
+    expect(screen.getByLabelText('What the rehearsal says').textContent).toContain('would_set');
+    await waitFor(() => expect(execute.disabled).toBe(false));
+    fireEvent.click(execute);
+    expect((await screen.findByTestId('execute-result')).textContent).toContain('succeeded');
+    const posts = server.requests.filter((r) => r.method === 'POST');
+    expect(posts.map((r) => r.body)).toEqual([{ dry_run: true }, {}]);
+    expect(posts[1]?.headers['x-purpose']).toBeTruthy();
+    await waitFor(() => expect(screen.getByTestId('proposal-status').textContent).toBe('executed'));
+  });
+
+  it('shows the server refusing to run a call, and tells the operator it never runs calls', async () => {
+    const server = fakeServer(
+      route('GET', '/proposals/proposal_1', view({ status: 'approved' })),
+      plan,
+      route(
+        'POST',
+        '/proposals/proposal_1/execute',
+        { error: { code: 'POLICY_DENIED', message: 'Policy denies proposal.execute.' } },
+        403,
+      ),
+    );
+    renderSignedIn(<ProposalDecision id="proposal_1" />, server, BOB);
+    fireEvent.click(await screen.findByRole('button', { name: 'Rehearse (dry run)' }));
+    const refusal = await screen.findByRole('alert');
+    expect(refusal.textContent).toContain('POLICY_DENIED');
+    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Execute' }).disabled).toBe(true);
+    cleanup();
+    const operator = {
+      ...BOB,
+      kind: 'operator' as const,
+      actor_id: 'operator',
+      principal_kind: 'operator' as const,
+    };
+    renderSignedIn(<ProposalDecision id="proposal_1" />, server, operator);
+    expect((await screen.findByTestId('execute-operator')).textContent).toContain(
+      'never runs calls',
+    );
+    expect(screen.queryByRole('button', { name: 'Execute' })).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import { DecisionForm, type DecisionInput } from '../components/DecisionForm.js';
 import { Decisions } from '../components/Decisions.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
+import { ExecuteCall } from '../components/ExecuteCall.js';
 import { Loading } from '../components/Loading.js';
 import { ParamsDiff } from '../components/ParamsDiff.js';
 import { RedactedJson } from '../components/RedactedJson.js';
@@ -156,6 +157,16 @@ export function ProposalDecision({ id }: { id: string }) {
         <p className="notice" role="status">
           This call is {proposal.status}; nothing is waiting for a decision.
         </p>
+      )}
+      {proposal.status === 'approved' && (
+        <ExecuteCall
+          api={api}
+          me={me}
+          proposalId={proposal.id}
+          hash={call.hash}
+          purpose={creds.purpose}
+          onExecuted={view.reload}
+        />
       )}
     </article>
   );
