@@ -211,9 +211,13 @@ describe(
       await poll(() => page.locator('.report h1, .report h2, .report p').count()).toBeGreaterThan(
         0,
       );
-      expect(await page.getByText(/actor_2\s*approve at gate risk_review/).count()).toBeGreaterThan(
-        0,
-      );
+      // People by name and role, the ID on hover.
+      const bob = page.locator('.trace [data-actor="actor_2"]').first();
+      expect(await bob.textContent()).toMatch(/^Bob \(.+\)$/);
+      expect(await bob.getAttribute('title')).toContain('actor_2');
+      expect(
+        await page.getByText(/Bob \(.+\)\s*approve at gate risk_review/).count(),
+      ).toBeGreaterThan(0);
       expect(await page.getByRole('table').count()).toBeGreaterThan(0); // markdown tables rendered
       expect(await overflowX()).toBeLessThanOrEqual(0);
       expect(await accessibilityProblems()).toEqual([]);
@@ -225,7 +229,7 @@ describe(
       await poll(() => text('proposal-status')).toBe('pending');
       await page.getByRole('button', { name: 'Approve', exact: true }).click();
       await poll(() => text('proposal-status')).toBe('approved');
-      expect(await page.getByText(/actor_2\s*approved version 1/).count()).toBe(1);
+      expect(await page.getByText(/Bob \(.+\)\s*approved version 1/).count()).toBe(1);
     });
 
     it('rejects another proposal with a comment', async () => {

@@ -1,4 +1,5 @@
 import { useContext, useEffect, useMemo, useRef, useState } from 'react';
+import { ActorsProvider } from './actors.js';
 import { type Credentials, createApi } from './api.js';
 import { ErrorNotice } from './components/ErrorNotice.js';
 import { Loading } from './components/Loading.js';
@@ -71,7 +72,9 @@ export function App() {
   if (!session) return <Loading what="your session" />;
   return (
     <SessionContext.Provider value={session}>
-      <Shell />
+      <ActorsProvider>
+        <Shell />
+      </ActorsProvider>
     </SessionContext.Provider>
   );
 }

@@ -294,6 +294,8 @@ describe('ProposalDecision', () => {
     expect(posts.map((r) => r.body)).toEqual([{ dry_run: true }, {}]);
     expect(posts[1]?.headers['x-purpose']).toBeTruthy();
     await waitFor(() => expect(screen.getByTestId('proposal-status').textContent).toBe('executed'));
+    // The result stays shown once the call has run.
+    expect(screen.getByTestId('execute-result').textContent).toContain('execution_2');
   });
 
   it('shows the server refusing to run a call, and tells the operator it never runs calls', async () => {

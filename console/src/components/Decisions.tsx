@@ -1,3 +1,4 @@
+import { ActorName } from '../actors.js';
 import { DECISION_LABEL } from '../format.js';
 
 export interface DecisionRow {
@@ -20,7 +21,10 @@ export function Decisions({ decisions }: { decisions: readonly DecisionRow[] }) 
         <ol className="decisions">
           {decisions.map((d) => (
             <li key={d.id}>
-              <strong>{d.reviewer_id}</strong> {DECISION_LABEL[d.decision] ?? d.decision}
+              <strong>
+                <ActorName id={d.reviewer_id} />
+              </strong>{' '}
+              {DECISION_LABEL[d.decision] ?? d.decision}
               {d.version !== undefined && <> version {d.version}</>}{' '}
               <time dateTime={d.created_at}>{new Date(d.created_at).toLocaleString()}</time>
               {d.comment && <blockquote>{d.comment}</blockquote>}

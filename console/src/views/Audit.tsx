@@ -7,6 +7,7 @@ import { shortHash } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
 import type { LedgerEntry, VerifyReport } from '../types.js';
+import { ActorName } from '../actors.js';
 
 const PAGE = 200;
 
@@ -183,7 +184,9 @@ function LedgerRow({
           <time dateTime={e.time}>{new Date(e.time).toLocaleString()}</time>
         </td>
         <td>{e.type}</td>
-        <td>{e.actor}</td>
+        <td>
+          <ActorName id={e.actor} />
+        </td>
         <td>{e.workflow_id ?? '—'}</td>
         <td>
           <code title={e.hash}>{shortHash(e.hash)}</code>
@@ -195,7 +198,7 @@ function LedgerRow({
             <dl>
               <dt>Recorded</dt>
               <dd>
-                <time dateTime={e.time}>{e.time}</time> by {e.actor}
+                <time dateTime={e.time}>{e.time}</time> by <ActorName id={e.actor} />
                 {token ? ` with token ${token}` : ''}
               </dd>
               <dt>Hash</dt>

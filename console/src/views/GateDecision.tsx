@@ -10,6 +10,7 @@ import { redacted } from '../redact.js';
 import { useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
 import type { Approval, GateDecision as Decision, JsonObject, PlanView, Run } from '../types.js';
+import { ActorName } from '../actors.js';
 
 /** The decision view of a workflow gate (a risk review, a plan approval). */
 export function GateDecision({ id }: { id: string }) {
@@ -62,7 +63,9 @@ export function GateDecision({ id }: { id: string }) {
         <span>
           run <a href={`#/runs/${approval.workflow_id}`}>{approval.workflow_id}</a>
         </span>
-        <span>requested by {approval.requested_by}</span>
+        <span>
+          requested by <ActorName id={approval.requested_by} />
+        </span>
         {approval.due_at && <span>due {new Date(approval.due_at).toLocaleString()}</span>}
       </p>
       {warned.length > 0 && (

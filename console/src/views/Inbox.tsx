@@ -6,6 +6,7 @@ import { age, ageSeconds } from '../format.js';
 import { FALLBACK_POLL_MS, useLiveReload, useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
 import type { PendingItem } from '../types.js';
+import { ActorName } from '../actors.js';
 
 /**
  * The inbox reloads on every approval request and decision the server's event stream pushes;
@@ -130,7 +131,9 @@ export function Inbox({ pollMs = INBOX_POLL_MS }: { pollMs?: number }) {
                 <span>
                   {i.approvals.received} of {i.approvals.required} approvals
                 </span>
-                <span>by {i.requested_by}</span>
+                <span>
+                  by <ActorName id={i.requested_by} />
+                </span>
                 <span title={i.waiting_since}>waiting {age(i.waiting_since)}</span>
                 {!can.ok && (
                   <span className="tag tag-muted">

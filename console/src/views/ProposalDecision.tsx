@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { DecisionForm, type DecisionInput } from '../components/DecisionForm.js';
 import { Decisions } from '../components/Decisions.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
@@ -9,6 +10,7 @@ import { eligibility } from '../eligibility.js';
 import { useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
 import type { PlanView, ProposalView } from '../types.js';
+import { ActorName } from '../actors.js';
 
 /** The decision view of a proposed tool call. */
 export function ProposalDecision({ id }: { id: string }) {
@@ -17,6 +19,8 @@ export function ProposalDecision({ id }: { id: string }) {
     () => api.get<ProposalView>(`/proposals/${encodeURIComponent(id)}`),
     [api, id],
   );
+  // Set once a call ran from this page: its result stays shown after the status moves on.
+  const [ranHere, setRanHere] = useState(false);
   const plan = useLoad(
     () => api.get<PlanView>(`/proposals/${encodeURIComponent(id)}/plan`),
     [api, id, view.data?.final_tool_call.hash],
@@ -69,7 +73,9 @@ export function ProposalDecision({ id }: { id: string }) {
         <span>
           workflow <a href={`#/workflows/${proposal.workflow_id}`}>{proposal.workflow_id}</a>
         </span>
-        <span>proposed by {proposal.proposer_id}</span>
+        <span>
+          proposed by <ActorName id={proposal.proposer_id} />
+        </span>
         <span>version {call.version}</span>
       </p>
       <div className="grid">
@@ -79,7 +85,9 @@ export function ProposalDecision({ id }: { id: string }) {
             <dt>Why</dt>
             <dd>{proposal.reason}</dd>
             <dt>Proposed by</dt>
-            <dd>{proposal.proposer_id}</dd>
+            <dd>
+              <ActorName id={proposal.proposer_id} />
+            </dd>
             <dt>Workflow</dt>
             <dd>{proposal.workflow_id}</dd>
           </dl>
@@ -158,14 +166,17 @@ export function ProposalDecision({ id }: { id: string }) {
           This call is {proposal.status}; nothing is waiting for a decision.
         </p>
       )}
-      {proposal.status === 'approved' && (
+      {(proposal.status === 'approved' || ranHere) && (
         <ExecuteCall
           api={api}
           me={me}
           proposalId={proposal.id}
           hash={call.hash}
           purpose={creds.purpose}
-          onExecuted={view.reload}
+          onExecuted={() => {
+            setRanHere(true);
+            view.reload();
+          }}
         />
       )}
     </article>

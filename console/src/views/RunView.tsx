@@ -8,6 +8,7 @@ import { FALLBACK_POLL_MS, useLiveReload, useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
 import { timeline } from '../stages.js';
 import type { Json, Run } from '../types.js';
+import { ActorName } from '../actors.js';
 
 /** A run reloads on each of its events the stream pushes; this often only while the stream is down. */
 export const RUN_POLL_MS = FALLBACK_POLL_MS;
@@ -143,7 +144,10 @@ function TraceEntry({ entry }: { entry: Record<string, Json> }) {
   if (entry.type === 'decision')
     return (
       <span>
-        <strong>{text(entry.reviewer_id)}</strong> {text(entry.decision)} at gate {text(entry.gate)}
+        <strong>
+          <ActorName id={text(entry.reviewer_id)} />
+        </strong>{' '}
+        {text(entry.decision)} at gate {text(entry.gate)}
         {entry.comment ? ` — “${text(entry.comment)}”` : ''}
       </span>
     );
