@@ -693,6 +693,14 @@ describe(
       const report = run.artifacts.audit_report as { outcome: string; markdown: string };
       expect(report.outcome).toBe('closed');
       expect(report.markdown).toContain(mainRun);
+      // Every decision row says when it was made (an ISO time, never "—").
+      const rows = report.markdown
+        .split('## Decisions')[1]!
+        .split('##')[0]!
+        .split('\n')
+        .filter((l) => /^\| \d+ \|/.test(l));
+      expect(rows.length).toBeGreaterThanOrEqual(2);
+      for (const r of rows) expect(r.split('|')[5]!.trim()).toMatch(/^\d{4}-\d\d-\d\dT/);
       expect(run.trace.filter((t) => t.type === 'tool').map((t) => t.status)).not.toContain(
         'failed',
       );

@@ -110,7 +110,13 @@ export type GateWait =
   | {
       kind: 'decided';
       status: 'approved' | 'rejected' | 'needs_info' | 'timed_out';
-      decisions: { reviewer_id: string; decision: string; comment: string | null }[];
+      /** `at`: when it was decided (absent in histories recorded before it was kept). */
+      decisions: {
+        reviewer_id: string;
+        decision: string;
+        comment: string | null;
+        at?: string;
+      }[];
     }
   | { kind: 'timeout' };
 

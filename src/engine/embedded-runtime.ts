@@ -224,6 +224,7 @@ export class EmbeddedRuntime implements WorkflowEngine {
               reviewer_id: d.reviewer_id,
               decision: d.decision,
               comment: d.comment,
+              at: d.created_at,
             })),
           };
         else if (due_at !== null && now >= due_at) result = { kind: 'timeout' };

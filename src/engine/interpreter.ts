@@ -285,6 +285,7 @@ export async function interpret<I>(
       reviewer_id: d.reviewer_id,
       decision: d.decision,
       comment: d.comment,
+      at: d.at ?? null,
     }));
     const detail = { approval_id, attempt, status: wait.status };
     if (wait.status === 'approved') {

@@ -57,7 +57,10 @@ export type WaitingOn =
 /** A gate's outcome from its state in the store; null while nobody has settled it. */
 export function outcomeOf(
   approval: Pick<ApprovalRequest, 'id' | 'status'>,
-  decisions: readonly Pick<ApprovalDecision, 'reviewer_id' | 'decision' | 'comment'>[],
+  decisions: readonly Pick<
+    ApprovalDecision,
+    'reviewer_id' | 'decision' | 'comment' | 'created_at'
+  >[],
 ): ApprovalOutcome | null {
   if (approval.status === 'pending' || approval.status === 'cancelled') return null;
   return {
@@ -68,6 +71,7 @@ export function outcomeOf(
       reviewer_id: d.reviewer_id,
       decision: d.decision,
       comment: d.comment,
+      at: d.created_at,
     })),
   };
 }

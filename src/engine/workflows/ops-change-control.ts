@@ -54,6 +54,7 @@ function decisionsOf(run: Run): JsonValue[] {
       decision: t.decision ?? null,
       reviewer_id: t.reviewer_id ?? null,
       comment: t.comment ?? null,
+      at: t.at ?? null,
     }));
 }
 
