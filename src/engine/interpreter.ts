@@ -300,13 +300,19 @@ export async function interpret<I>(
           const why = ran.error;
           const code = ok
             ? null
-            : typeof why === 'object' &&
-                why !== null &&
-                !Array.isArray(why) &&
-                typeof why.code === 'string'
-              ? why.code
-              : 'TOOL_FAILED';
-          content = ok ? { ok, output: ran.output } : { ok, code, error: why };
+            : ran.status === 'simulated'
+              ? 'DRY_RUN'
+              : typeof why === 'object' &&
+                  why !== null &&
+                  !Array.isArray(why) &&
+                  typeof why.code === 'string'
+                ? why.code
+                : 'TOOL_FAILED';
+          content = ok
+            ? { ok, output: ran.output }
+            : ran.status === 'simulated'
+              ? { ok, code: 'DRY_RUN', error: 'dry-run mode: the call was planned, not run' }
+              : { ok, code, error: why };
           entry = {
             ...entry,
             ok,
