@@ -310,6 +310,31 @@ describe('agent steps with tools', () => {
     expect((await env.kernel.listPendingReviews(ctx, {})).reviews).toEqual([]);
   });
 
+  it('refuses a write even when policy would let it run without review', async () => {
+    const defaults = fs.readFileSync(path.resolve('policies/default/policies.cedar'), 'utf8');
+    const permissive = defaults.replace(
+      '@id("calls-need-review")\n@approvals("1")',
+      '@id("calls-need-review")\n@approvals("0")',
+    );
+    expect(permissive).not.toBe(defaults);
+    model = await fakeModel((_b, n) =>
+      n === 1 ? ask(['w1', 'write_record', '{"table":"users"}']) : answer('no write'),
+    );
+    env = await engineOn(STORES[0]!, {
+      models: gateway(model.baseUrl),
+      definitions: [researchDefinition()],
+      policy: CedarPolicyEngine.fromText([{ name: 'policies.cedar', text: permissive }]),
+    });
+    const run = await start(env, 'agent_tools_flow', { topic: 'users' });
+    expect(run.status).toBe('completed');
+    expect(env.tools.calls).toEqual([]);
+    const events = await ledger(env, run.workflow_id);
+    expect(ofType(events, 'ACTION_PROPOSED')).toEqual([]);
+    expect(ofType(events, 'OPERATION_REFUSED').map((e) => [e.data.tool, e.data.code])).toEqual([
+      ['write_record', 'REVIEW_REQUIRED'],
+    ]);
+  });
+
   it('refuses a read that policy sends to review, without leaving a proposal waiting', async () => {
     const defaults = fs.readFileSync(path.resolve('policies/default/policies.cedar'), 'utf8');
     model = await fakeModel((_b, n) =>
