@@ -545,6 +545,43 @@ describe('an agent that asks for what it may not use (attacks)', () => {
   });
 });
 
+describe('the openai-compatible provider with tools', () => {
+  it('offers tool names Chat Completions accepts and maps the calls back to the tool names', async () => {
+    const model = await fakeModel(() => ask(['c1', 'tickets_lookup', '{"id":"T-9"}']));
+    try {
+      const provider = new OpenAiCompatibleProvider({ baseUrl: model.baseUrl, model: 'fake' });
+      const response = await provider.generate({
+        tenant_id: 'default',
+        model: 'fake',
+        role: 'researcher',
+        instructions: 'Look it up.',
+        input: { id: 'T-9' },
+        output_schema: { type: 'object' },
+        schema_name: 'findings',
+        tools: [
+          {
+            name: 'tickets.lookup',
+            description: 'Reads a ticket.',
+            parameters: { type: 'object' },
+          },
+          { name: 'tickets:lookup', description: 'Another.', parameters: { type: 'object' } },
+        ],
+        messages: [],
+      });
+      expect(model.bodies[0]!.tools!.map((t) => t.function.name)).toEqual([
+        'tickets_lookup',
+        'tickets_lookup_2',
+      ]);
+      expect(response.output).toBeNull();
+      expect(response.tool_calls).toEqual([
+        { id: 'c1', name: 'tickets.lookup', arguments: { id: 'T-9' } },
+      ]);
+    } finally {
+      await model.close();
+    }
+  });
+});
+
 describe('declaring an agent with tools', () => {
   const base = researchDefinition();
   const withStep = (
