@@ -17,6 +17,7 @@ import { HISTORIES_DIR, testDataConverter } from './support/temporal-fixture.js'
  */
 const USER_WORKFLOWS = path.resolve('test/fixtures/temporal/user-workflows.mjs');
 const ALTERED_WORKFLOWS = path.resolve('test/fixtures/temporal/altered-workflows.mjs');
+const AGENT_TOOLS_WORKFLOWS = path.resolve('test/fixtures/temporal/agent-tools-workflows.mjs');
 const histories = fs
   .readdirSync(HISTORIES_DIR)
   .filter((f) => f.endsWith('.json'))
@@ -34,8 +35,9 @@ const quiet = {
 };
 
 describe('recorded Temporal histories', () => {
-  it('cover the ops change control (approved and rejected), the safe AI workflow and a user definition', () => {
+  it('cover the ops change control (approved and rejected), the safe AI workflow, a user definition and an agent with tools', () => {
     expect(histories).toEqual([
+      'agent-lookup.json',
       'ops-change-control-approved.json',
       'ops-change-control-rejected.json',
       'quick-review-expired.json',
@@ -46,8 +48,13 @@ describe('recorded Temporal histories', () => {
   it('replay against the shipped workflow code without a determinism violation', async () => {
     const shipped = await bundle(WORKFLOWS_PATH);
     const user = await bundle(USER_WORKFLOWS);
+    const agentTools = await bundle(AGENT_TOOLS_WORKFLOWS);
     for (const file of histories) {
-      const workflowBundle = file.startsWith('quick-review') ? user : shipped;
+      const workflowBundle = file.startsWith('quick-review')
+        ? user
+        : file.startsWith('agent-lookup')
+          ? agentTools
+          : shipped;
       await expect(
         Worker.runReplayHistory(
           { workflowBundle, dataConverter: testDataConverter() },

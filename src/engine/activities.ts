@@ -9,7 +9,7 @@ import type { JsonObject, JsonValue } from '../core/model.js';
 import type { PendingEffect, WorkflowOps } from '../core/workflow-ops.js';
 import type { ProposedCall } from './definition.js';
 import type { ActivityArgs, ActivityName, ActivityResult } from './effects.js';
-import type { ModelRequest, ModelResponse } from '../core/ports/model.js';
+import type { ModelRequest, ModelResponse, ModelTool, ModelToolCall } from '../core/ports/model.js';
 
 /** Which run an activity works for, and why (the run's purpose). */
 export interface RunRef {
@@ -71,6 +71,15 @@ function contextOf(ref: RunRef, agent_invocation_id?: string): CallContext {
  */
 export function createActivities(deps: ActivityDeps): Activities {
   const { ops, kernel, models } = deps;
+
+  /** The registered tools among `names`, as a model is shown them. */
+  function toolsOffered(names: readonly string[] | undefined): ModelTool[] {
+    if (!names?.length) return [];
+    return kernel
+      .listTools()
+      .filter((t) => names.includes(t.name))
+      .map((t) => ({ name: t.name, description: t.description, parameters: t.inputSchema }));
+  }
 
   /** Runs `work` once: returns the recorded result when this effect was recorded before. */
   async function once<T>(
@@ -157,6 +166,8 @@ export function createActivities(deps: ActivityDeps): Activities {
       const usage = { prompt_tokens: 0, completion_tokens: 0 };
       const redactions: Record<string, number> = {};
       let attempts = 0;
+      let tool_calls: ModelToolCall[] | undefined;
+      const offered = toolsOffered(a.tools);
       if (a.model) {
         const validate = validatorFor(a.output_schema);
         let previous_error: string | undefined;
@@ -170,12 +181,20 @@ export function createActivities(deps: ActivityDeps): Activities {
               output_schema: a.output_schema,
               schema_name: a.artifact.replace(/[^a-zA-Z0-9_-]/g, '_'),
               previous_error,
+              ...(offered.length > 0 ? { tools: offered, messages: a.messages ?? [] } : {}),
             });
             model = answer.model_id;
             usage.prompt_tokens += answer.response.usage.prompt_tokens;
             usage.completion_tokens += answer.response.usage.completion_tokens;
             for (const [k, v] of Object.entries(answer.redactions))
               redactions[k] = (redactions[k] ?? 0) + Number(v);
+            const calls = answer.response.tool_calls ?? [];
+            if (offered.length > 0 && calls.length > 0) {
+              // Not an answer yet: the calls are made (governed) and the next turn sees them.
+              tool_calls = calls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
+              error = null;
+              break;
+            }
             if (validate(answer.response.output)) {
               output = answer.response.output;
               error = null;
@@ -192,7 +211,12 @@ export function createActivities(deps: ActivityDeps): Activities {
           }
         }
       }
-      const result: R = error === null ? { ok: true, output, model } : { ok: false, error };
+      const result: R =
+        error !== null
+          ? { ok: false, error }
+          : tool_calls
+            ? { ok: true, output: null, model, tool_calls }
+            : { ok: true, output, model };
       return (
         await ops.effect(
           ctx,
@@ -214,8 +238,12 @@ export function createActivities(deps: ActivityDeps): Activities {
                 usage,
                 redactions,
                 ok: result.ok,
-                output_sha256: result.ok ? sha256Hex(canonicalJson(output)) : null,
+                output_sha256: result.ok && !tool_calls ? sha256Hex(canonicalJson(output)) : null,
                 error,
+                // Only agents with tools add these: the events of other agents stay as they were.
+                ...(a.tools?.length
+                  ? { turn: a.turn ?? 1, tool_calls: (tool_calls ?? []).map((c) => c.name) }
+                  : {}),
               },
               actor,
             );
@@ -267,6 +295,94 @@ export function createActivities(deps: ActivityDeps): Activities {
           throw e;
         const failure: R = { ok: false, error: e.message, code: e.code };
         return once(ref, seq, 'propose', () => Promise.resolve(failure));
+      }
+    },
+
+    async tool_call(ref, seq, a) {
+      type R = ActivityResult<'tool_call'>;
+      const recorded = await ops.recordedEffect(ref.tenant_id, ref.run_id, seq);
+      if (recorded) return recorded.result as R;
+      const ctx = contextOf(ref, a.agent_invocation_id);
+      // A refusal is the call's result: recorded in the ledger with the effect, told to the model.
+      const refuse = async (code: string, error: string): Promise<R> =>
+        (
+          await ops.effect(
+            ctx,
+            ref.run_id,
+            seq,
+            'tool_call',
+            async (s): Promise<R> => {
+              await s.record(
+                EVENT_TYPES.OPERATION_REFUSED,
+                {
+                  operation: 'agent_tool_call',
+                  code,
+                  message: error,
+                  tool: a.tool,
+                  workflow_id: ref.run_id,
+                  agent_invocation_id: a.agent_invocation_id,
+                  step_id: a.step_id,
+                  call_id: a.call_id,
+                  purpose: ref.purpose,
+                },
+                await s.agentActor(a.as),
+              );
+              return { ok: false, code, error };
+            },
+            ref.preface,
+          )
+        ).result;
+      if (!a.offered.includes(a.tool))
+        return refuse(
+          'POLICY_DENIED',
+          `${a.tool} is not a tool this agent may use; it may use: ${a.offered.join(', ') || 'none'}.`,
+        );
+      const tool = kernel.listTools().find((t) => t.name === a.tool);
+      if (!tool) return refuse('UNKNOWN_TOOL', `No tool named ${a.tool} is registered.`);
+      if (tool.risk !== 'read')
+        return refuse(
+          'REVIEW_REQUIRED',
+          `${a.tool} is a ${tool.risk} tool: an agent runs only read tools on its own; ` +
+            'a change must be proposed and approved in a later step.',
+        );
+      const params = a.params;
+      if (typeof params !== 'object' || params === null || Array.isArray(params))
+        return refuse('VALIDATION_FAILED', `The parameters of ${a.tool} must be a JSON object.`);
+      try {
+        return (
+          await ops.effect(
+            ctx,
+            ref.run_id,
+            seq,
+            'tool_call',
+            async (s): Promise<R> => {
+              const r = await s.propose({
+                actor_id: await s.agentActor(a.as),
+                tool: a.tool,
+                params,
+                reason: `asked for by ${a.as} (${a.call_id}) [${a.agent_invocation_id}]`,
+              });
+              // Rolls the proposal back: no call waits in an inbox for an agent that moved on.
+              if (r.status !== 'approved')
+                throw new CountersignError(
+                  'REVIEW_REQUIRED',
+                  `Policy sends this ${a.tool} call to review (${r.required_approvals} approval(s)); ` +
+                    'an agent runs a tool on its own only when policy needs no review.',
+                );
+              return { ok: true, proposal_id: r.proposal_id, hash: r.hash };
+            },
+            ref.preface,
+          )
+        ).result;
+      } catch (e) {
+        if (
+          !(e instanceof CountersignError) ||
+          e.code === 'CONFLICT' ||
+          e.code === 'INTERNAL' ||
+          e.code === 'STORE_UNAVAILABLE'
+        )
+          throw e;
+        return refuse(e.code, e.message);
       }
     },
 

@@ -4,7 +4,7 @@ import type { WorkflowRun } from '../core/model.js';
 import { parseInput } from '../core/validation.js';
 import type { WorkflowOps } from '../core/workflow-ops.js';
 import { startRunInput } from '../core/workflow-schemas.js';
-import { validateDefinition, type WorkflowDefinition } from './definition.js';
+import { agentToolProblems, validateDefinition, type WorkflowDefinition } from './definition.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDefinition = WorkflowDefinition<any>;
@@ -78,6 +78,16 @@ export class DefinitionCatalogue {
         { issues },
       );
     }
+    const allowed_tools = def.allowed_tools(checked.data);
+    // An agent may ask only for tools the run allows: a definition whose tools depend on its
+    // input is checked here, before anything is written.
+    const toolProblems = agentToolProblems(def, allowed_tools);
+    if (toolProblems.length > 0)
+      throw new CountersignError(
+        'VALIDATION_FAILED',
+        `${def.name} cannot run with this input: ${toolProblems.join('; ')}`,
+        { issues: toolProblems.map((message) => ({ path: 'input', message })) },
+      );
     return ops.createRun(ctx, {
       definition: def.name,
       definition_version: def.version,
@@ -85,7 +95,7 @@ export class DefinitionCatalogue {
       input: args.input,
       idempotency_key: args.idempotency_key,
       stage: def.initial_stage,
-      allowed_tools: def.allowed_tools(checked.data),
+      allowed_tools,
       case_id: def.case_id?.(checked.data) ?? null,
     });
   }

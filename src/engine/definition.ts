@@ -70,7 +70,19 @@ export interface AgentStep<I> {
   /** Validates the agent's output; its JSON Schema is sent to the model. */
   readonly output: z.ZodType;
   readonly input: Fn<I, JsonObject>;
+  /**
+   * Tools the agent may ask for before it answers (each also in the definition's
+   * `allowed_tools`). Each call is governed: read tools run when policy allows them without
+   * review; anything else is refused and the refusal is the tool's result.
+   */
+  readonly tools?: readonly string[];
+  /** Model turns the agent may take with tools before it must answer (1..20, default 6). */
+  readonly max_turns?: number;
 }
+
+/** Model turns an agent with tools may take when its step does not say. */
+export const DEFAULT_MAX_TURNS = 6;
+export const MAX_TURNS_LIMIT = 20;
 
 export interface ProposeStep<I> {
   readonly kind: 'propose';
@@ -208,5 +220,44 @@ export function validateDefinition<I>(def: WorkflowDefinition<I>): void {
     if (s.kind === 'gate' && s.on_more_info && !top.has(s.on_more_info.goto))
       problems.push(`gate "${s.id}" loops back to unknown step "${s.on_more_info.goto}"`);
   if (!/^[a-z][a-z0-9_]{0,63}$/.test(def.name)) problems.push(`bad definition name "${def.name}"`);
+  problems.push(...agentToolProblems(def, null));
   if (problems.length) throw new Error(`Invalid workflow ${def.name}: ${problems.join('; ')}`);
+}
+
+/** Agent steps of a definition, however deep in conditions. */
+function agentSteps<I>(steps: readonly Step<I>[]): AgentStep<I>[] {
+  return steps.flatMap((s) =>
+    s.kind === 'agent'
+      ? [s]
+      : s.kind === 'when'
+        ? [...agentSteps(s.then), ...agentSteps(s.else ?? [])]
+        : [],
+  );
+}
+
+/**
+ * What is wrong with the agent steps' `tools` and `max_turns`. Every tool an agent may ask for
+ * must be in `allowed_tools`; with `allowed` null that is checked only when `allowed_tools`
+ * ignores the input (known at registration), else when a run starts with its input.
+ */
+export function agentToolProblems<I>(
+  def: WorkflowDefinition<I>,
+  allowed: readonly string[] | null,
+): string[] {
+  const problems: string[] = [];
+  const known =
+    allowed ?? (def.allowed_tools.length === 0 ? def.allowed_tools(undefined as I) : null);
+  for (const s of agentSteps([...def.steps, ...(def.finally ?? [])])) {
+    const m = s.max_turns;
+    if (m !== undefined && (!Number.isInteger(m) || m < 1 || m > MAX_TURNS_LIMIT))
+      problems.push(
+        `agent "${s.id}" max_turns must be a whole number from 1 to ${MAX_TURNS_LIMIT}`,
+      );
+    const tools = s.tools ?? [];
+    if (new Set(tools).size !== tools.length) problems.push(`agent "${s.id}" lists a tool twice`);
+    for (const t of tools)
+      if (known && !known.includes(t))
+        problems.push(`agent "${s.id}" may use tool "${t}", which is not in allowed_tools`);
+  }
+  return problems;
 }

@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from '../core/model.js';
+import type { ModelMessage, ModelToolCall } from '../core/ports/model.js';
 import type { PlannedCall, ProposedCall } from './definition.js';
 
 /**
@@ -37,8 +38,41 @@ export interface ActivityTypes {
       instructions: string;
       input: JsonObject;
       output_schema: JsonObject;
+      /** Tools offered to the model (an agent step's `tools`); each turn is its own effect. */
+      tools?: string[];
+      /** The turns so far: tool calls asked for and their results. */
+      messages?: ModelMessage[];
+      /** 1 for the first model turn of the invocation. */
+      turn?: number;
     };
-    result: { ok: true; output: JsonValue; model: string | null } | { ok: false; error: string };
+    result:
+      | {
+          ok: true;
+          output: JsonValue;
+          model: string | null;
+          /** Set when the model asked for tools instead of answering (output is null). */
+          tool_calls?: ModelToolCall[];
+        }
+      | { ok: false; error: string };
+  };
+  /**
+   * A tool an agent asked for, proposed through the kernel as the agent. It is accepted only
+   * when the tool is among `offered`, is a read and policy lets it run without review; any
+   * other call is refused (recorded in the ledger), and no proposal is left waiting.
+   */
+  tool_call: {
+    args: {
+      step_id: string;
+      as: string;
+      agent_invocation_id: string;
+      call_id: string;
+      tool: string;
+      params: JsonValue;
+      /** The agent step's tools that the run's allowed_tools also holds. */
+      offered: string[];
+    };
+    result:
+      { ok: true; proposal_id: string; hash: string } | { ok: false; code: string; error: string };
   };
   /** Proposes calls through the kernel as the named agent. */
   propose: {

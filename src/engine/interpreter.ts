@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/model.js';
-import type { ProposedCall, RunState, Step, WorkflowDefinition } from './definition.js';
-import type { Effects, GateWait } from './effects.js';
+import type { ModelMessage } from '../core/ports/model.js';
+import {
+  DEFAULT_MAX_TURNS,
+  type ProposedCall,
+  type RunState,
+  type Step,
+  type WorkflowDefinition,
+} from './definition.js';
+import type { ActivityArgs, ActivityResult, Effects, GateWait } from './effects.js';
 
 /**
  * The one interpreter of workflow definitions. It holds no I/O of its own: every side effect
@@ -113,7 +120,7 @@ export async function interpret<I>(
       }
       case 'agent': {
         const agent_invocation_id = newInvocation(step.id);
-        const r = await fx.activity(next(), 'agent', {
+        const ask = {
           step_id: step.id,
           agent_invocation_id,
           role: step.role,
@@ -122,9 +129,14 @@ export async function interpret<I>(
           instructions: step.instructions,
           input: step.input(st),
           output_schema: z.toJSONSchema(step.output, { target: 'draft-2020-12' }) as JsonObject,
-        });
+        };
+        const used = step.tools?.length ? await useTools(step, ask) : null;
+        const r = used ? used.answer : await fx.activity(next(), 'agent', ask);
         if (!r.ok) {
-          await stepEvent(step, 'failed', { error: r.error }, { agent_invocation_id });
+          const detail: JsonObject = used
+            ? { error: r.error, tool_calls: used.log }
+            : { error: r.error };
+          await stepEvent(step, 'failed', detail, { agent_invocation_id });
           throw new StepFailed(step.id, r.error);
         }
         const checked = step.output.safeParse(r.output);
@@ -138,7 +150,12 @@ export async function interpret<I>(
         await stepEvent(
           step,
           'completed',
-          { role: step.role, artifact: step.artifact, model: r.model },
+          {
+            role: step.role,
+            artifact: step.artifact,
+            model: r.model,
+            ...(used ? { turns: used.turns, tool_calls: used.log } : {}),
+          },
           { agent_invocation_id, artifacts: { [step.artifact]: checked.data as JsonValue } },
         );
         return undefined;
@@ -227,6 +244,85 @@ export async function interpret<I>(
         await stepEvent(step, 'completed', { condition: holds });
         await runSteps(holds ? step.then : (step.else ?? []), false);
         return undefined;
+      }
+    }
+  }
+
+  /**
+   * An agent with tools: model turns until it answers, each tool call it asks for made as a
+   * governed call between turns. Every turn and every call is an effect of the run, so a
+   * replay hands back the recorded answers and results instead of calling again.
+   */
+  async function useTools(
+    step: Extract<Step<I>, { kind: 'agent' }>,
+    ask: ActivityArgs<'agent'>,
+  ): Promise<{ answer: ActivityResult<'agent'>; turns: number; log: JsonObject[] }> {
+    const allowed = def.allowed_tools(st.input);
+    const offered = (step.tools ?? []).filter((t) => allowed.includes(t));
+    const max_turns = step.max_turns ?? DEFAULT_MAX_TURNS;
+    const messages: ModelMessage[] = [];
+    const log: JsonObject[] = [];
+    for (let turn = 1; ; turn++) {
+      const answer = await fx.activity(next(), 'agent', {
+        ...ask,
+        tools: offered,
+        messages: [...messages],
+        turn,
+      });
+      if (!answer.ok || !answer.tool_calls?.length) return { answer, turns: turn, log };
+      if (turn >= max_turns) {
+        const error = `the ${step.role} agent asked for tools again in turn ${turn} and gave no answer within max_turns (${max_turns})`;
+        return { answer: { ok: false, error }, turns: turn, log };
+      }
+      messages.push({ role: 'assistant', tool_calls: answer.tool_calls });
+      for (const call of answer.tool_calls) {
+        const asked = await fx.activity(next(), 'tool_call', {
+          step_id: step.id,
+          as: step.role,
+          agent_invocation_id: ask.agent_invocation_id,
+          call_id: call.id,
+          tool: call.name,
+          params: call.arguments,
+          offered,
+        });
+        let content: JsonObject;
+        let entry: JsonObject = { turn, call_id: call.id, tool: call.name };
+        if (!asked.ok) {
+          content = { ok: false, code: asked.code, error: asked.error };
+          entry = { ...entry, ok: false, code: asked.code };
+        } else {
+          const ran = await fx.activity(next(), 'execute', {
+            proposal_id: asked.proposal_id,
+            agent_invocation_id: ask.agent_invocation_id,
+            as: step.role,
+          });
+          const ok = ran.status === 'succeeded';
+          const why = ran.error;
+          const code = ok
+            ? null
+            : ran.status === 'simulated'
+              ? 'DRY_RUN'
+              : typeof why === 'object' &&
+                  why !== null &&
+                  !Array.isArray(why) &&
+                  typeof why.code === 'string'
+                ? why.code
+                : 'TOOL_FAILED';
+          content = ok
+            ? { ok, output: ran.output }
+            : ran.status === 'simulated'
+              ? { ok, code: 'DRY_RUN', error: 'dry-run mode: the call was planned, not run' }
+              : { ok, code, error: why };
+          entry = {
+            ...entry,
+            ok,
+            code,
+            proposal_id: asked.proposal_id,
+            execution_id: ran.execution_id,
+          };
+        }
+        messages.push({ role: 'tool', tool_call_id: call.id, name: call.name, content });
+        log.push(entry);
       }
     }
   }

@@ -1,5 +1,10 @@
 import { CountersignError } from '../core/errors.js';
-import type { ModelProvider, ModelRequest, ModelResponse } from '../core/ports/model.js';
+import type {
+  ModelMessage,
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+} from '../core/ports/model.js';
 import { type Redactions, redactJson, redactText } from '../core/redact.js';
 
 export interface ModelGatewayOptions {
@@ -128,6 +133,25 @@ export class ModelGateway {
       addCounts(redactions, redacted.redactions);
       previous_error = redacted.text;
     }
+    // Tool results are context like the input: what a tool returned is redacted the same way.
+    let messages: ModelMessage[] | undefined;
+    if (request.messages !== undefined) {
+      messages = request.messages.map((m): ModelMessage => {
+        if (m.role === 'tool') {
+          const content = redactJson(m.content);
+          addCounts(redactions, content.redactions);
+          return { ...m, content: content.value };
+        }
+        return {
+          role: 'assistant',
+          tool_calls: m.tool_calls.map((c) => {
+            const args = redactJson(c.arguments);
+            addCounts(redactions, args.redactions);
+            return { ...c, arguments: args.value };
+          }),
+        };
+      });
+    }
     const response = await provider.generate({
       tenant_id: request.tenant_id,
       model,
@@ -137,6 +161,8 @@ export class ModelGateway {
       output_schema: request.output_schema,
       schema_name: request.schema_name,
       previous_error,
+      ...(request.tools?.length ? { tools: request.tools } : {}),
+      ...(messages ? { messages } : {}),
     });
     return { response, model_id, redactions };
   }

@@ -181,6 +181,8 @@ export async function engineOn(
   options: {
     models?: AgentModels;
     tools?: ToolDefinition[];
+    /** Default: the default policies with reads run at once (enginePolicies). */
+    policy?: CedarPolicyEngine;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     definitions?: WorkflowDefinition<any>[];
   } = {},
@@ -190,7 +192,7 @@ export async function engineOn(
   const clock = new ManualClock('2026-03-01T00:00:00.000Z', 1000);
   const kernel = new Kernel({
     store,
-    policy: enginePolicies(),
+    policy: options.policy ?? enginePolicies(),
     tools: staticToolRegistry([...t.tools, ...(options.tools ?? [])]),
     clock,
     newSecret: () => randomBytes(24).toString('base64url'),

@@ -1,6 +1,12 @@
 import { CountersignError, type ErrorCode } from '../../core/errors.js';
 import type { JsonValue } from '../../core/model.js';
-import type { ModelProvider, ModelRequest, ModelResponse } from '../../core/ports/model.js';
+import type {
+  ModelMessage,
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  ModelToolCall,
+} from '../../core/ports/model.js';
 import { redactText } from '../../core/redact.js';
 
 /**
@@ -149,11 +155,12 @@ export class OpenAiCompatibleProvider implements ModelProvider {
   async generate(request: ModelRequest): Promise<ModelResponse> {
     const model = request.model || this.model;
     const url = `${this.baseUrl}/chat/completions`;
-    const body = await this.post(url, this.body(request, model));
-    return this.answer(body, model);
+    const names = functionNames(request.tools ?? []);
+    const body = await this.post(url, this.body(request, model, names));
+    return this.answer(body, model, names);
   }
 
-  private body(request: ModelRequest, model: string): Json {
+  private body(request: ModelRequest, model: string, names: FunctionNames): Json {
     const system =
       `${request.instructions}\n\n` +
       `Answer only with one JSON value that matches this JSON Schema (${request.schema_name}); ` +
@@ -164,12 +171,27 @@ export class OpenAiCompatibleProvider implements ModelProvider {
         `\n\nYour previous answer was rejected: ${request.previous_error}\n` +
         'Answer again with JSON that matches the schema.';
     }
+    const tools = request.tools ?? [];
     return {
       model,
       messages: [
         { role: 'system', content: system },
         { role: 'user', content: user },
+        ...(request.messages ?? []).map((m) => chatMessage(m, names)),
       ],
+      ...(tools.length > 0
+        ? {
+            tools: tools.map((t) => ({
+              type: 'function',
+              function: {
+                name: names.toFunction.get(t.name) ?? t.name,
+                description: t.description,
+                parameters: t.parameters,
+              },
+            })),
+            tool_choice: 'auto',
+          }
+        : {}),
       response_format: {
         type: 'json_schema',
         json_schema: {
@@ -284,7 +306,7 @@ export class OpenAiCompatibleProvider implements ModelProvider {
     });
   }
 
-  private answer(body: unknown, model: string): ModelResponse {
+  private answer(body: unknown, model: string, names: FunctionNames): ModelResponse {
     const choice =
       isRecord(body) && Array.isArray(body.choices) ? (body.choices[0] as unknown) : undefined;
     const message = isRecord(choice) ? choice.message : undefined;
@@ -296,6 +318,17 @@ export class OpenAiCompatibleProvider implements ModelProvider {
     }
     if (typeof message.refusal === 'string' && message.refusal.trim() !== '') {
       throw this.fail('MODEL_REFUSED', `the model refused to answer: ${snippet(message.refusal)}`);
+    }
+    const usage = isRecord(body.usage) ? body.usage : {};
+    const answered = {
+      usage: {
+        prompt_tokens: count(usage.prompt_tokens),
+        completion_tokens: count(usage.completion_tokens),
+      },
+      model: typeof body.model === 'string' && body.model !== '' ? body.model : model,
+    };
+    if (names.toTool.size > 0 && Array.isArray(message.tool_calls) && message.tool_calls.length) {
+      return { ...answered, output: null, tool_calls: this.toolCalls(message.tool_calls, names) };
     }
     const content = contentText(message.content);
     const finish =
@@ -317,16 +350,73 @@ export class OpenAiCompatibleProvider implements ModelProvider {
         `the model's answer is not valid JSON (${why}).${cut} It began: ${snippet(content)}`,
       );
     }
-    const usage = isRecord(body.usage) ? body.usage : {};
-    return {
-      output,
-      usage: {
-        prompt_tokens: count(usage.prompt_tokens),
-        completion_tokens: count(usage.completion_tokens),
-      },
-      model: typeof body.model === 'string' && body.model !== '' ? body.model : model,
-    };
+    return { ...answered, output };
   }
+
+  /** The calls of `message.tool_calls`, named by the tools' own names again. */
+  private toolCalls(raw: unknown[], names: FunctionNames): ModelToolCall[] {
+    return raw.map((c, i) => {
+      const fn = isRecord(c) && isRecord(c.function) ? c.function : undefined;
+      if (!isRecord(c) || !fn || typeof fn.name !== 'string') {
+        throw this.fail(
+          'MODEL_OUTPUT_INVALID',
+          `tool call ${i} has no function name: ${snippet(JSON.stringify(c))}`,
+        );
+      }
+      let args: JsonValue = {};
+      if (typeof fn.arguments === 'string' && fn.arguments.trim() !== '') {
+        try {
+          args = JSON.parse(fn.arguments) as JsonValue;
+        } catch {
+          // Kept as the text: the call is refused as invalid and the model told why.
+          args = fn.arguments;
+        }
+      } else if (isRecord(fn.arguments)) args = fn.arguments as JsonValue;
+      return {
+        id: typeof c.id === 'string' && c.id !== '' ? c.id : `call_${i + 1}`,
+        // A name the request did not offer stays as the model wrote it: it is refused later.
+        name: names.toTool.get(fn.name) ?? fn.name,
+        arguments: args,
+      };
+    });
+  }
+}
+
+/** Tool names ↔ function names (Chat Completions allows only `[a-zA-Z0-9_-]{1,64}`). */
+interface FunctionNames {
+  readonly toFunction: ReadonlyMap<string, string>;
+  readonly toTool: ReadonlyMap<string, string>;
+}
+
+function functionNames(tools: readonly { name: string }[]): FunctionNames {
+  const toFunction = new Map<string, string>();
+  const toTool = new Map<string, string>();
+  for (const t of tools) {
+    const base = t.name.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 60);
+    let name = base;
+    for (let n = 2; toTool.has(name); n++) name = `${base}_${n}`;
+    toFunction.set(t.name, name);
+    toTool.set(name, t.name);
+  }
+  return { toFunction, toTool };
+}
+
+/** One earlier turn of a tool-using agent as a Chat Completions message. */
+function chatMessage(m: ModelMessage, names: FunctionNames): Json {
+  if (m.role === 'tool')
+    return { role: 'tool', tool_call_id: m.tool_call_id, content: JSON.stringify(m.content) };
+  return {
+    role: 'assistant',
+    content: null,
+    tool_calls: m.tool_calls.map((c) => ({
+      id: c.id,
+      type: 'function',
+      function: {
+        name: names.toFunction.get(c.name) ?? c.name,
+        arguments: JSON.stringify(c.arguments),
+      },
+    })),
+  };
 }
 
 /**

@@ -8,7 +8,13 @@ import { z } from 'zod';
 import { canonicalJson } from '../../core/canonical.js';
 import { CountersignError } from '../../core/errors.js';
 import type { JsonObject, JsonValue } from '../../core/model.js';
-import type { ModelProvider, ModelRequest, ModelResponse } from '../../core/ports/model.js';
+import type {
+  ModelMessage,
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  ModelToolCall,
+} from '../../core/ports/model.js';
 import { parseInput } from '../../core/validation.js';
 import {
   type AuditReport,
@@ -1109,7 +1115,62 @@ function responseDrafter(input: JsonObject): DraftResponse {
 }
 
 // ---------------------------------------------------------------------------------------------
+// lookup_agent (uses tools): { lookups: [{ tool, params }] } → { results: [...] }
+//
+// Turn 1 asks for every lookup as a tool call; once the results are back it answers with them,
+// in order, refusals included. It shows the tool loop without a language model.
+
+const lookupInput = z.object({
+  lookups: z
+    .array(z.object({ tool: z.string().min(1), params: z.record(z.string(), z.json()) }))
+    .max(20),
+});
+
+export interface LookupResult {
+  tool: string;
+  ok: boolean;
+  output: JsonValue;
+  code: string | null;
+}
+
+type ToolTurn = { tool_calls: ModelToolCall[] } | { output: unknown };
+
+function lookupAgent(input: JsonObject, messages: readonly ModelMessage[]): ToolTurn {
+  const { lookups } = parseInput(lookupInput, input, 'lookup_agent input');
+  const asked = messages.some((m) => m.role === 'assistant');
+  if (!asked && lookups.length > 0)
+    return {
+      tool_calls: lookups.map((l, i) => ({
+        id: `lookup_${i + 1}`,
+        name: l.tool,
+        arguments: l.params,
+      })),
+    };
+  const results: LookupResult[] = [];
+  for (const m of messages) {
+    if (m.role !== 'tool') continue;
+    const c = m.content;
+    const body = typeof c === 'object' && c !== null && !Array.isArray(c) ? c : {};
+    const ok = body.ok === true;
+    results.push({
+      tool: m.name,
+      ok,
+      output: ok ? (body.output ?? null) : null,
+      code: ok ? null : typeof body.code === 'string' ? body.code : 'UNKNOWN',
+    });
+  }
+  return { output: { results } };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The provider
+
+/** Agents that work with tools: they see the turns so far and ask for calls or answer. */
+const TOOL_AGENTS: Readonly<
+  Record<string, (input: JsonObject, messages: readonly ModelMessage[]) => ToolTurn>
+> = {
+  lookup_agent: lookupAgent,
+};
 
 const AGENTS: Readonly<Record<string, (input: JsonObject) => unknown>> = {
   intake_agent: intakeAgent,
@@ -1132,7 +1193,9 @@ const MODELS = new Set(['v1', 'rules/v1']);
 export class RulesProvider implements ModelProvider {
   readonly name = 'rules';
   readonly models: readonly string[] = ['v1'];
-  readonly roles: readonly string[] = Object.keys(AGENTS).sort(byText);
+  readonly roles: readonly string[] = [...Object.keys(AGENTS), ...Object.keys(TOOL_AGENTS)].sort(
+    byText,
+  );
 
   generate(request: ModelRequest): Promise<ModelResponse> {
     return new Promise((resolve) => {
@@ -1141,6 +1204,19 @@ export class RulesProvider implements ModelProvider {
           `the rules provider has no model "${request.model}"; its only model is v1`,
           { model: request.model },
         );
+      const usage = { prompt_tokens: 0, completion_tokens: 0 };
+      const toolAgent = Object.hasOwn(TOOL_AGENTS, request.role)
+        ? TOOL_AGENTS[request.role]
+        : undefined;
+      if (toolAgent) {
+        const turn = toolAgent(request.input, request.messages ?? []);
+        resolve(
+          'tool_calls' in turn
+            ? { output: null, tool_calls: turn.tool_calls, usage, model: 'rules/v1' }
+            : { output: turn.output as JsonValue, usage, model: 'rules/v1' },
+        );
+        return;
+      }
       const agent = Object.hasOwn(AGENTS, request.role) ? AGENTS[request.role] : undefined;
       if (!agent)
         throw validationError(

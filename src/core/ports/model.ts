@@ -21,7 +21,36 @@ export interface ModelRequest {
   readonly schema_name: string;
   /** Set on the retry after an invalid answer: why the first answer was refused. */
   readonly previous_error?: string | undefined;
+  /** Tools the model may ask for instead of answering; absent or empty: answer at once. */
+  readonly tools?: readonly ModelTool[] | undefined;
+  /** The turns so far when the agent uses tools: its tool calls and their results, in order. */
+  readonly messages?: readonly ModelMessage[] | undefined;
 }
+
+/** A tool offered to the model: what it does and the JSON Schema of its parameters. */
+export interface ModelTool {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: JsonObject;
+}
+
+/** One tool call the model asks for; `id` pairs it with its result. */
+export interface ModelToolCall {
+  readonly id: string;
+  readonly name: string;
+  /** The parameters as the model wrote them (an object when the model behaved). */
+  readonly arguments: JsonValue;
+}
+
+/** A turn of a tool-using agent: the calls the model asked for, or one call's result. */
+export type ModelMessage =
+  | { readonly role: 'assistant'; readonly tool_calls: readonly ModelToolCall[] }
+  | {
+      readonly role: 'tool';
+      readonly tool_call_id: string;
+      readonly name: string;
+      readonly content: JsonValue;
+    };
 
 export interface ModelUsage {
   readonly prompt_tokens: number;
@@ -29,8 +58,10 @@ export interface ModelUsage {
 }
 
 export interface ModelResponse {
-  /** The parsed answer; the caller validates it against its own schema. */
+  /** The parsed answer; the caller validates it against its own schema (null with tool calls). */
   readonly output: JsonValue;
+  /** Set instead of an answer when the model asks for tools first (only if it was offered some). */
+  readonly tool_calls?: readonly ModelToolCall[] | undefined;
   readonly usage: ModelUsage;
   /** The model that actually answered, as the provider reports it. */
   readonly model: string;

@@ -90,6 +90,7 @@ export function createTemporalActivities(deps: {
     step: wrap('step'),
     agent: wrap('agent'),
     propose: wrap('propose'),
+    tool_call: wrap('tool_call'),
     request_approval: wrap('request_approval'),
     expire_approval: wrap('expire_approval'),
     execute: wrap('execute'),
