@@ -67,6 +67,34 @@ async function shot(name: string) {
 const text = (testId: string) => page.getByTestId(testId).textContent();
 
 /** How far the page scrolls sideways: 0 when it fits the window. */
+/**
+ * Elements that stick out of the viewport and are not inside a scroll container, and scroll
+ * containers other than code blocks that need to scroll sideways: content a phone user cannot
+ * see without panning. As "tag.class: px".
+ */
+const clipped = () =>
+  page.evaluate<string[]>(`(() => {
+    const out = [];
+    const width = document.documentElement.clientWidth;
+    const scrolls = (el) => {
+      for (let p = el.parentElement; p; p = p.parentElement) {
+        const o = getComputedStyle(p).overflowX;
+        if (o === 'auto' || o === 'scroll') return true;
+      }
+      return false;
+    };
+    for (const el of document.querySelectorAll('main *')) {
+      // Only code scrolls sideways: any other scroll box that needs to is clipped content too.
+      const o = getComputedStyle(el).overflowX;
+      if ((o === 'auto' || o === 'scroll') && el.tagName !== 'PRE' && el.scrollWidth > el.clientWidth + 1)
+        out.push('scrolls ' + el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '') + ': ' + (el.scrollWidth - el.clientWidth));
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.right <= width + 1 || scrolls(el)) continue;
+      out.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '') + ': ' + Math.round(r.right - width));
+    }
+    return out;
+  })()`);
+
 const overflowX = () =>
   page.evaluate<number>(
     'document.documentElement.scrollWidth - document.documentElement.clientWidth',
@@ -372,6 +400,39 @@ describe(
       await poll(() => text('proposal-status')).toBe('pending');
       expect(await overflowX()).toBeLessThanOrEqual(0);
       await shot('decision-phone');
+      // Every view, at 390 px: nothing sticks out that cannot be scrolled to.
+      const views: [string, () => Promise<unknown>][] = [
+        ['#/', () => poll(() => text('waiting-count')).toContain('waiting')],
+        ['#/proposals/proposal_1', () => poll(() => text('proposal-status')).toMatch(/\w/)],
+        ['#/approvals/approval_2', () => poll(() => text('approval-status')).toMatch(/\w/)],
+        [
+          '#/runs',
+          () => poll(() => page.getByRole('link', { name: /run_/ }).count()).toBeGreaterThan(0),
+        ],
+        ['#/audit', () => poll(() => page.getByRole('table').count()).toBe(1)],
+        [
+          '#/workflows/workflow_1',
+          () => poll(() => page.getByRole('heading').count()).toBeGreaterThan(0),
+        ],
+      ];
+      for (const [hash, ready] of views) {
+        await page.goto(`${server.url}/${hash}`);
+        await ready();
+        expect({ hash, overflow: await overflowX(), clipped: await clipped() }).toEqual({
+          hash,
+          overflow: expect.any(Number) as number,
+          clipped: [],
+        });
+        expect(await overflowX()).toBeLessThanOrEqual(0);
+        await shot(`phone-${hash.replace(/[#/]+/g, '-').replace(/^-|-$/g, '') || 'inbox'}`);
+      }
+      // The run with its report and its plan.
+      await page.goto(`${server.url}/#/runs`);
+      await page.getByRole('link', { name: /run_/ }).first().click();
+      await poll(() => text('run-status')).toBeTruthy();
+      expect(await clipped()).toEqual([]);
+      expect(await overflowX()).toBeLessThanOrEqual(0);
+      await shot('phone-run');
     });
 
     it('shows a remote image in a run’s report as text and never fetches it', async () => {
