@@ -82,7 +82,7 @@ describe('GateDecision', () => {
     expect(screen.getByTestId('risk-tier').textContent).toContain('low');
     expect(document.body.textContent).not.toContain('carries no risk assessment');
     // The warning is not repeated inside the context's JSON.
-    expect(screen.getByLabelText('Context summary', { selector: 'pre' }).textContent).not.toContain(
+    expect(screen.getByLabelText('Context summary', { selector: '[role=group]' }).textContent).not.toContain(
       'shorter',
     );
   });

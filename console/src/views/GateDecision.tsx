@@ -3,6 +3,7 @@ import { DecisionForm, type DecisionInput } from '../components/DecisionForm.js'
 import { Decisions } from '../components/Decisions.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Loading } from '../components/Loading.js';
+import { ReadableJson } from '../components/ReadableJson.js';
 import { RedactedJson } from '../components/RedactedJson.js';
 import { eligibility } from '../eligibility.js';
 import { shortHash } from '../format.js';
@@ -86,7 +87,7 @@ export function GateDecision({ id }: { id: string }) {
           {typeof context.summary === 'string' && (
             <p className="lead">{redacted(context.summary).value as string}</p>
           )}
-          <RedactedJson value={context} label="Context summary" />
+          <ReadableJson value={context} label="Context summary" />
         </section>
         <section className="card" aria-labelledby="risk-title">
           <h2 id="risk-title">Risk assessment</h2>
@@ -181,7 +182,7 @@ function BoundCall({ proposalId, hash }: { proposalId: string; hash: string }) {
       {plan.data && (
         <details>
           <summary>Dry-run plan</summary>
-          <RedactedJson value={plan.data.plan} label={`Dry-run plan of ${proposalId}`} />
+          <ReadableJson value={plan.data.plan} label={`Dry-run plan of ${proposalId}`} />
         </details>
       )}
     </li>

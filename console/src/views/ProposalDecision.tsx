@@ -5,6 +5,7 @@ import { ErrorNotice } from '../components/ErrorNotice.js';
 import { ExecuteCall } from '../components/ExecuteCall.js';
 import { Loading } from '../components/Loading.js';
 import { ParamsDiff } from '../components/ParamsDiff.js';
+import { ReadableJson } from '../components/ReadableJson.js';
 import { RedactedJson } from '../components/RedactedJson.js';
 import { eligibility } from '../eligibility.js';
 import { useLoad } from '../hooks.js';
@@ -148,7 +149,7 @@ export function ProposalDecision({ id }: { id: string }) {
         <p className="muted small">What the tool says it would change; nothing has run.</p>
         <ErrorNotice error={plan.error} title="No dry-run plan" />
         {plan.data ? (
-          <RedactedJson value={plan.data.plan} label="Dry-run plan of the call" />
+          <ReadableJson value={plan.data.plan} label="Dry-run plan of the call" />
         ) : (
           !plan.error && <Loading what="the plan" />
         )}
