@@ -13,6 +13,7 @@ import type {
   PolicyEngine,
   PolicyPrincipal,
   PolicyRequest,
+  PolicyWorkbench,
 } from '../ports/policy.js';
 import type { Store, StoreReader, StoreTx } from '../ports/store.js';
 import type { Outcome } from '../reply.js';
@@ -24,6 +25,8 @@ export interface RulesDeps {
   readonly policy: PolicyEngine;
   readonly tools: ToolRegistry;
   readonly clock: Clock;
+  /** The active policy explained and candidates compiled (test_policy, replay_policy). */
+  readonly policyWorkbench?: PolicyWorkbench | undefined;
 }
 
 /** Codes that, when an operation on an existing workflow is refused, are written to the ledger. */
@@ -57,12 +60,14 @@ export class Rules {
   readonly policy: PolicyEngine;
   readonly tools: ToolRegistry;
   readonly clock: Clock;
+  readonly policyWorkbench: PolicyWorkbench | undefined;
 
   constructor(deps: RulesDeps) {
     this.store = deps.store;
     this.policy = deps.policy;
     this.tools = deps.tools;
     this.clock = deps.clock;
+    this.policyWorkbench = deps.policyWorkbench;
   }
 
   /** Appends an event to the tenant's chain inside the caller's transaction. */
