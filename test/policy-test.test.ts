@@ -9,7 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY_DIR } from '../src/adapters/policy/cedar-policy-engine.js';
+import {
+  CedarPolicyEngine,
+  DEFAULT_POLICY_DIR,
+} from '../src/adapters/policy/cedar-policy-engine.js';
+import type { PolicyRequest } from '../src/core/ports/policy.js';
 import { createClient } from '../src/client/index.js';
 import { operatorContext } from '../src/core/context.js';
 import type { ReplayPolicyOutput, TestPolicyOutput } from '../src/core/policy-trial-schemas.js';
@@ -563,4 +567,39 @@ describe('countersign policy test / policy replay against a real countersign ser
     const help = await cli(['policy', 'test', '--help']);
     expect(help.stdout).toContain('--candidate <dir>');
   }, 180_000);
+});
+
+describe('candidate policy sets', () => {
+  it('each answers with its own policies, however many candidates were compiled since', () => {
+    const request = (tool: string): PolicyRequest => ({
+      tenant_id: 'default',
+      principal: { id: 'actor_1', kind: 'agent', roles: ['Developer'] },
+      action: 'proposal.create',
+      resource: { type: 'Tool', id: tool, risk: 'write' },
+      purpose: 'trial',
+      workflow_id: 'workflow_1',
+      local_operator: false,
+    });
+    // Twenty candidates (more than the preparsed slots they share), each forbidding its own tool.
+    const candidates = Array.from({ length: 20 }, (_, i) =>
+      CedarPolicyEngine.candidate([
+        { name: 'policies.cedar', text: DEFAULT_TEXT },
+        {
+          name: 'freeze.cedar',
+          text: `@id("freeze-${i}")\nforbid (principal, action == Action::"proposal.create", resource == Tool::"tool_${i}");`,
+        },
+      ]),
+    );
+    for (let round = 0; round < 2; round++)
+      candidates.forEach((c, i) => {
+        const own = c.decide(request(`tool_${i}`));
+        expect([own.effect, own.reasons]).toEqual(['deny', [`freeze-${i}`]]);
+        const other = c.decide(request(`tool_${(i + 1) % 20}`));
+        expect([other.effect, other.reasons]).toEqual(['review', ['calls-need-review']]);
+        expect(c.decideWholeSet(request(`tool_${i}`)).effect).toBe('deny');
+      });
+    expect(() => CedarPolicyEngine.candidate([{ name: 'x.cedar', text: 'forbid (' }])).toThrow(
+      expect.objectContaining({ code: 'POLICY_INVALID', details: { file: 'x.cedar' } }),
+    );
+  });
 });

@@ -32,6 +32,13 @@ function packageRoot(): string {
   return dir;
 }
 
+/** How many candidate policy sets stay preparsed at once (CedarPolicyEngine.candidate). */
+const CANDIDATE_SLOTS = 8;
+const CANDIDATE_SCHEMA = 'countersign-candidate-schema';
+const candidateSlotOwners: unknown[] = [];
+let nextCandidateSlot = 0;
+let candidateSchemaParsed = false;
+
 /** The directory of policies shipped with Countersign. */
 export const BUNDLED_POLICY_ROOT = path.join(packageRoot(), 'policies');
 export const DEFAULT_POLICY_DIR = path.join(BUNDLED_POLICY_ROOT, 'default');
@@ -149,21 +156,34 @@ export class CedarPolicyEngine implements ExplainedPolicy {
   private readonly validShapes = new Set<string>();
   private readonly cache = new DecisionCache(4096);
   /**
-   * A candidate (CedarPolicyEngine.candidate) is evaluated without preparsing: cedar-wasm keeps
-   * preparsed sets for the life of the process and cannot drop one, and candidates come and go.
+   * A candidate's (CedarPolicyEngine.candidate) preparsed slot and policies; null for an
+   * active set. cedar-wasm keeps a preparsed set for the life of the process and cannot drop
+   * one, and candidates come and go: they share a few slots, overwritten in turn (an
+   * unpreparsed call would parse the policies and the schema again for every decision).
    */
-  private readonly stateless: {
-    readonly schema: string;
+  private readonly candidateOf: {
+    readonly slot: number;
     readonly staticPolicies: Record<string, string>;
+    /** What its policies look at: decisions are cached under it, as the active set's are. */
+    readonly observed: Observed;
   } | null;
 
   private constructor(
     policies: readonly LoadedPolicy[],
     schema: string,
-    opts: { readonly stateless?: boolean } = {},
+    opts: { readonly candidate?: boolean } = {},
   ) {
     const staticPolicies = Object.fromEntries(policies.map((p) => [p.id, p.text]));
-    this.stateless = opts.stateless ? { schema, staticPolicies } : null;
+    this.candidateOf = opts.candidate
+      ? {
+          slot: nextCandidateSlot++ % CANDIDATE_SLOTS,
+          staticPolicies,
+          observed: policies.reduce((o, p) => {
+            observePolicy(p.json, o);
+            return o;
+          }, nothingObserved()),
+        }
+      : null;
     this.version = sha256Hex(
       canonicalJson({ schema, policies: policies.map((p) => [p.id, p.text]) }),
     ).slice(0, 16);
@@ -183,7 +203,14 @@ export class CedarPolicyEngine implements ExplainedPolicy {
         { file: fileOf(first.policyId), policy: first.policyId },
       );
     }
-    if (this.stateless) return;
+    if (this.candidateOf) {
+      if (!candidateSchemaParsed) {
+        const parsed = cedar.preparseSchema(CANDIDATE_SCHEMA, schema);
+        if (parsed.type === 'failure') fail(`Cannot load the schema: ${errorsText(parsed.errors)}`);
+        candidateSchemaParsed = true;
+      }
+      return;
+    }
     const parsed = cedar.preparsePolicySet(this.version, { staticPolicies });
     if (parsed.type === 'failure') fail(`Cannot load policies: ${errorsText(parsed.errors)}`);
     const schemaParsed = cedar.preparseSchema(this.version, schema);
@@ -219,7 +246,7 @@ export class CedarPolicyEngine implements ExplainedPolicy {
   static candidate(files: readonly PolicyFile[]): CedarPolicyEngine {
     try {
       return new CedarPolicyEngine(loadPolicies(files), fs.readFileSync(SCHEMA_FILE, 'utf8'), {
-        stateless: true,
+        candidate: true,
       });
     } catch (e) {
       if (e instanceof CountersignError && e.code === 'VALIDATION_FAILED')
@@ -233,7 +260,19 @@ export class CedarPolicyEngine implements ExplainedPolicy {
   }
 
   decide(request: PolicyRequest): PolicyDecision {
-    if (this.stateless) return this.evaluate(request, buildRequest(request), null, '');
+    if (this.candidateOf) {
+      const built = buildRequest(request);
+      const shape = shapeOf(request, built.entities, built.context);
+      const key = `${shape}\n${observedKey(request, built.context, this.candidateOf.observed)}`;
+      return this.cache.get(this.version, key, () =>
+        this.evaluate(
+          request,
+          built,
+          this.candidateSet(),
+          this.validShapes.has(shape) ? null : shape,
+        ),
+      );
+    }
     const built = buildRequest(request);
     const slice = this.slice(request.action);
     const shape = shapeOf(request, built.entities, built.context);
@@ -248,7 +287,12 @@ export class CedarPolicyEngine implements ExplainedPolicy {
    * validated against the schema, nothing cached.
    */
   decideWholeSet(request: PolicyRequest): PolicyDecision {
-    return this.evaluate(request, buildRequest(request), this.stateless ? null : this.version, '');
+    return this.evaluate(
+      request,
+      buildRequest(request),
+      this.candidateOf ? this.candidateSet() : this.version,
+      '',
+    );
   }
 
   /** The policies that decide `action`; the whole set for an action outside the schema. */
@@ -280,7 +324,7 @@ export class CedarPolicyEngine implements ExplainedPolicy {
   private evaluate(
     request: PolicyRequest,
     built: BuiltRequest,
-    policySet: string | null,
+    policySet: string,
     validate: string | null,
   ): PolicyDecision {
     const deny = (errors: string[], reasons: string[] = []): PolicyDecision => ({
@@ -291,19 +335,7 @@ export class CedarPolicyEngine implements ExplainedPolicy {
       reasons,
       errors,
     });
-    const answer =
-      policySet === null
-        ? cedar.isAuthorized({
-            principal: built.principal,
-            action: { type: 'Action', id: request.action },
-            resource: built.resource,
-            context: built.context,
-            entities: built.entities,
-            policies: { staticPolicies: this.stateless!.staticPolicies },
-            schema: this.stateless!.schema,
-            validateRequest: true,
-          })
-        : this.statefulAnswer(request, built, policySet, validate);
+    const answer = this.statefulAnswer(request, built, policySet, validate);
     if (validate && answer.type === 'success') this.validShapes.add(validate);
     if (answer.type === 'failure') return deny(answer.errors.map((e) => e.message));
     const { decision, diagnostics } = answer.response;
@@ -347,6 +379,22 @@ export class CedarPolicyEngine implements ExplainedPolicy {
     };
   }
 
+  /**
+   * The preparsed id of this candidate's set: its slot, preparsed again when a later candidate
+   * took the slot. A trial compiles and asks its candidate without awaiting anything between,
+   * so the check is for candidates kept across trials.
+   */
+  private candidateSet(): string {
+    const { slot, staticPolicies } = this.candidateOf!;
+    const id = `countersign-candidate:${slot}`;
+    if (candidateSlotOwners[slot] !== this) {
+      const parsed = cedar.preparsePolicySet(id, { staticPolicies });
+      if (parsed.type === 'failure') fail(`Cannot load policies: ${errorsText(parsed.errors)}`);
+      candidateSlotOwners[slot] = this;
+    }
+    return id;
+  }
+
   private statefulAnswer(
     request: PolicyRequest,
     built: BuiltRequest,
@@ -363,7 +411,7 @@ export class CedarPolicyEngine implements ExplainedPolicy {
       validateRequest: false,
     };
     if (validate !== null) {
-      call.preparsedSchemaName = this.version;
+      call.preparsedSchemaName = this.candidateOf ? CANDIDATE_SCHEMA : this.version;
       call.validateRequest = true;
     }
     return cedar.statefulIsAuthorized(call);
