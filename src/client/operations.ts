@@ -898,7 +898,7 @@ export interface Operations {
       };
       /** The actor who would propose the call */
       proposer_id: string;
-      /** The workflow it would be proposed in (without one, policy denies every call) */
+      /** The workflow it would be proposed in (the default policies deny a call without one) */
       workflow_id?: string;
       /** The purpose the proposer's call would carry (default: this call's purpose) */
       purpose?: string;

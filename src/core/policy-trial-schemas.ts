@@ -55,7 +55,9 @@ export const testPolicyInput = z.strictObject({
   proposer_id: actorId.describe('The actor who would propose the call'),
   workflow_id: workflowId
     .optional()
-    .describe('The workflow it would be proposed in (without one, policy denies every call)'),
+    .describe(
+      'The workflow it would be proposed in (the default policies deny a call without one)',
+    ),
   purpose: text(500)
     .optional()
     .describe("The purpose the proposer's call would carry (default: this call's purpose)"),

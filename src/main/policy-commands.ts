@@ -39,7 +39,7 @@ export function addPolicyTrialCommands(policy: Command, d: Deps): void {
     .requiredOption('--proposer <id>', 'the actor who would propose the call')
     .option(
       '--workflow <id>',
-      'the workflow it would be proposed in (without one, every call is denied)',
+      'the workflow it would be proposed in (the default policies deny a call without one)',
     )
     .option('--candidate <dir>', 'also ask the .cedar files of this directory (sent as text)')
     .addHelpText(
