@@ -154,6 +154,24 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
     method: 'GET',
     url: `/decisions/wait?proposal_id=${i.approved}&timeout_seconds=1`,
   }),
+  test_policy: (i) => ({
+    method: 'POST',
+    url: '/policy/test',
+    body: {
+      tool: 'update_status',
+      params: { status: 'matrix' },
+      proposer_id: i.other,
+      workflow_id: i.workflow,
+    },
+  }),
+  replay_policy: () => ({
+    method: 'POST',
+    url: '/policy/replay',
+    body: {
+      candidate: [{ name: 'm.cedar', text: 'permit (principal, action, resource);' }],
+      last: 5,
+    },
+  }),
 };
 
 const OPS_INPUT = {
@@ -185,6 +203,7 @@ const OBJECTLESS = new Set([
   'list_actors',
   'list_ledger',
   'list_tokens',
+  'replay_policy',
 ]);
 
 const OK = [200];
@@ -232,6 +251,9 @@ const OWN: Record<string, Partial<Record<Role, number[]>>> = {
   list_ledger: { operator: OK, admin: OK, actor: OK },
   plan_action: { operator: OK, admin: OK, actor: OK },
   wait_for_decision: { operator: OK, admin: OK, actor: OK },
+  // Trying policy is administering it: an actor (and so an agent) is refused.
+  test_policy: { operator: OK, admin: OK, actor: DENIED },
+  replay_policy: { operator: OK, admin: OK, actor: DENIED },
 };
 
 /** A run of ops change control waiting at its risk gate, started by the tenant's operator. */

@@ -222,7 +222,7 @@ export interface Operations {
       /** Seconds until the token is refused (60 to a year); omit for no expiry */
       expires_in_seconds?: number;
       /** The operations the token may call (e.g. ["propose_action","get_proposal"]); omit for all */
-      scope?: Array<"register_actor" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_actors" | "list_ledger" | "plan_action" | "wait_for_decision">;
+      scope?: Array<"register_actor" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_actors" | "list_ledger" | "plan_action" | "wait_for_decision" | "test_policy" | "replay_policy">;
     };
     output: {
       token_id: string;
@@ -887,6 +887,138 @@ export interface Operations {
       }>;
     };
   };
+  /** Test a call against the policy. What policy decides for a call (tool, params, proposer, workflow) without proposing it: effect (allow, review, deny), required approvals and roles, and why (the IDs and annotations of the matching policies). With `candidate` (the text of Cedar policy files), also what that candidate would decide. Nothing is created or recorded and the active policy is unchanged. Invalid candidate text is POLICY_INVALID naming the file. For the operator and admins. */
+  test_policy: {
+    input: {
+      /** The tool of the call */
+      tool: string;
+      /** The call parameters (checked against the tool, default {}) */
+      params?: {
+        [key: string]: unknown;
+      };
+      /** The actor who would propose the call */
+      proposer_id: string;
+      /** The workflow it would be proposed in (the default policies deny a call without one) */
+      workflow_id?: string;
+      /** The purpose the proposer's call would carry (default: this call's purpose) */
+      purpose?: string;
+      /** A candidate policy set: the Cedar text of each file (at most 20 files, 65536 characters each, 262144 in all) */
+      candidate?: Array<{
+        /** The file name, e.g. policies.cedar (named in errors) */
+        name: string;
+        /** The Cedar policies of the file */
+        text: string;
+      }>;
+    };
+    output: {
+      call: {
+        tool: string;
+        risk: string;
+        proposer_id: string;
+        proposer_kind: string;
+        proposer_roles: Array<string>;
+        workflow_id: string | null;
+        purpose: string;
+      };
+      current: {
+        effect: "allow" | "review" | "deny";
+        approvals: number;
+        roles: Array<string>;
+        policy_version: string;
+        matched: Array<{
+          id: string;
+          annotations: {
+            [key: string]: string;
+          };
+        }>;
+        errors: Array<string>;
+        why: string;
+      };
+      candidate: {
+        effect: "allow" | "review" | "deny";
+        approvals: number;
+        roles: Array<string>;
+        policy_version: string;
+        matched: Array<{
+          id: string;
+          annotations: {
+            [key: string]: string;
+          };
+        }>;
+        errors: Array<string>;
+        why: string;
+      } | null;
+      changed: boolean | null;
+      notes: Array<string>;
+    };
+  };
+  /** Replay recent proposals under a candidate policy. A shadow replay: the `last` N most recently active proposals of the tenant (their tool, proposer and workflow) asked of the active policy and of a candidate (the text of Cedar policy files). Lists every decision that would change (before and after, with the matching policies) and counts by effect. Nothing is created or recorded. For the operator and admins. */
+  replay_policy: {
+    input: {
+      /** A candidate policy set: the Cedar text of each file (at most 20 files, 65536 characters each, 262144 in all) */
+      candidate: Array<{
+        /** The file name, e.g. policies.cedar (named in errors) */
+        name: string;
+        /** The Cedar policies of the file */
+        text: string;
+      }>;
+      /** How many of the most recently active proposals to replay (1 to 1000) */
+      last: number;
+    };
+    output: {
+      current_version: string;
+      candidate_version: string;
+      replayed: number;
+      changed: number;
+      unchanged: number;
+      skipped: Array<{
+        proposal_id: string;
+        reason: string;
+      }>;
+      counts: {
+        current: {
+          allow: number;
+          review: number;
+          deny: number;
+        };
+        candidate: {
+          allow: number;
+          review: number;
+          deny: number;
+        };
+      };
+      changes: Array<{
+        proposal_id: string;
+        workflow_id: string;
+        tool: string;
+        proposer_id: string;
+        before: {
+          effect: "allow" | "review" | "deny";
+          approvals: number;
+          roles: Array<string>;
+          matched: Array<{
+            id: string;
+            annotations: {
+              [key: string]: string;
+            };
+          }>;
+          why: string;
+        };
+        after: {
+          effect: "allow" | "review" | "deny";
+          approvals: number;
+          roles: Array<string>;
+          matched: Array<{
+            id: string;
+            annotations: {
+              [key: string]: string;
+            };
+          }>;
+          why: string;
+        };
+      }>;
+    };
+  };
 }
 
 /** The HTTP route of each operation; `{name}` path segments come from the input. */
@@ -925,4 +1057,6 @@ export const ROUTES = {
   list_ledger: { method: 'GET', path: '/audit/ledger', write: true, privileged: false },
   plan_action: { method: 'GET', path: '/proposals/{proposal_id}/plan', write: false, privileged: false },
   wait_for_decision: { method: 'GET', path: '/decisions/wait', write: false, privileged: false },
+  test_policy: { method: 'POST', path: '/policy/test', write: false, privileged: false },
+  replay_policy: { method: 'POST', path: '/policy/replay', write: false, privileged: false },
 } as const;

@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   MISSING_ROLE: { retryable: false, summary: 'The reviewer lacks a role the policy requires.' },
   DUPLICATE_DECISION: { retryable: false, summary: 'This reviewer already decided this version.' },
   POLICY_DENIED: { retryable: false, summary: 'Policy denies the action.' },
+  POLICY_INVALID: {
+    retryable: false,
+    summary: 'Candidate policy text does not parse or does not match the schema.',
+  },
   REVIEW_REQUIRED: { retryable: false, summary: 'The call needs an approval it does not have.' },
   APPROVAL_HASH_MISMATCH: {
     retryable: false,

@@ -2,7 +2,7 @@ import type { CallContext } from './context.js';
 import type { VerifyReport } from './ledger.js';
 import type { IdempotencyRecord, JsonValue, LedgerEvent } from './model.js';
 import type { Clock } from './ports/clock.js';
-import type { PolicyEngine } from './ports/policy.js';
+import type { PolicyEngine, PolicyWorkbench } from './ports/policy.js';
 import type { Store, StoreTx } from './ports/store.js';
 import type { ToolDefinition, ToolRegistry } from './ports/tools.js';
 import type * as S from './schemas.js';
@@ -28,6 +28,8 @@ export interface KernelDeps {
   readonly policy: PolicyEngine;
   readonly tools: ToolRegistry;
   readonly clock: Clock;
+  /** Lets test_policy explain decisions and try candidate policy text (the Cedar adapter's). */
+  readonly policyWorkbench?: PolicyWorkbench;
   /** Default bound on concurrent calls in execute_parallel. */
   readonly maxParallel?: number;
   /** Makes API token secrets (random); without it, tokens cannot be created. */

@@ -32,6 +32,7 @@ import {
 } from './print.js';
 import { runMcpStdio } from './mcp-stdio.js';
 import { loadWorker } from './optional-packages.js';
+import { addPolicyTrialCommands } from './policy-commands.js';
 import { callRemote } from './remote.js';
 import { serveCommandMain } from './serve.js';
 import type { VerifyReport } from '../core/ledger.js';
@@ -662,7 +663,9 @@ Example:
       if (!check.valid) process.exitCode = EXIT.LEDGER_BROKEN;
     });
 
-  const policy = program.command('policy').description('system policy settings');
+  const policy = program
+    .command('policy')
+    .description('system policy settings; try a policy before trusting it');
   policy
     .command('set')
     .description('change settings (every change is a ledger event)')
@@ -677,6 +680,14 @@ Example:
     .command('show')
     .description('current settings and policy version')
     .action(() => show('set_policy', {}));
+  addPolicyTrialCommands(policy, {
+    invoke,
+    out,
+    json: () => globals().json ?? false,
+    readArg,
+    parseJson,
+    helpFooter: LOCAL_OR_REMOTE,
+  });
 
   const token = program
     .command('token')

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { CedarPolicyEngine } from '../adapters/policy/cedar-policy-engine.js';
+import { CedarPolicyEngine, cedarWorkbench } from '../adapters/policy/cedar-policy-engine.js';
 import type { KyselyStore } from '../adapters/store/kysely-store.js';
 import { openPostgresStore, openSqliteStore } from '../adapters/store/open-store.js';
 import { createDemoTools } from '../adapters/tools/demo-tools.js';
@@ -145,6 +145,7 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
   const kernel = new Kernel({
     store: otel ? observedStore(store, t) : store,
     policy: otel ? observedPolicy(policy, t) : policy,
+    policyWorkbench: cedarWorkbench(policy),
     tools: staticToolRegistry(otel ? tools.map((tool) => observedTool(tool, t)) : tools),
     clock: options.clock ?? systemClock,
     newSecret: () => randomBytes(32).toString('base64url'),

@@ -15,6 +15,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'VALIDATION_FAILED':
     case 'UNKNOWN_TOOL':
     case 'ENCRYPTION_KEYS_INVALID':
+    case 'POLICY_INVALID':
       return EXIT.USAGE;
     case 'UNAUTHENTICATED':
     case 'POLICY_DENIED':
@@ -49,7 +50,8 @@ export function exitCodeFor(code: ErrorCode): number {
 export const EXIT_HELP = `Exit codes:
   0  success
   1  failure (store or workflow engine unavailable, an optional package missing, internal error)
-  2  usage or validation error (bad flags, bad JSON, unknown tool, a malformed key file)
+  2  usage or validation error (bad flags, bad JSON, unknown tool, a malformed key file,
+     candidate policy text that does not parse)
   3  denied (policy, self-approval, missing role, review required, hash mismatch)
   4  not found, wrong state, duplicate or in-doubt execution
   5  audit verify found a broken ledger or one its signed checkpoints contradict (audit checkpoint

@@ -7,6 +7,7 @@ import { CONNECTOR_OPERATIONS } from './connector-operations.js';
 import { CONSOLE_OPERATIONS } from './console-operations.js';
 import { EVENT_OPERATIONS } from './event-operations.js';
 import type { Operation } from './operation.js';
+import { POLICY_OPERATIONS } from './policy-operations.js';
 import type { Services } from './services.js';
 import { WORKFLOW_OPERATIONS } from './workflow-operations.js';
 
@@ -21,6 +22,7 @@ const LISTED: readonly Operation[] = [
   ...WORKFLOW_OPERATIONS,
   ...CONSOLE_OPERATIONS,
   ...EVENT_OPERATIONS,
+  ...POLICY_OPERATIONS,
 ];
 
 const OPERATION_NAMES = LISTED.map((o) => o.name) as [string, ...string[]];

@@ -11,10 +11,12 @@ v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 import { canonicalJson, sha256Hex } from '../../core/canonical.js';
 import { CountersignError } from '../../core/errors.js';
 import {
+  type ExplainedPolicy,
   POLICY_ACTIONS,
   type PolicyDecision,
-  type PolicyEngine,
+  type PolicyFile,
   type PolicyRequest,
+  type PolicyWorkbench,
 } from '../../core/ports/policy.js';
 import { DecisionCache } from './decision-cache.js';
 import { type Observed, nothingObserved, observePolicy, observedKey } from './observed.js';
@@ -30,6 +32,13 @@ function packageRoot(): string {
   return dir;
 }
 
+/** How many candidate policy sets stay preparsed at once (CedarPolicyEngine.candidate). */
+const CANDIDATE_SLOTS = 8;
+const CANDIDATE_SCHEMA = 'countersign-candidate-schema';
+const candidateSlotOwners: unknown[] = [];
+let nextCandidateSlot = 0;
+let candidateSchemaParsed = false;
+
 /** The directory of policies shipped with Countersign. */
 export const BUNDLED_POLICY_ROOT = path.join(packageRoot(), 'policies');
 export const DEFAULT_POLICY_DIR = path.join(BUNDLED_POLICY_ROOT, 'default');
@@ -37,6 +46,9 @@ const SCHEMA_FILE = path.join(BUNDLED_POLICY_ROOT, 'countersign.cedarschema');
 
 interface LoadedPolicy {
   readonly id: string;
+  /** The file it came from. */
+  readonly file: string;
+  readonly annotations: Readonly<Record<string, string>>;
   readonly text: string;
   readonly approvals: number | null;
   readonly roles: readonly string[];
@@ -60,22 +72,28 @@ function loadPolicies(files: readonly { name: string; text: string }[]): LoadedP
   const seen = new Set<string>();
   for (const file of files) {
     const parts = cedar.policySetTextToParts(file.text);
-    if (parts.type === 'failure') fail(`Cannot parse ${file.name}: ${errorsText(parts.errors)}`);
-    if (parts.policy_templates.length > 0) fail(`${file.name}: policy templates are not supported`);
+    if (parts.type === 'failure')
+      fail(`Cannot parse ${file.name}: ${errorsText(parts.errors)}`, { file: file.name });
+    if (parts.policy_templates.length > 0)
+      fail(`${file.name}: policy templates are not supported`, { file: file.name });
     parts.policies.forEach((text, index) => {
       const json = cedar.policyToJson(text);
       if (json.type === 'failure')
-        fail(`Cannot read policy ${index + 1} of ${file.name}: ${errorsText(json.errors)}`);
+        fail(`Cannot read policy ${index + 1} of ${file.name}: ${errorsText(json.errors)}`, {
+          file: file.name,
+        });
       const annotations = json.json.annotations ?? {};
       const id = annotations.id ?? `${file.name}#${index + 1}`;
-      if (seen.has(id)) fail(`Two policies share the id "${id}" (${file.name})`);
+      if (seen.has(id))
+        fail(`Two policies share the id "${id}" (${file.name})`, { file: file.name, policy: id });
       seen.add(id);
       let approvals: number | null = null;
       if (annotations.approvals !== undefined) {
         approvals = Number(annotations.approvals);
         if (!Number.isInteger(approvals) || approvals < 0 || approvals > 10)
           fail(
-            `Policy "${id}": @approvals must be a whole number from 0 to 10, got "${annotations.approvals}"`,
+            `Policy "${id}" (${file.name}): @approvals must be a whole number from 0 to 10, got "${annotations.approvals}"`,
+            { file: file.name, policy: id },
           );
       }
       const roles = (annotations.roles ?? '')
@@ -84,6 +102,8 @@ function loadPolicies(files: readonly { name: string; text: string }[]): LoadedP
         .filter(Boolean);
       out.push({
         id,
+        file: file.name,
+        annotations: { ...annotations },
         text,
         approvals,
         roles,
@@ -126,7 +146,7 @@ function scopeActions(scope: unknown): string[] | null {
  * - Decisions are cached (a bounded LRU) under the exact request: the engine's policies never
  *   change (another policy set is another engine, with another version and an empty cache).
  */
-export class CedarPolicyEngine implements PolicyEngine {
+export class CedarPolicyEngine implements ExplainedPolicy {
   readonly version: string;
   private readonly byId: ReadonlyMap<string, LoadedPolicy>;
   /** The slice deciding each action (preparsed on the action's first request). */
@@ -135,22 +155,62 @@ export class CedarPolicyEngine implements PolicyEngine {
   /** Request shapes the schema accepted. */
   private readonly validShapes = new Set<string>();
   private readonly cache = new DecisionCache(4096);
+  /**
+   * A candidate's (CedarPolicyEngine.candidate) preparsed slot and policies; null for an
+   * active set. cedar-wasm keeps a preparsed set for the life of the process and cannot drop
+   * one, and candidates come and go: they share a few slots, overwritten in turn (an
+   * unpreparsed call would parse the policies and the schema again for every decision).
+   */
+  private readonly candidateOf: {
+    readonly slot: number;
+    readonly staticPolicies: Record<string, string>;
+    /** What its policies look at: decisions are cached under it, as the active set's are. */
+    readonly observed: Observed;
+  } | null;
 
-  private constructor(policies: readonly LoadedPolicy[], schema: string) {
+  private constructor(
+    policies: readonly LoadedPolicy[],
+    schema: string,
+    opts: { readonly candidate?: boolean } = {},
+  ) {
+    const staticPolicies = Object.fromEntries(policies.map((p) => [p.id, p.text]));
+    this.candidateOf = opts.candidate
+      ? {
+          slot: nextCandidateSlot++ % CANDIDATE_SLOTS,
+          staticPolicies,
+          observed: policies.reduce((o, p) => {
+            observePolicy(p.json, o);
+            return o;
+          }, nothingObserved()),
+        }
+      : null;
     this.version = sha256Hex(
       canonicalJson({ schema, policies: policies.map((p) => [p.id, p.text]) }),
     ).slice(0, 16);
     this.byId = new Map(policies.map((p) => [p.id, p]));
     this.policies = policies;
-    const staticPolicies = Object.fromEntries(policies.map((p) => [p.id, p.text]));
     const validation = cedar.validate({ schema, policies: { staticPolicies } });
     if (validation.type === 'failure')
       fail(`Cannot validate policies: ${errorsText(validation.errors)}`);
-    if (validation.validationErrors.length > 0)
+    if (validation.validationErrors.length > 0) {
+      const fileOf = (id: string) => this.byId.get(id)?.file ?? id;
+      const first = validation.validationErrors[0]!;
       fail(
         'Policies do not match the Countersign schema: ' +
-          validation.validationErrors.map((e) => `${e.policyId}: ${e.error.message}`).join('; '),
+          validation.validationErrors
+            .map((e) => `${fileOf(e.policyId)} (${e.policyId}): ${e.error.message}`)
+            .join('; '),
+        { file: fileOf(first.policyId), policy: first.policyId },
       );
+    }
+    if (this.candidateOf) {
+      if (!candidateSchemaParsed) {
+        const parsed = cedar.preparseSchema(CANDIDATE_SCHEMA, schema);
+        if (parsed.type === 'failure') fail(`Cannot load the schema: ${errorsText(parsed.errors)}`);
+        candidateSchemaParsed = true;
+      }
+      return;
+    }
     const parsed = cedar.preparsePolicySet(this.version, { staticPolicies });
     if (parsed.type === 'failure') fail(`Cannot load policies: ${errorsText(parsed.errors)}`);
     const schemaParsed = cedar.preparseSchema(this.version, schema);
@@ -179,7 +239,40 @@ export class CedarPolicyEngine implements PolicyEngine {
     return new CedarPolicyEngine(loadPolicies(files), fs.readFileSync(SCHEMA_FILE, 'utf8'));
   }
 
+  /**
+   * A candidate policy set sent as text, to be asked and never installed: validated against
+   * the schema like the active set; any fault is POLICY_INVALID naming the file.
+   */
+  static candidate(files: readonly PolicyFile[]): CedarPolicyEngine {
+    try {
+      return new CedarPolicyEngine(loadPolicies(files), fs.readFileSync(SCHEMA_FILE, 'utf8'), {
+        candidate: true,
+      });
+    } catch (e) {
+      if (e instanceof CountersignError && e.code === 'VALIDATION_FAILED')
+        throw new CountersignError('POLICY_INVALID', e.message, e.details);
+      throw e;
+    }
+  }
+
+  annotations(policyId: string): Readonly<Record<string, string>> | undefined {
+    return this.byId.get(policyId)?.annotations;
+  }
+
   decide(request: PolicyRequest): PolicyDecision {
+    if (this.candidateOf) {
+      const built = buildRequest(request);
+      const shape = shapeOf(request, built.entities, built.context);
+      const key = `${shape}\n${observedKey(request, built.context, this.candidateOf.observed)}`;
+      return this.cache.get(this.version, key, () =>
+        this.evaluate(
+          request,
+          built,
+          this.candidateSet(),
+          this.validShapes.has(shape) ? null : shape,
+        ),
+      );
+    }
     const built = buildRequest(request);
     const slice = this.slice(request.action);
     const shape = shapeOf(request, built.entities, built.context);
@@ -194,7 +287,12 @@ export class CedarPolicyEngine implements PolicyEngine {
    * validated against the schema, nothing cached.
    */
   decideWholeSet(request: PolicyRequest): PolicyDecision {
-    return this.evaluate(request, buildRequest(request), this.version, '');
+    return this.evaluate(
+      request,
+      buildRequest(request),
+      this.candidateOf ? this.candidateSet() : this.version,
+      '',
+    );
   }
 
   /** The policies that decide `action`; the whole set for an action outside the schema. */
@@ -219,7 +317,10 @@ export class CedarPolicyEngine implements PolicyEngine {
     return slice;
   }
 
-  /** `validate`: the shape to validate and remember, '' to validate only, null not to. */
+  /**
+   * `policySet`: the preparsed set's id, null to send the policies and schema with the call (a
+   * candidate). `validate`: the shape to validate and remember, '' to validate only, null not to.
+   */
   private evaluate(
     request: PolicyRequest,
     built: BuiltRequest,
@@ -234,20 +335,7 @@ export class CedarPolicyEngine implements PolicyEngine {
       reasons,
       errors,
     });
-    const call: cedar.StatefulAuthorizationCall = {
-      principal: built.principal,
-      action: { type: 'Action', id: request.action },
-      resource: built.resource,
-      context: built.context,
-      entities: built.entities,
-      preparsedPolicySetId: policySet,
-      validateRequest: false,
-    };
-    if (validate !== null) {
-      call.preparsedSchemaName = this.version;
-      call.validateRequest = true;
-    }
-    const answer = cedar.statefulIsAuthorized(call);
+    const answer = this.statefulAnswer(request, built, policySet, validate);
     if (validate && answer.type === 'success') this.validShapes.add(validate);
     if (answer.type === 'failure') return deny(answer.errors.map((e) => e.message));
     const { decision, diagnostics } = answer.response;
@@ -290,6 +378,49 @@ export class CedarPolicyEngine implements PolicyEngine {
       errors: [],
     };
   }
+
+  /**
+   * The preparsed id of this candidate's set: its slot, preparsed again when a later candidate
+   * took the slot. A trial compiles and asks its candidate without awaiting anything between,
+   * so the check is for candidates kept across trials.
+   */
+  private candidateSet(): string {
+    const { slot, staticPolicies } = this.candidateOf!;
+    const id = `countersign-candidate:${slot}`;
+    if (candidateSlotOwners[slot] !== this) {
+      const parsed = cedar.preparsePolicySet(id, { staticPolicies });
+      if (parsed.type === 'failure') fail(`Cannot load policies: ${errorsText(parsed.errors)}`);
+      candidateSlotOwners[slot] = this;
+    }
+    return id;
+  }
+
+  private statefulAnswer(
+    request: PolicyRequest,
+    built: BuiltRequest,
+    policySet: string,
+    validate: string | null,
+  ): cedar.AuthorizationAnswer {
+    const call: cedar.StatefulAuthorizationCall = {
+      principal: built.principal,
+      action: { type: 'Action', id: request.action },
+      resource: built.resource,
+      context: built.context,
+      entities: built.entities,
+      preparsedPolicySetId: policySet,
+      validateRequest: false,
+    };
+    if (validate !== null) {
+      call.preparsedSchemaName = this.candidateOf ? CANDIDATE_SCHEMA : this.version;
+      call.validateRequest = true;
+    }
+    return cedar.statefulIsAuthorized(call);
+  }
+}
+
+/** The active set's policies and a compiler of candidates: what test_policy and replay_policy ask. */
+export function cedarWorkbench(active: CedarPolicyEngine): PolicyWorkbench {
+  return { active, compile: (files) => CedarPolicyEngine.candidate(files) };
 }
 
 interface Slice {

@@ -13,6 +13,7 @@ import type {
   PolicyEngine,
   PolicyPrincipal,
   PolicyRequest,
+  PolicyWorkbench,
 } from '../ports/policy.js';
 import type { Store, StoreReader, StoreTx } from '../ports/store.js';
 import { ReadCache } from '../read-cache.js';
@@ -25,6 +26,8 @@ export interface RulesDeps {
   readonly policy: PolicyEngine;
   readonly tools: ToolRegistry;
   readonly clock: Clock;
+  /** The active policy explained and candidates compiled (test_policy, replay_policy). */
+  readonly policyWorkbench?: PolicyWorkbench | undefined;
 }
 
 /** Codes that, when an operation on an existing workflow is refused, are written to the ledger. */
@@ -60,6 +63,7 @@ export class Rules {
   readonly clock: Clock;
   /** Answers of reads that depend only on the stored data, policy and caller. */
   readonly reads: ReadCache;
+  readonly policyWorkbench: PolicyWorkbench | undefined;
 
   constructor(deps: RulesDeps) {
     this.store = deps.store;
@@ -67,6 +71,7 @@ export class Rules {
     this.tools = deps.tools;
     this.clock = deps.clock;
     this.reads = new ReadCache(deps.store, deps.policy);
+    this.policyWorkbench = deps.policyWorkbench;
   }
 
   /** Appends an event to the tenant's chain inside the caller's transaction. */

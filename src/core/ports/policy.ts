@@ -86,3 +86,25 @@ export interface PolicyEngine {
   decide(request: PolicyRequest): PolicyDecision;
   readonly version: string;
 }
+
+/** One policy file as text: a candidate set is sent as files, never as a server-side path. */
+export interface PolicyFile {
+  readonly name: string;
+  readonly text: string;
+}
+
+/** A policy set that can say why it decided: the annotations of each of its policies. */
+export interface ExplainedPolicy extends PolicyEngine {
+  /** The annotations (`@id`, `@approvals`, `@roles`…) of the policy with this ID, if any. */
+  annotations(policyId: string): Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * Policy to try before trusting it (test_policy, replay_policy): the active set, explained, and
+ * candidates compiled from text. A candidate is only ever asked, never installed.
+ */
+export interface PolicyWorkbench {
+  readonly active: ExplainedPolicy;
+  /** Throws POLICY_INVALID naming the file and the error when the text is not valid policy. */
+  compile(files: readonly PolicyFile[]): ExplainedPolicy;
+}

@@ -5,6 +5,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   VALIDATION_FAILED: 400,
   UNAUTHENTICATED: 401,
   POLICY_DENIED: 403,
+  POLICY_INVALID: 422,
   SELF_APPROVAL: 403,
   MISSING_ROLE: 403,
   NOT_FOUND: 404,
