@@ -37,6 +37,6 @@ describe('ReadableJson', () => {
     expect(plan.textContent).toContain('1 sensitive value redacted');
     const raw = screen.getByLabelText('Dry-run plan (raw JSON)');
     expect(raw.closest('details')?.open).toBe(false);
-    expect(JSON.parse(raw.textContent!)).toMatchObject({ database: 'production' });
+    expect(JSON.parse(raw.textContent)).toMatchObject({ database: 'production' });
   });
 });
