@@ -54,6 +54,14 @@ export type { Kernel } from './core/kernel.js';
 export type { WorkflowDefinition } from './engine/definition.js';
 export type { AnyDefinition } from './engine/catalogue.js';
 export {
+  type ChangeProposalBrief,
+  type PlanViolation,
+  PLAN_INVARIANTS,
+  changeProposalBrief,
+  checkPlanInvariants,
+} from './engine/plan-brief.js';
+export { PLAN_ONLY_RULES, blockedByPlan, savePlanBriefTool } from './engine/plan-only.js';
+export {
   DEFINITIONS,
   type Core,
   type OpenOptions,

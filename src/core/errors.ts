@@ -75,6 +75,18 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'An optional package the configuration needs (the Temporal SDK) is not installed.',
   },
+  WRITE_NOT_IMPLEMENTED: {
+    retryable: false,
+    summary: 'The tool cannot make this write (yet): a plan marks the phase blocked.',
+  },
+  PLAN_STALE: {
+    retryable: false,
+    summary: 'What the plan read has changed since it was made; make the plan again.',
+  },
+  PLAN_ONLY: {
+    retryable: false,
+    summary: 'The workflow is plan-only: no action is executed in it.',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -41,6 +41,8 @@ export interface NewRun {
   readonly stage: string;
   readonly allowed_tools: readonly string[];
   readonly case_id?: string | null | undefined;
+  /** The definition's archetype (`proposal_only`: plan-only); policy and the kernel read it. */
+  readonly archetype?: 'proposal_only' | undefined;
 }
 
 /** What a workflow effect may do inside its transaction. */
@@ -149,6 +151,7 @@ export class WorkflowOps {
         current_step: null,
         allowed_tools: [...n.allowed_tools],
         approval_required: false,
+        ...(n.archetype ? { archetype: n.archetype } : {}),
       };
       const run: WorkflowRun = {
         tenant_id: ctx.tenant_id,

@@ -30,6 +30,10 @@ export const workflowContext = z
     current_step: z.string().nullable(),
     allowed_tools: z.array(z.string()),
     approval_required: z.boolean(),
+    archetype: z
+      .enum(['proposal_only'])
+      .optional()
+      .describe('proposal_only: a plan-only run, which executes nothing'),
   })
   .meta({ title: 'WorkflowContext' });
 export type WorkflowContext = z.infer<typeof workflowContext>;

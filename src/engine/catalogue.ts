@@ -4,7 +4,9 @@ import type { WorkflowRun } from '../core/model.js';
 import { parseInput } from '../core/validation.js';
 import type { WorkflowOps } from '../core/workflow-ops.js';
 import { startRunInput } from '../core/workflow-schemas.js';
+import type { ToolDefinition } from '../core/ports/tools.js';
 import { agentToolProblems, validateDefinition, type WorkflowDefinition } from './definition.js';
+import { assertProposalOnly } from './plan-only.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDefinition = WorkflowDefinition<any>;
@@ -16,9 +18,17 @@ export type AnyDefinition = WorkflowDefinition<any>;
 export class DefinitionCatalogue {
   private readonly defs = new Map<string, AnyDefinition>();
 
-  constructor(definitions: readonly AnyDefinition[]) {
+  /**
+   * `tools`: the registered tools, where they are known (the runtimes that start runs), so a
+   * plan-only definition that lists a tool able to write is refused at registration.
+   */
+  constructor(
+    definitions: readonly AnyDefinition[],
+    private readonly tools?: readonly ToolDefinition[],
+  ) {
     for (const d of definitions) {
       validateDefinition(d);
+      assertProposalOnly(d, tools);
       if (this.defs.has(d.name))
         throw new Error(`Workflow definition "${d.name}" is declared twice`);
       this.defs.set(d.name, d);
@@ -88,6 +98,8 @@ export class DefinitionCatalogue {
         `${def.name} cannot run with this input: ${toolProblems.join('; ')}`,
         { issues: toolProblems.map((message) => ({ path: 'input', message })) },
       );
+    // The list a run gets is checked again: a function may answer otherwise for this input.
+    assertProposalOnly(def, this.tools ?? ops.kernel.listTools(), allowed_tools);
     return ops.createRun(ctx, {
       definition: def.name,
       definition_version: def.version,
@@ -97,6 +109,7 @@ export class DefinitionCatalogue {
       stage: def.initial_stage,
       allowed_tools,
       case_id: def.case_id?.(checked.data) ?? null,
+      ...(def.archetype ? { archetype: def.archetype } : {}),
     });
   }
 }

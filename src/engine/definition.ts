@@ -193,6 +193,11 @@ export interface WorkflowDefinition<I = JsonObject> {
   readonly finally?: readonly Step<I>[];
   /** The stage a completed run ends in. */
   readonly final_stage: string;
+  /**
+   * `proposal_only`: a plan-only workflow. It reads, drafts a plan and ends at a human gate;
+   * it never executes anything (checked when registered: src/engine/plan-only.ts).
+   */
+  readonly archetype?: 'proposal_only';
 }
 
 /** Checks a definition's structure once, when it is registered. */

@@ -41,7 +41,7 @@ export class EmbeddedRuntime implements WorkflowEngine {
   constructor(private readonly deps: EmbeddedRuntimeDeps) {
     this.ops = deps.ops;
     this.activities = deps.activities;
-    this.defs = new DefinitionCatalogue(deps.definitions);
+    this.defs = new DefinitionCatalogue(deps.definitions, deps.ops.kernel.listTools());
   }
 
   definitions() {

@@ -14,6 +14,7 @@ export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'VALIDATION_FAILED':
     case 'UNKNOWN_TOOL':
+    case 'WRITE_NOT_IMPLEMENTED':
     case 'ENCRYPTION_KEYS_INVALID':
     case 'POLICY_INVALID':
       return EXIT.USAGE;
@@ -24,6 +25,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'REVIEW_REQUIRED':
     case 'APPROVAL_HASH_MISMATCH':
     case 'MODEL_NOT_ALLOWED':
+    case 'PLAN_ONLY':
       return EXIT.DENIED;
     case 'NOT_FOUND':
     case 'INVALID_STATE':
@@ -31,6 +33,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'IDEMPOTENCY_KEY_REUSED':
     case 'CONFLICT':
     case 'EXECUTION_IN_DOUBT':
+    case 'PLAN_STALE':
       return EXIT.NOT_FOUND_OR_STATE;
     case 'STORE_UNAVAILABLE':
     case 'RATE_LIMITED':

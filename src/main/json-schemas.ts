@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { JsonObject } from '../core/model.js';
 import {
   approvalDecisionSchema,
   approvalRequestSchema,
   workflowContext,
   workflowStepResult,
 } from '../core/workflow-schemas.js';
+import { changeProposalBriefJsonSchema } from '../engine/plan-brief.js';
 import { opsChangeInput } from '../engine/workflows/ops-schemas.js';
 import { safeAiInput } from '../engine/workflows/safe-ai-schemas.js';
 
@@ -15,19 +17,24 @@ import { safeAiInput } from '../engine/workflows/safe-ai-schemas.js';
  * Schema files generated from the code's zod schemas. `npm run schemas` writes them to
  * schemas/; a test fails when the committed files are not current.
  */
-const SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+const SCHEMAS: Readonly<Record<string, z.ZodType | (() => JsonObject)>> = {
   'WorkflowContext.json': workflowContext,
   'WorkflowStepResult.json': workflowStepResult,
   'ApprovalRequest.json': approvalRequestSchema,
   'ApprovalDecision.json': approvalDecisionSchema,
   'OpsChangeControlInput.json': opsChangeInput,
   'SafeAiAssistedInput.json': safeAiInput,
+  // Written for strict structured output (src/engine/plan-brief.ts).
+  'ChangeProposalBrief.json': changeProposalBriefJsonSchema,
 };
 
 export function jsonSchemaFiles(): Record<string, string> {
   const files: Record<string, string> = {};
   for (const [name, schema] of Object.entries(SCHEMAS)) {
-    const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' });
+    const json =
+      typeof schema === 'function'
+        ? schema()
+        : z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' });
     const doc = {
       $id: `https://countersign.dev/schemas/${name}`,
       title: name.replace(/\.json$/, ''),

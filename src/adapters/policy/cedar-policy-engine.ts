@@ -478,6 +478,7 @@ function buildRequest(request: PolicyRequest): BuiltRequest {
   }
   const context: cedar.Context = { tenant_id: request.tenant_id, purpose: request.purpose };
   if (request.workflow_id) context.workflow_id = request.workflow_id;
+  if (request.workflow_archetype) context.workflow_archetype = request.workflow_archetype;
   if (request.agent_invocation_id) context.agent_invocation_id = request.agent_invocation_id;
   if (request.local_operator) context.local_operator = true;
   return { principal: principalUid, resource: resourceUid, entities, context };

@@ -104,6 +104,15 @@ export class ExecutionOps {
     requestedDryRun: boolean,
   ): Promise<Claim> {
     const proposal = await this.r.proposal(tx, ctx, proposal_id);
+    // A plan-only run executes nothing, whoever asks and through whichever door.
+    const archetype = await this.r.archetypeOf(tx, ctx, proposal.workflow_id);
+    if (archetype === 'proposal_only')
+      throw new CountersignError(
+        'PLAN_ONLY',
+        `${proposal.id} belongs to ${proposal.workflow_id}, a plan-only workflow run: nothing is executed in it. ` +
+          'Approve its plan, then start a run that executes it.',
+        { proposal_id: proposal.id, workflow_id: proposal.workflow_id },
+      );
     // A run's calls run only as steps of that run (under an invocation it generated).
     if (!ctx.agent_invocation_id?.startsWith(`${proposal.workflow_id}.`))
       await assertOutsideRun(tx, ctx, proposal.workflow_id, 'execute_action', proposal.id);
@@ -115,6 +124,7 @@ export class ExecutionOps {
       'proposal.execute',
       proposalResource(proposal, tool),
       proposal.workflow_id,
+      archetype,
     );
     this.r.require(
       ctx,
@@ -122,6 +132,7 @@ export class ExecutionOps {
       'tool.invoke',
       { type: 'Tool', id: tool.name, risk: tool.risk },
       proposal.workflow_id,
+      archetype,
     );
     if (proposal.status === 'pending' || proposal.status === 'needs_info')
       throw new CountersignError(

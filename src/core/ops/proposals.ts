@@ -70,10 +70,36 @@ export class ProposalOps {
       ctx,
       refusal,
       async (tx) => {
+        await this.planOnlyPolicy(tx, ctx, args);
         await assertOutsideRun(tx, ctx, args.workflow_id, 'propose_action');
         return this.propose(tx, ctx, args);
       },
       { last: true },
+    );
+  }
+
+  /**
+   * A call proposed at the door into a plan-only run is put to policy first, with the run's
+   * archetype, so a call that would write is denied by policy (`plan-only-runs-read`) and the
+   * denial recorded, before the run's own guard refuses the door.
+   */
+  private async planOnlyPolicy(
+    tx: StoreTx,
+    ctx: CallContext,
+    args: ReturnType<typeof S.proposeActionInput.parse>,
+  ): Promise<void> {
+    const archetype = await this.r.archetypeOf(tx, ctx, args.workflow_id);
+    if (!archetype) return;
+    const actor = await this.r.actor(tx, ctx, args.actor_id, 'actor_id');
+    assertActsAs(ctx, actor.id, 'actor_id');
+    const tool = this.r.tool(args.tool);
+    this.r.require(
+      ctx,
+      actorPrincipal(actor),
+      'proposal.create',
+      { type: 'Tool', id: tool.name, risk: tool.risk },
+      args.workflow_id,
+      archetype,
     );
   }
 
@@ -98,6 +124,7 @@ export class ProposalOps {
         risk: tool.risk,
       },
       workflow.id,
+      await this.r.archetypeOf(tx, ctx, workflow.id),
     );
 
     const now = this.r.clock.now();

@@ -40,6 +40,7 @@ const RECORDED_REFUSALS: ReadonlySet<ErrorCode> = new Set([
   'REVIEW_REQUIRED',
   'APPROVAL_HASH_MISMATCH',
   'EXECUTION_IN_DOUBT',
+  'PLAN_ONLY',
 ]);
 
 export interface Refusal {
@@ -97,6 +98,7 @@ export class Rules {
     action: PolicyRequest['action'],
     resource: PolicyRequest['resource'],
     workflow_id?: string,
+    workflow_archetype?: string,
   ): PolicyDecision {
     return this.policy.decide({
       tenant_id: ctx.tenant_id,
@@ -105,6 +107,7 @@ export class Rules {
       resource,
       purpose: ctx.purpose,
       workflow_id,
+      ...(workflow_archetype ? { workflow_archetype } : {}),
       agent_invocation_id: ctx.agent_invocation_id,
       local_operator: isLocalOperator(ctx),
     });
@@ -117,8 +120,9 @@ export class Rules {
     action: PolicyRequest['action'],
     resource: PolicyRequest['resource'],
     workflow_id?: string,
+    workflow_archetype?: string,
   ): PolicyDecision {
-    const decision = this.decide(ctx, principal, action, resource, workflow_id);
+    const decision = this.decide(ctx, principal, action, resource, workflow_id, workflow_archetype);
     if (decision.effect === 'deny')
       throw new CountersignError(
         'POLICY_DENIED',
@@ -169,6 +173,17 @@ export class Rules {
     const w = await tx.getWorkflow(ctx.tenant_id, id);
     if (!w) throw notFound('workflow', id);
     return w;
+  }
+
+  /** The archetype of the run a workflow ID names (`proposal_only`), if any. */
+  async archetypeOf(
+    tx: StoreReader,
+    ctx: CallContext,
+    workflow_id: string,
+  ): Promise<string | undefined> {
+    const run = await tx.runs.getRun(ctx.tenant_id, workflow_id);
+    const archetype = run?.context.archetype;
+    return typeof archetype === 'string' ? archetype : undefined;
   }
 
   async openWorkflow(tx: StoreReader, ctx: CallContext, id: string): Promise<Workflow> {

@@ -59,6 +59,8 @@ export interface PolicyRequest {
   readonly resource: PolicyResource;
   readonly purpose: string;
   readonly workflow_id?: string | undefined;
+  /** The archetype of the run `workflow_id` names, when it has one (`proposal_only`). */
+  readonly workflow_archetype?: string | undefined;
   /** Set by a workflow for the agent invocation it generated (seed 001, prompt 11.4). */
   readonly agent_invocation_id?: string | undefined;
   /** True when the local operator (no token) makes the call, naming actors in parameters. */

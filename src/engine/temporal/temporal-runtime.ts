@@ -53,7 +53,7 @@ export class TemporalRuntime implements WorkflowEngine {
   private readonly settleMs: number;
 
   constructor(private readonly deps: TemporalRuntimeDeps) {
-    this.defs = new DefinitionCatalogue(deps.definitions);
+    this.defs = new DefinitionCatalogue(deps.definitions, deps.ops.kernel.listTools());
     this.settleMs = deps.settleMs ?? DEFAULT_SETTLE_MS;
   }
 

@@ -30,6 +30,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   ENCRYPTION_KEY_UNKNOWN: 422,
   DECRYPTION_FAILED: 422,
   DEPENDENCY_MISSING: 500,
+  WRITE_NOT_IMPLEMENTED: 422,
+  PLAN_STALE: 409,
+  PLAN_ONLY: 403,
 });
 
 export interface ErrorBody {
