@@ -181,6 +181,9 @@ export class Rules {
     ctx: CallContext,
     workflow_id: string,
   ): Promise<string | undefined> {
+    // Only a run has an archetype, and only runs have `run_` IDs (workflow-ops.ts): a plain
+    // workflow costs no read.
+    if (!workflow_id.startsWith('run_')) return undefined;
     const run = await tx.runs.getRun(ctx.tenant_id, workflow_id);
     const archetype = run?.context.archetype;
     return typeof archetype === 'string' ? archetype : undefined;
