@@ -4,6 +4,7 @@
  * the ops change-control plan gate of a critical change), and through the HTTP door, where
  * an agent cannot conjure the second reviewer a quorum needs. Real SQLite files throughout.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -570,4 +571,43 @@ when { resource == Tool::"config_set" };
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');
   });
+});
+
+// ---- the CLI (run `npm run build` first: it spawns bin/countersign.js) -----------------------
+
+describe('countersign approvals (the binary)', () => {
+  it('asks for a gate with --quorum and prints what it needs', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-quorum-cli-'));
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, [path.resolve('bin/countersign.js'), '-d', dir, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, COUNTERSIGN_DATA_DIR: '' },
+      });
+    try {
+      cli('workflow', 'start', '--title', 'PCI-DSS scope change');
+      const asked = cli(
+        ...['approvals', 'request', '--workflow', 'workflow_1', '--key', 'pci'],
+        ...['--title', 'PCI sign-off', '--quorum', 'change_manager, security:2'],
+      );
+      expect(asked).toContain('required_approvals: 3');
+      expect(cli('approvals', 'pending')).toContain('needs: change_manager, 2 × security');
+      let refused = '';
+      try {
+        cli(
+          ...['approvals', 'request', '--workflow', 'workflow_1', '--key', 'bad'],
+          '--title',
+          'x',
+          '--quorum',
+          'security:0',
+        );
+      } catch (e) {
+        refused = String((e as { stderr?: string }).stderr);
+      }
+      expect(refused).toContain('VALIDATION_FAILED');
+      expect(refused).not.toMatch(/^\s{4}at /m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
