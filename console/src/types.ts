@@ -20,6 +20,8 @@ export interface PendingItem {
   authors?: string[];
   required_roles: string[];
   approvals: { received: number; required: number };
+  /** Approvals still needed by role, e.g. `{ security: 1 }` ("a|b": one of them, "*": anyone). */
+  missing?: Record<string, number>;
   waiting_since: string;
   due_at: string | null;
   tool: string | null;

@@ -125,4 +125,20 @@ describe('Inbox', () => {
     expect(alert.textContent).toContain('POLICY_DENIED');
     expect(alert.textContent).toContain('Denied.');
   });
+
+  it('shows what a quorum still needs: "needs: security"', async () => {
+    const quorum = item({
+      kind: 'gate',
+      id: 'approval_7',
+      title: 'Plan approval: PCI-DSS change',
+      required_roles: ['change_manager', 'security'],
+      approvals: { received: 2, required: 2 },
+      missing: { security: 1 },
+      tool: null,
+    });
+    const server = fakeServer(route('GET', '/approvals/pending', { approvals: [quorum, GATE] }));
+    renderSignedIn(<Inbox pollMs={0} />, server, ALICE);
+    const needs = await screen.findAllByTestId('inbox-needs');
+    expect(needs.map((n) => n.textContent)).toEqual(['needs: security']);
+  });
 });

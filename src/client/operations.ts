@@ -56,6 +56,10 @@ export interface Operations {
       hash: string;
       required_approvals: number;
       required_roles: Array<string>;
+      /** Approvals each role must give; one approval fills one role only */
+      role_quorum?: {
+        [key: string]: number;
+      };
     };
   };
   /** Review a proposed call. Decide on a pending proposal as a reviewer who did not propose it: "approve", "reject", "request_more_info", or "edit" with edits.params deep-merged into a new version. An edit is not an approval: the new version needs approvals from reviewers other than its editor, unless policy lets the editor's edit stand as its approval (proposal.approve_own_edit). Returns the status and final_tool_call, the exact call that will run. */
@@ -87,6 +91,10 @@ export interface Operations {
       approvals: {
         received: number;
         required: number;
+      };
+      /** Approvals still needed, by role (e.g. {"security": 1}); a key "a|b" means any one of those roles, "*" any reviewer; empty when nothing is missing */
+      missing?: {
+        [key: string]: number;
       };
     };
   };
@@ -349,6 +357,14 @@ export interface Operations {
           required: number;
         };
         required_roles: Array<string>;
+        /** Approvals each role must give; one approval fills one role only */
+        role_quorum?: {
+          [key: string]: number;
+        };
+        /** Approvals still needed, by role (e.g. {"security": 1}); a key "a|b" means any one of those roles, "*" any reviewer; empty when nothing is missing */
+        missing: {
+          [key: string]: number;
+        };
         waiting_since: string;
       }>;
     };
@@ -548,6 +564,10 @@ export interface Operations {
       };
       required_approvals?: number;
       required_roles?: Array<string>;
+      /** Approvals each role must give, e.g. {"change_manager": 1, "security": 2}; one approval fills one role only. Without it: required_approvals from any of required_roles */
+      role_quorum?: {
+        [key: string]: number;
+      };
       due_at?: string;
     };
     output: {
@@ -561,6 +581,10 @@ export interface Operations {
       };
       required_approvals: number;
       required_roles: Array<string>;
+      /** Approvals each role must give; one approval fills one role only */
+      role_quorum?: {
+        [key: string]: number;
+      };
       proposals: Array<{
         proposal_id: string;
         hash: string;
@@ -598,6 +622,10 @@ export interface Operations {
         };
         required_approvals: number;
         required_roles: Array<string>;
+        /** Approvals each role must give; one approval fills one role only */
+        role_quorum?: {
+          [key: string]: number;
+        };
         proposals: Array<{
           proposal_id: string;
           hash: string;
@@ -667,9 +695,17 @@ export interface Operations {
         /** Who wrote what is decided (proposer, editor, requester): none of them may decide it */
         authors: Array<string>;
         required_roles: Array<string>;
+        /** Approvals each role must give; one approval fills one role only */
+        role_quorum?: {
+          [key: string]: number;
+        };
         approvals: {
           received: number;
           required: number;
+        };
+        /** Approvals still needed, by role (e.g. {"security": 1}); a key "a|b" means any one of those roles, "*" any reviewer; empty when nothing is missing */
+        missing: {
+          [key: string]: number;
         };
         waiting_since: string;
         due_at: string | null;
@@ -696,6 +732,10 @@ export interface Operations {
         };
         required_approvals: number;
         required_roles: Array<string>;
+        /** Approvals each role must give; one approval fills one role only */
+        role_quorum?: {
+          [key: string]: number;
+        };
         proposals: Array<{
           proposal_id: string;
           hash: string;
@@ -721,6 +761,10 @@ export interface Operations {
         token_id: string | null;
         created_at: string;
       }>;
+      /** Approvals still needed, by role (e.g. {"security": 1}); a key "a|b" means any one of those roles, "*" any reviewer; empty when nothing is missing */
+      missing?: {
+        [key: string]: number;
+      };
     };
   };
   /** Validate a run's audit trace. Check a run's ledger events: WORKFLOW_STARTED first, steps in order, every agent and tool invocation inside the workflow, every tool invocation preceded by a decision or policy allowance bound to its hash, and a final WORKFLOW_COMPLETED or FAILED. */

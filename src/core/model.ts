@@ -1,3 +1,5 @@
+import type { RoleQuorum } from './quorum.js';
+
 /**
  * Domain records. Every row carries its tenant; IDs are `<kind>_<n>` counted per tenant, so a
  * fresh data directory reproduces the seed's example IDs (`actor_1`, `workflow_1`, …).
@@ -66,6 +68,8 @@ export interface Proposal {
   readonly required_approvals: number;
   /** Roles of which a reviewer must hold one for an approval to count; empty means any. */
   readonly required_roles: readonly string[];
+  /** Approvals per role (quorum.ts); absent: `required_approvals` from any of `required_roles`. */
+  readonly role_quorum?: RoleQuorum | undefined;
   readonly approved_version: number | null;
   readonly approved_hash: string | null;
   readonly policy_version: string;
@@ -247,6 +251,8 @@ export interface ApprovalRequest {
   readonly packet: JsonObject;
   readonly required_approvals: number;
   readonly required_roles: readonly string[];
+  /** Approvals per role (quorum.ts); absent: `required_approvals` from any of `required_roles`. */
+  readonly role_quorum?: RoleQuorum | undefined;
   /** Proposals the approval applies to (bound by hash). */
   readonly proposals: readonly { readonly proposal_id: string; readonly hash: string }[];
   readonly status: ApprovalStatus;

@@ -110,12 +110,24 @@ export const proposeActionInput = z.strictObject({
   params: jsonObject.describe('Parameters for the tool'),
   reason: text(2000).describe('Reason for proposing this action'),
 });
+/** Approvals per role a policy's `@quorum` or a gate asks for (core/quorum.ts). */
+export const roleQuorumOutput = z
+  .record(z.string(), z.number().int())
+  .describe('Approvals each role must give; one approval fills one role only');
+/** What an approval still needs: role → approvals; `a|b`: any of them; `*`: anyone. */
+export const missingOutput = z
+  .record(z.string(), z.number().int())
+  .describe(
+    'Approvals still needed, by role (e.g. {"security": 1}); a key "a|b" means any one of those roles, "*" any reviewer; empty when nothing is missing',
+  );
+
 export const proposeActionOutput = z.object({
   proposal_id: z.string(),
   status: z.enum(['pending', 'approved']),
   hash: z.string(),
   required_approvals: z.number().int(),
   required_roles: z.array(z.string()),
+  role_quorum: roleQuorumOutput.optional(),
 });
 
 export const reviewDecision = z.enum(['approve', 'reject', 'edit', 'request_more_info']);
@@ -162,6 +174,7 @@ export const reviewActionOutput = z.object({
   status: z.string(),
   final_tool_call: toolCall,
   approvals: z.object({ received: z.number().int(), required: z.number().int() }),
+  missing: missingOutput.optional(),
 });
 
 export const reviseActionInput = z.strictObject({
@@ -323,6 +336,8 @@ export const listPendingReviewsOutput = z.object({
       description: callDescription,
       approvals: z.object({ received: z.number(), required: z.number() }),
       required_roles: z.array(z.string()),
+      role_quorum: roleQuorumOutput.optional(),
+      missing: missingOutput,
       waiting_since: z.string(),
     }),
   ),

@@ -16,6 +16,14 @@ import type {
 } from './model.js';
 import type { KnowledgeHit } from './ports/knowledge.js';
 import type { StoreReader, StoreTx } from './ports/store.js';
+import {
+  type RoleQuorum,
+  type Tally,
+  normalizeQuorum,
+  tallyApprovals,
+  withQuorum,
+} from './quorum.js';
+import { approversOf, quorumRecord } from './ops/decisions.js';
 import { proposeActionInput, reviewActionInput } from './schemas.js';
 import { parseInput } from './validation.js';
 import * as W from './workflow-schemas.js';
@@ -75,6 +83,8 @@ export interface GateRequest {
   readonly packet: JsonObject;
   readonly required_approvals: number;
   readonly required_roles: readonly string[];
+  /** Approvals per role (quorum.ts); absent: any-of. */
+  readonly role_quorum?: RoleQuorum | undefined;
   readonly proposals: readonly { proposal_id: string; hash: string }[];
   readonly due_at: string | null;
   readonly on_timeout: JsonObject | null;
@@ -89,7 +99,11 @@ export interface PendingApproval {
   /** Who wrote what is decided: none of them may decide it. */
   readonly authors: readonly string[];
   readonly required_roles: readonly string[];
+  /** Approvals per role, when the gate or the policy set a quorum. */
+  readonly role_quorum?: RoleQuorum;
   readonly approvals: { readonly received: number; readonly required: number };
+  /** What is still needed (quorum.ts Tally.missing), e.g. `{ security: 1 }`. */
+  readonly missing: Readonly<Record<string, number>>;
   readonly waiting_since: string;
   readonly due_at: string | null;
   readonly tool: string | null;
@@ -205,7 +219,7 @@ export class WorkflowOps {
         { type: 'Workflow', id: run.id },
         run.id,
       );
-      return run;
+      return withMissing(tx, run);
     });
   }
 
@@ -561,8 +575,11 @@ export class WorkflowOps {
           request_key: args.request_key,
           title: args.title,
           packet: args.packet,
-          required_approvals: args.required_approvals ?? 1,
-          required_roles: args.required_roles ?? [],
+          ...withQuorum({
+            required_approvals: args.required_approvals ?? 1,
+            required_roles: args.required_roles ?? [],
+            role_quorum: args.role_quorum,
+          }),
           proposals: [],
           due_at: args.due_at ?? null,
           on_timeout: null,
@@ -600,6 +617,7 @@ export class WorkflowOps {
       packet: g.packet,
       required_approvals: g.required_approvals,
       required_roles: [...g.required_roles],
+      ...(g.role_quorum ? { role_quorum: { ...g.role_quorum } } : {}),
       proposals: g.proposals.map((p) => ({ proposal_id: p.proposal_id, hash: p.hash })),
       status: 'pending',
       requested_by: run.started_by,
@@ -619,6 +637,7 @@ export class WorkflowOps {
         title: g.title,
         required_approvals: g.required_approvals,
         required_roles: [...g.required_roles],
+        ...(g.role_quorum ? { role_quorum: { ...g.role_quorum } } : {}),
         proposals: approval.proposals.map((p) => ({ ...p })),
         due_at: g.due_at,
       },
@@ -703,13 +722,12 @@ export class WorkflowOps {
           created_at: now,
         };
         await tx.runs.insertApprovalDecision(decision);
-        const received =
-          earlier.filter((d) => d.decision === 'approve').length +
-          (args.decision === 'approve' ? 1 : 0);
+        const tally = await tallyGate(tx, approval, [...earlier, decision]);
+        const received = tally.received;
         let status: ApprovalStatus = 'pending';
         if (args.decision === 'reject') status = 'rejected';
         else if (args.decision === 'request_more_info') status = 'needs_info';
-        else if (received >= approval.required_approvals) status = 'approved';
+        else if (tally.satisfied) status = 'approved';
         const next: ApprovalRequest = { ...approval, status, updated_at: now };
         await tx.runs.updateApproval(next);
         // The waiting run is due to go on: marked running with the decision, so a crash before
@@ -751,6 +769,7 @@ export class WorkflowOps {
             comment: decision.comment,
             status,
             approvals: { received, required: approval.required_approvals },
+            ...quorumRecord(approval, tally),
             proposals: applied,
             token: tokenRecord(ctx),
             purpose: ctx.purpose,
@@ -780,9 +799,13 @@ export class WorkflowOps {
         ? rule.escalate_to.filter((r): r is string => typeof r === 'string')
         : null;
       if (escalateTo) {
+        // Escalation widens who may decide; it never lifts a quorum's role slots.
+        const roles = approval.role_quorum
+          ? [...new Set([...approval.required_roles, ...escalateTo])].sort()
+          : escalateTo;
         const next: ApprovalRequest = {
           ...approval,
-          required_roles: escalateTo,
+          required_roles: roles,
           due_at: null,
           on_timeout: null,
           updated_at: now,
@@ -796,7 +819,8 @@ export class WorkflowOps {
             approval_id: approval.id,
             request_key: approval.request_key,
             escalated_from: [...approval.required_roles],
-            required_roles: escalateTo,
+            required_roles: roles,
+            ...(approval.role_quorum ? { role_quorum: { ...approval.role_quorum } } : {}),
             reason: `no decision by ${approval.due_at ?? 'the deadline'}`,
           },
         });
@@ -838,7 +862,12 @@ export class WorkflowOps {
   async getApproval(
     ctx: CallContext,
     approval_id: string,
-  ): Promise<{ approval: ApprovalRequest; decisions: ApprovalDecision[] }> {
+  ): Promise<{
+    approval: ApprovalRequest;
+    decisions: ApprovalDecision[];
+    /** What the gate still needs; empty once it is settled. */
+    missing: Record<string, number>;
+  }> {
     assertContext(ctx);
     const args = parseInput(W.getApprovalInput, { approval_id }, 'get_approval input');
     return this.k.store.read(async (tx) => {
@@ -850,10 +879,10 @@ export class WorkflowOps {
         { type: 'Workflow', id: approval.workflow_id },
         approval.workflow_id,
       );
-      return {
-        approval,
-        decisions: await tx.runs.listApprovalDecisions(ctx.tenant_id, approval.id),
-      };
+      const decisions = await tx.runs.listApprovalDecisions(ctx.tenant_id, approval.id);
+      const missing =
+        approval.status === 'pending' ? (await tallyGate(tx, approval, decisions)).missing : {};
+      return { approval, decisions, missing };
     });
   }
 
@@ -876,9 +905,11 @@ export class WorkflowOps {
         });
         const out: PendingApproval[] = [];
         for (const a of list) {
-          const received = (await tx.runs.listApprovalDecisions(ctx.tenant_id, a.id)).filter(
-            (d) => d.decision === 'approve',
-          ).length;
+          const tally = await tallyGate(
+            tx,
+            a,
+            await tx.runs.listApprovalDecisions(ctx.tenant_id, a.id),
+          );
           out.push({
             kind: 'gate',
             id: a.id,
@@ -887,7 +918,9 @@ export class WorkflowOps {
             requested_by: a.requested_by,
             authors: [a.requested_by],
             required_roles: a.required_roles,
-            approvals: { received, required: a.required_approvals },
+            ...(a.role_quorum ? { role_quorum: a.role_quorum } : {}),
+            approvals: { received: tally.received, required: a.required_approvals },
+            missing: tally.missing,
             waiting_since: a.created_at,
             due_at: a.due_at,
             tool: null,
@@ -912,7 +945,9 @@ export class WorkflowOps {
           requested_by: r.proposer_id,
           authors: r.authors,
           required_roles: r.required_roles,
+          ...(r.role_quorum ? { role_quorum: r.role_quorum } : {}),
           approvals: r.approvals,
+          missing: r.missing,
           waiting_since: r.waiting_since,
           due_at: null,
           tool: r.tool,
@@ -1000,8 +1035,36 @@ function gateMismatch(a: ApprovalRequest, g: GateRequest, requested_by: string):
   if (a.required_approvals !== g.required_approvals) return 'number of approvals';
   if (canonicalJson([...a.required_roles].sort()) !== canonicalJson([...g.required_roles].sort()))
     return 'set of roles';
+  if (canonicalJson(a.role_quorum ?? {}) !== canonicalJson(normalizeQuorum(g.role_quorum) ?? {}))
+    return 'quorum';
   const bound = (ps: readonly { proposal_id: string; hash: string }[]) =>
     canonicalJson(ps.map((p) => [p.proposal_id, p.hash]).sort());
   if (bound(a.proposals) !== bound(g.proposals)) return 'set of bound calls';
   return null;
+}
+
+/** A gate's approvals under its rule (quorum.ts); the run's starter never counts. */
+async function tallyGate(
+  tx: StoreReader,
+  a: ApprovalRequest,
+  decisions: readonly ApprovalDecision[],
+): Promise<Tally> {
+  const ids = decisions.filter((d) => d.decision === 'approve').map((d) => d.reviewer_id);
+  const approvers = a.role_quorum
+    ? await approversOf(tx, a.tenant_id, ids)
+    : [...new Set(ids)].map((id) => ({ id, roles: [] }));
+  return tallyApprovals(a, approvers, [a.requested_by]);
+}
+
+/**
+ * A run waiting on a gate, with what the gate still needs (`waiting_on.missing`), read now:
+ * the waiting_on the run stored is not rewritten as reviewers approve one by one.
+ */
+async function withMissing(tx: StoreReader, run: WorkflowRun): Promise<WorkflowRun> {
+  const w = run.waiting_on;
+  if (w?.kind !== 'approval' || typeof w.approval_id !== 'string') return run;
+  const a = await tx.runs.getApproval(run.tenant_id, w.approval_id);
+  if (!a || a.status !== 'pending') return run;
+  const tally = await tallyGate(tx, a, await tx.runs.listApprovalDecisions(run.tenant_id, a.id));
+  return { ...run, waiting_on: { ...w, missing: tally.missing } };
 }

@@ -60,6 +60,7 @@ export const approvalRequestSchema = z
     packet: z.record(z.string(), z.json()),
     required_approvals: z.number().int().min(1),
     required_roles: z.array(z.string()),
+    role_quorum: z.record(z.string(), z.number().int()).optional(),
     proposals: z.array(z.strictObject({ proposal_id: z.string(), hash: z.string() })),
     status: z.enum(['pending', 'approved', 'rejected', 'needs_info', 'timed_out']),
     requested_by: z.string(),
@@ -100,6 +101,16 @@ export const listRunsInput = z.strictObject({
   limit: z.number().int().min(1).max(500).optional(),
 });
 
+/** Approvals per role: `{ change_manager: 1, security: 2 }` (core/quorum.ts). */
+export const roleQuorum = z
+  .record(text(100), z.number().int().min(1).max(10))
+  .refine((q) => Object.keys(q).length >= 1 && Object.keys(q).length <= 20, {
+    message: 'a quorum names 1 to 20 roles',
+  })
+  .describe(
+    'Approvals each role must give, e.g. {"change_manager": 1, "security": 2}; one approval fills one role only. Without it: required_approvals from any of required_roles',
+  );
+
 export const requestApprovalInput = z.strictObject({
   workflow_id: workflowId,
   request_key: text(200).describe(
@@ -109,6 +120,7 @@ export const requestApprovalInput = z.strictObject({
   packet: jsonObject.describe('What the reviewer sees: summary, risk, evidence'),
   required_approvals: z.number().int().min(1).max(10).optional(),
   required_roles: z.array(text(100)).max(20).optional(),
+  role_quorum: roleQuorum.optional(),
   due_at: z.iso.datetime({ offset: true }).optional(),
 });
 export type RequestApprovalInput = z.input<typeof requestApprovalInput>;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/model.js';
+import type { RoleQuorum } from '../core/quorum.js';
 
 /**
  * A workflow is declared once, as data plus pure functions of the run state, and run by one
@@ -109,6 +110,11 @@ export interface GateStep<I> {
   readonly packet: Fn<I, JsonObject>;
   readonly approvals?: Fn<I, number>;
   readonly roles?: Fn<I, readonly string[]>;
+  /**
+   * Approvals per role (core/quorum.ts), e.g. `{ change_manager: 1, security: 1 }` for "all
+   * of": each role fills its own slots, on top of `approvals` and `roles`. Undefined: any-of.
+   */
+  readonly quorum?: Fn<I, RoleQuorum | undefined>;
   /** The `propose` step whose calls this gate approves, each bound by its hash. */
   readonly binds?: string;
   /** Ask only when this holds (default: always). */

@@ -92,6 +92,7 @@ export interface ActivityTypes {
       packet: JsonObject;
       required_approvals: number;
       required_roles: string[];
+      role_quorum?: Record<string, number>;
       proposals: { proposal_id: string; hash: string }[];
       due_at: string | null;
       on_timeout: JsonObject | null;

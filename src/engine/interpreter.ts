@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/model.js';
+import { withQuorum } from '../core/quorum.js';
 import type { ModelMessage } from '../core/ports/model.js';
 import {
   DEFAULT_MAX_TURNS,
@@ -336,10 +337,14 @@ export async function interpret<I>(
     attempts.set(step.id, attempt);
     const bound: readonly ProposedCall[] = step.binds ? (st.proposals[step.binds] ?? []) : [];
     const pending = bound.filter((b) => b.status === 'pending');
-    const required = Math.max(
-      step.approvals?.(st) ?? 1,
-      ...pending.map((b) => b.required_approvals),
-    );
+    const rule = withQuorum({
+      required_approvals: Math.max(
+        step.approvals?.(st) ?? 1,
+        ...pending.map((b) => b.required_approvals),
+      ),
+      required_roles: [...(step.roles?.(st) ?? [])],
+      role_quorum: step.quorum?.(st),
+    });
     const now = await fx.now(next());
     let due_at = step.timeout ? timeAfter(now, step.timeout.after_ms) : null;
     const on_timeout: JsonObject | null = step.timeout
@@ -360,8 +365,10 @@ export async function interpret<I>(
           rollback_for: b.rollback_for,
         })),
       },
-      required_approvals: required,
-      required_roles: [...(step.roles?.(st) ?? [])],
+      required_approvals: rule.required_approvals,
+      required_roles: [...rule.required_roles],
+      // Only a quorum adds the key: recorded histories of any-of gates stay as they were.
+      ...(rule.role_quorum ? { role_quorum: { ...rule.role_quorum } } : {}),
       proposals: pending.map((b) => ({ proposal_id: b.proposal_id, hash: b.hash })),
       due_at,
       on_timeout,

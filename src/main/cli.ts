@@ -8,6 +8,7 @@ import {
   isCountersignError,
   toCountersignError,
 } from '../core/errors.js';
+import { parseQuorum } from '../core/quorum.js';
 import type { executeParallelOutput } from '../core/schemas.js';
 import { invokeOperation, operation } from '../surfaces/operations.js';
 import { type Config, configFromEnv } from './config.js';
@@ -839,14 +840,27 @@ Example:
     .requiredOption('--title <title>', 'what to decide')
     .option('--packet <json>', 'review packet as JSON (or @file.json)', '{}')
     .option('--roles <roles>', 'comma-separated roles a reviewer must hold one of')
-    .action((o: { workflow: string; key: string; title: string; packet: string; roles?: string }) =>
-      show('request_approval', {
-        workflow_id: o.workflow,
-        request_key: o.key,
-        title: o.title,
-        packet: parseJson('--packet', readArg(o.packet)),
-        required_roles: o.roles ? o.roles.split(',').map((r) => r.trim()) : undefined,
-      }),
+    .option(
+      '--quorum <roles>',
+      'approvals per role, all of them needed: "change_manager,security" or "change_manager:1,security:2"',
+    )
+    .action(
+      (o: {
+        workflow: string;
+        key: string;
+        title: string;
+        packet: string;
+        roles?: string;
+        quorum?: string;
+      }) =>
+        show('request_approval', {
+          workflow_id: o.workflow,
+          request_key: o.key,
+          title: o.title,
+          packet: parseJson('--packet', readArg(o.packet)),
+          required_roles: o.roles ? o.roles.split(',').map((r) => r.trim()) : undefined,
+          role_quorum: o.quorum === undefined ? undefined : quorumOption(o.quorum),
+        }),
     );
 
   program
@@ -921,4 +935,12 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (err.code === 'INTERNAL' && process.env.COUNTERSIGN_DEBUG) console.error(e);
     return exitCodeFor(err.code);
   }
+}
+
+/** `--quorum change_manager,security:2` → `{ change_manager: 1, security: 2 }`. */
+function quorumOption(text: string): Record<string, number> {
+  const q = parseQuorum(text);
+  if (typeof q === 'string')
+    throw new CountersignError('VALIDATION_FAILED', `--quorum: ${q}.`, { option: '--quorum' });
+  return { ...q };
 }

@@ -3,6 +3,7 @@ import type { CheckpointOutcome } from '../core/audit/checkpointer.js';
 import type { ProofCheck } from '../core/audit/inclusion.js';
 import type { VerifyReport } from '../core/ledger.js';
 import type { LedgerEvent } from '../core/model.js';
+import { describeMissing } from '../core/quorum.js';
 import type { TokenView } from '../core/token-schemas.js';
 import type { TraceReport } from '../core/trace.js';
 import type { DemoStep, DemoTranscript } from './demo.js';
@@ -41,6 +42,7 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
       tool: string;
       proposer_id: string;
       approvals: { received: number; required: number };
+      missing?: Record<string, number>;
       waiting_since: string;
       params: unknown;
       hash: string;
@@ -52,6 +54,8 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
         `${p.proposal_id.padEnd(14)} ${p.workflow_id.padEnd(14)} ${p.tool.padEnd(22)} by ${p.proposer_id.padEnd(10)} ` +
           `${p.approvals.received}/${p.approvals.required} approvals  waiting since ${p.waiting_since}\n`,
       );
+      if (p.missing && Object.keys(p.missing).length)
+        out(`  needs: ${describeMissing(p.missing)}\n`);
       // The tool's sentence never stands alone: the call that runs is the params and hash.
       if (typeof p.description === 'string')
         out(`  ${p.description}\n  call: ${compact(p.params)} (hash ${short(p.hash)})\n`);
@@ -128,14 +132,18 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
       title: string;
       required_roles: string[];
       approvals: { received: number; required: number };
+      missing?: Record<string, number>;
       waiting_since: string;
     }[];
     if (items.length === 0) out('Nothing is waiting on a human.\n');
-    for (const a of items)
+    for (const a of items) {
       out(
         `${a.id.padEnd(14)} ${a.kind.padEnd(9)} ${a.workflow_id.padEnd(26)} ${a.approvals.received}/${a.approvals.required}` +
           `${a.required_roles.length ? ` [${a.required_roles.join(', ')}]` : ''}  ${a.title}  (since ${a.waiting_since})\n`,
       );
+      if (a.missing && Object.keys(a.missing).length)
+        out(`  needs: ${describeMissing(a.missing)}\n`);
+    }
     return;
   }
   if (what === 'search_knowledge') {
@@ -317,7 +325,8 @@ function printRun(out: Out, r: Record<string, unknown>): void {
     out(
       `  waiting on ${String(waiting.approval_id)}` +
         `${Array.isArray(waiting.roles) && waiting.roles.length ? ` (roles: ${waiting.roles.join(', ')})` : ''}` +
-        `${typeof r.wake_at === 'string' ? `, deadline ${r.wake_at}` : ''}\n`,
+        `${typeof r.wake_at === 'string' ? `, deadline ${r.wake_at}` : ''}` +
+        `${isMissing(waiting.missing) ? `; needs: ${describeMissing(waiting.missing)}` : ''}\n`,
     );
   else if (waiting?.kind === 'time') out(`  waiting until ${String(waiting.until)}\n`);
   const artifacts = Object.keys((r.artifacts as Record<string, unknown>) ?? {});
@@ -343,4 +352,8 @@ export function printTrace(out: Out, report: TraceReport, json: boolean): void {
   out(`trace INVALID: ${report.workflow_id}, ${report.problems.length} problem(s)\n`);
   for (const p of report.problems)
     out(`  - [${p.rule}]${p.seq === null ? '' : ` seq ${p.seq}`}: ${p.message}\n`);
+}
+
+function isMissing(v: unknown): v is Record<string, number> {
+  return typeof v === 'object' && v !== null && Object.keys(v).length > 0;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as W from '../core/workflow-schemas.js';
+import * as S from '../core/schemas.js';
 import { validateTrace } from '../core/trace.js';
 import type { JsonValue } from '../core/model.js';
 import { type Operation, defineOperation } from './operation.js';
@@ -45,6 +46,7 @@ const approvalOutput = z.object({
   packet: record,
   required_approvals: z.number().int(),
   required_roles: z.array(z.string()),
+  role_quorum: S.roleQuorumOutput.optional(),
   proposals: z.array(z.object({ proposal_id: z.string(), hash: z.string() })),
   status: z.string(),
   requested_by: z.string(),
@@ -80,7 +82,9 @@ const pendingOutput = z.object({
           'Who wrote what is decided (proposer, editor, requester): none of them may decide it',
         ),
       required_roles: z.array(z.string()),
+      role_quorum: S.roleQuorumOutput.optional(),
       approvals: z.object({ received: z.number().int(), required: z.number().int() }),
+      missing: S.missingOutput,
       waiting_since: z.string(),
       due_at: z.string().nullable(),
       tool: z.string().nullable(),
@@ -235,7 +239,11 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     title: 'Get an approval request',
     description: 'An approval request with its review packet and the decisions recorded so far.',
     input: W.getApprovalInput,
-    output: z.object({ approval: approvalOutput, decisions: z.array(decisionOutput) }),
+    output: z.object({
+      approval: approvalOutput,
+      decisions: z.array(decisionOutput),
+      missing: S.missingOutput.optional(),
+    }),
     write: false,
     privileged: false,
     actorFields: [],

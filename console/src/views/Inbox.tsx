@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { describeMissing } from '../../../src/core/quorum.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Empty, Loading } from '../components/Loading.js';
 import { eligibility, waitingOnMe } from '../eligibility.js';
@@ -131,6 +132,11 @@ export function Inbox({ pollMs = INBOX_POLL_MS }: { pollMs?: number }) {
                 <span>
                   {i.approvals.received} of {i.approvals.required} approvals
                 </span>
+                {i.missing && Object.keys(i.missing).length > 0 && (
+                  <span className="tag" data-testid="inbox-needs">
+                    needs: {describeMissing(i.missing)}
+                  </span>
+                )}
                 <span>
                   by <ActorName id={i.requested_by} />
                 </span>

@@ -367,7 +367,9 @@ function riskAgent(input: JsonObject): RiskAssessment {
   const who =
     g.roles.length === 0
       ? `${plural(g.approvals, 'approval')} from any reviewer`
-      : `${plural(g.approvals, 'approval')} from reviewers holding ${g.roles.join(' or ')}`;
+      : g.level === 'strict'
+        ? `${plural(g.approvals, 'approval')}, one from each of ${g.roles.join(' and ')}`
+        : `${plural(g.approvals, 'approval')} from reviewers holding ${g.roles.join(' or ')}`;
   const parts = [
     `Risk tier ${tier} (score ${score} of 100${raw > 100 ? `, ${raw} points before the cap` : ''}) for the ${intake.change_type} change "${intake.title}" on ${plural(intake.systems.length, 'system')} (highest criticality ${intake.highest_criticality}; ${intake.environments.join(', ')}).`,
     `Main factors: ${main.join(', ')}.`,
@@ -935,7 +937,7 @@ function auditAgent(input: JsonObject): AuditReport {
   md.push('', '## Risk', '');
   if (risk) {
     md.push(
-      `Risk tier **${risk.risk_tier}** (score ${risk.score}), governance ${risk.governance_level}: ${plural(risk.required_approvals, 'approval')}${risk.required_roles.length ? ` from ${risk.required_roles.join(' or ')}` : ''}.${risk.exceeds_max_tier ? ' The tier exceeds the maximum allowed for the change.' : ''}`,
+      `Risk tier **${risk.risk_tier}** (score ${risk.score}), governance ${risk.governance_level}: ${plural(risk.required_approvals, 'approval')}${risk.required_roles.length ? (risk.governance_level === 'strict' ? `, one from each of ${risk.required_roles.join(' and ')}` : ` from ${risk.required_roles.join(' or ')}`) : ''}.${risk.exceeds_max_tier ? ' The tier exceeds the maximum allowed for the change.' : ''}`,
       '',
       ...table(
         ['Factor', 'Points', 'Detail'],

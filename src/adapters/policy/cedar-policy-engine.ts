@@ -10,6 +10,7 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 import { canonicalJson, sha256Hex } from '../../core/canonical.js';
 import { CountersignError } from '../../core/errors.js';
+import { type RoleQuorum, parseQuorum, quorumSize, withQuorum } from '../../core/quorum.js';
 import {
   type ExplainedPolicy,
   POLICY_ACTIONS,
@@ -52,6 +53,8 @@ interface LoadedPolicy {
   readonly text: string;
   readonly approvals: number | null;
   readonly roles: readonly string[];
+  /** `@quorum("change_manager, security:2")`: approvals per role; null without it. */
+  readonly quorum: RoleQuorum | null;
   /** The actions its scope names; null when it names none (`action` alone: every action). */
   readonly actions: readonly string[] | null;
   /** Its JSON form (scope and conditions). */
@@ -100,13 +103,25 @@ function loadPolicies(files: readonly { name: string; text: string }[]): LoadedP
         .split(',')
         .map((r) => r.trim())
         .filter(Boolean);
+      let quorum: RoleQuorum | null = null;
+      if (annotations.quorum !== undefined) {
+        const q = parseQuorum(annotations.quorum);
+        if (typeof q === 'string')
+          fail(
+            `Policy "${id}": @quorum must list roles as "role" or "role:N" separated by commas (${q})`,
+          );
+        if (approvals === 0 || roles.length > 0)
+          fail(`Policy "${id}": @quorum names its roles; use it without @roles or @approvals("0")`);
+        quorum = q;
+      }
       out.push({
         id,
         file: file.name,
         annotations: { ...annotations },
         text,
-        approvals,
-        roles,
+        approvals: approvals ?? (quorum ? quorumSize(quorum) : null),
+        roles: quorum ? Object.keys(quorum) : roles,
+        quorum,
         actions: scopeActions(json.json.action),
         json: json.json,
       });
@@ -359,8 +374,12 @@ export class CedarPolicyEngine implements ExplainedPolicy {
 
     let approvals = 0;
     let roles = new Set<string>();
+    // Every permitting @quorum applies: each role needs the most any of them asks of it.
+    const quorum: Record<string, number> = {};
     for (const id of reasons) {
       const p = this.byId.get(id);
+      for (const [role, n] of Object.entries(p?.quorum ?? {}))
+        quorum[role] = Math.max(quorum[role] ?? 0, n);
       const n = p?.approvals ?? 1;
       if (n > approvals) {
         approvals = n;
@@ -369,10 +388,16 @@ export class CedarPolicyEngine implements ExplainedPolicy {
         for (const r of p?.roles ?? []) roles.add(r);
       }
     }
+    const rule = withQuorum({
+      required_approvals: approvals,
+      required_roles: [...roles],
+      role_quorum: quorum,
+    });
     return {
-      effect: approvals === 0 ? 'allow' : 'review',
-      approvals,
-      roles: [...roles].sort(),
+      effect: rule.required_approvals === 0 ? 'allow' : 'review',
+      approvals: rule.required_approvals,
+      roles: [...rule.required_roles].sort(),
+      ...(rule.role_quorum ? { quorum: rule.role_quorum } : {}),
       policy_version: this.version,
       reasons,
       errors: [],

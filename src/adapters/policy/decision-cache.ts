@@ -32,6 +32,7 @@ export class DecisionCache {
     const frozen: PolicyDecision = Object.freeze({
       ...d,
       roles: Object.freeze([...d.roles]),
+      ...(d.quorum ? { quorum: Object.freeze({ ...d.quorum }) } : {}),
       reasons: Object.freeze([...d.reasons]),
       errors: Object.freeze([...d.errors]),
     });

@@ -15,6 +15,7 @@ import type {
   ProposalVersion,
   Workflow,
 } from '../../core/model.js';
+import type { RoleQuorum } from '../../core/quorum.js';
 import type { StoreReader } from '../../core/ports/store.js';
 import { OUTSIDE_RUNS } from './engine-migration.js';
 import { KyselyKnowledgeReader } from './knowledge-tx.js';
@@ -335,13 +336,16 @@ export function fromProposal(p: Proposal): Tables['proposals'] {
   return {
     ...p,
     required_roles: json(p.required_roles),
+    role_quorum: p.role_quorum ? json(p.role_quorum) : null,
     approved_hash: hashColumnOrNull(p.approved_hash),
   };
 }
 
 export function toProposal(r: Selectable<Tables['proposals']>): Proposal {
+  const { role_quorum, ...rest } = r;
   return {
-    ...r,
+    ...rest,
+    ...(role_quorum ? { role_quorum: JSON.parse(role_quorum) as RoleQuorum } : {}),
     status: r.status as Proposal['status'],
     version: Number(r.version),
     required_approvals: Number(r.required_approvals),

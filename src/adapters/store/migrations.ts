@@ -5,6 +5,7 @@ import { idempotencyRetentionMigration } from './idempotency-migration.js';
 import { knowledgeMigration } from './knowledge-migration.js';
 import { proposalDescriptionMigration } from './proposal-description-migration.js';
 import { principalsMigration } from './principals-migration.js';
+import { roleQuorumMigration } from './role-quorum-migration.js';
 import { tokenGenerationMigration } from './token-generation-migration.js';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -250,6 +251,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0008_idempotency_retention': idempotencyRetentionMigration,
         '0009_hashes_as_bytes': hashBytesMigration(dialect),
         '0010_proposal_description': proposalDescriptionMigration,
+        '0011_role_quorum': roleQuorumMigration,
       }),
   };
 }

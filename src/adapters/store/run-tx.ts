@@ -9,6 +9,7 @@ import type {
   RunFilter,
   WorkflowRun,
 } from '../../core/model.js';
+import type { RoleQuorum } from '../../core/quorum.js';
 import type { RunReader, RunTx } from '../../core/ports/runs.js';
 import { FixedQuery } from './fixed-query.js';
 
@@ -52,6 +53,7 @@ export interface RunTables {
     packet: string;
     required_approvals: number;
     required_roles: string;
+    role_quorum: string | null;
     proposals: string;
     status: string;
     requested_by: string;
@@ -301,14 +303,17 @@ function fromApproval(a: ApprovalRequest): RunTables['approval_requests'] {
     ...a,
     packet: json(a.packet),
     required_roles: json(a.required_roles),
+    role_quorum: a.role_quorum ? json(a.role_quorum) : null,
     proposals: json(a.proposals),
     on_timeout: a.on_timeout === null ? null : json(a.on_timeout),
   };
 }
 
 function toApproval(r: Selectable<RunTables['approval_requests']>): ApprovalRequest {
+  const { role_quorum, ...rest } = r;
   return {
-    ...r,
+    ...rest,
+    ...(role_quorum ? { role_quorum: parse<RoleQuorum>(role_quorum) } : {}),
     required_approvals: Number(r.required_approvals),
     status: r.status as ApprovalRequest['status'],
     packet: parse<JsonObject>(r.packet),

@@ -33,6 +33,7 @@ export interface Tables {
     version: number;
     required_approvals: number;
     required_roles: string;
+    role_quorum: string | null;
     approved_version: number | null;
     approved_hash: StoredHash | null;
     policy_version: string;

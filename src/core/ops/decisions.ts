@@ -2,7 +2,8 @@ import { type CallContext, POLICY_REVIEWER_ID } from '../context.js';
 import { EVENT_TYPES } from '../ledger.js';
 import type { Decision, DecisionKind, JsonObject, Proposal } from '../model.js';
 import type { PolicyDecision } from '../ports/policy.js';
-import type { StoreTx } from '../ports/store.js';
+import type { StoreReader, StoreTx } from '../ports/store.js';
+import { type Approver, type RoleQuorum, type Tally, tallyApprovals } from '../quorum.js';
 import { type Rules, policySummary } from './rules.js';
 
 /** An edit is a decision on the version it changed, never an approval of the new one. */
@@ -10,12 +11,37 @@ export function isApproval(kind: DecisionKind): boolean {
   return kind === 'approve' || kind === 'policy_allow';
 }
 
-export function countApprovals(decisions: readonly Decision[], version: number): number {
-  return new Set(
-    decisions
-      .filter((d) => d.version === version && isApproval(d.decision))
-      .map((d) => d.reviewer_id),
-  ).size;
+/** The reviewers' roles, for counting approvals against a quorum (quorum.ts). */
+export async function approversOf(
+  tx: StoreReader,
+  tenant_id: string,
+  ids: readonly string[],
+): Promise<Approver[]> {
+  const out: Approver[] = [];
+  for (const id of new Set(ids)) {
+    const actor = await tx.getActor(tenant_id, id);
+    out.push({ id, roles: actor ? [actor.role] : [] });
+  }
+  return out;
+}
+
+/**
+ * A proposal's approvals of `version` under its rule: any-of counts distinct reviewers (as it
+ * always did); a quorum assigns each reviewer to one role slot. The proposer never counts.
+ */
+export async function tallyProposal(
+  tx: StoreReader,
+  proposal: Proposal,
+  decisions: readonly Decision[],
+  version: number = proposal.version,
+): Promise<Tally> {
+  const ids = decisions
+    .filter((d) => d.version === version && isApproval(d.decision))
+    .map((d) => d.reviewer_id);
+  const approvers = proposal.role_quorum
+    ? await approversOf(tx, proposal.tenant_id, ids)
+    : [...new Set(ids)].map((id) => ({ id, roles: [] }));
+  return tallyApprovals(proposal, approvers, [proposal.proposer_id]);
 }
 
 export async function insertDecision(
@@ -107,6 +133,17 @@ export function recordApprovalRequest(
       hash,
       required_approvals: proposal.required_approvals,
       required_roles: [...proposal.required_roles],
+      ...(proposal.role_quorum ? { role_quorum: { ...proposal.role_quorum } } : {}),
     },
   });
+}
+
+/** A quorum's state for the ledger; nothing for any-of, whose events stay as they were. */
+export function quorumRecord(
+  p: { readonly role_quorum?: RoleQuorum | undefined },
+  t: Tally,
+): JsonObject {
+  return p.role_quorum
+    ? { role_quorum: { ...p.role_quorum }, missing: t.missing, counted_as: t.filled }
+    : {};
 }

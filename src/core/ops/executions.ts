@@ -137,7 +137,13 @@ export class ExecutionOps {
     if (proposal.status === 'pending' || proposal.status === 'needs_info')
       throw new CountersignError(
         'REVIEW_REQUIRED',
-        `${proposal.id} is ${proposal.status}: it needs ${proposal.required_approvals} approval(s) before it can run.${
+        `${proposal.id} is ${proposal.status}: it needs ${proposal.required_approvals} approval(s)${
+          proposal.role_quorum
+            ? ` (${Object.entries(proposal.role_quorum)
+                .map(([role, n]) => `${n} from ${role}`)
+                .join(', ')})`
+            : ''
+        } before it can run.${
           requestedDryRun
             ? ` A dry run of an approved call rehearses that approval; to see what this call would change before anyone approves it, ask for its plan (plan_action, \`countersign plan ${proposal.id}\`).`
             : ''

@@ -10,7 +10,8 @@ import type { StoreTx } from '../ports/store.js';
 import type { ToolDefinition } from '../ports/tools.js';
 import * as S from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { countApprovals, recordApprovalRequest, recordPolicyAllowance } from './decisions.js';
+import type { RoleQuorum } from '../quorum.js';
+import { recordApprovalRequest, recordPolicyAllowance, tallyProposal } from './decisions.js';
 import { type Refusal, type Rules, policySummary } from './rules.js';
 import { assertOutsideRun } from './run-guard.js';
 
@@ -44,6 +45,10 @@ export interface PendingReview {
   readonly description: string | null;
   readonly approvals: { received: number; required: number };
   readonly required_roles: readonly string[];
+  /** Approvals per role, when the policy set a quorum. */
+  readonly role_quorum?: RoleQuorum;
+  /** What is still needed (quorum.ts Tally.missing), e.g. `{ security: 1 }`. */
+  readonly missing: Readonly<Record<string, number>>;
   readonly waiting_since: string;
 }
 
@@ -143,6 +148,7 @@ export class ProposalOps {
       version: 1,
       required_approvals: decision.approvals,
       required_roles: decision.roles,
+      ...(decision.quorum ? { role_quorum: decision.quorum } : {}),
       approved_version: allowed ? 1 : null,
       approved_hash: allowed ? hash : null,
       policy_version: decision.policy_version,
@@ -186,6 +192,7 @@ export class ProposalOps {
       hash,
       required_approvals: decision.approvals,
       required_roles: [...decision.roles],
+      ...(decision.quorum ? { role_quorum: { ...decision.quorum } } : {}),
     };
   }
 
@@ -252,6 +259,7 @@ export class ProposalOps {
           reason: args.reason ?? p.reason,
           required_approvals: policy.approvals,
           required_roles: policy.roles,
+          role_quorum: policy.quorum,
           approved_version: allowed ? version : null,
           approved_hash: allowed ? hash : null,
           policy_version: policy.policy_version,
@@ -348,6 +356,7 @@ export class ProposalOps {
       for (const p of pending) {
         const version = await this.r.version(tx, ctx, p, p.version);
         const decisions = await tx.listDecisions(ctx.tenant_id, p.id);
+        const tally = await tallyProposal(tx, p, decisions);
         reviews.push({
           proposal_id: p.id,
           workflow_id: p.workflow_id,
@@ -360,11 +369,10 @@ export class ProposalOps {
           params: version.params,
           hash: version.hash,
           description: version.description ?? null,
-          approvals: {
-            received: countApprovals(decisions, p.version),
-            required: p.required_approvals,
-          },
+          approvals: { received: tally.received, required: p.required_approvals },
           required_roles: p.required_roles,
+          ...(p.role_quorum ? { role_quorum: p.role_quorum } : {}),
+          missing: tally.missing,
           waiting_since: p.updated_at,
         });
       }

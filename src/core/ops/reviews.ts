@@ -9,7 +9,8 @@ import type { JsonObject, Proposal } from '../model.js';
 import type { StoreTx } from '../ports/store.js';
 import * as S from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { countApprovals, insertDecision, recordApprovalRequest } from './decisions.js';
+import { type Tally, withQuorum } from '../quorum.js';
+import { insertDecision, quorumRecord, recordApprovalRequest, tallyProposal } from './decisions.js';
 import { authorsOf, proposalResource } from './proposals.js';
 import { type Rules, policySummary, tokenRecord } from './rules.js';
 import { assertOutsideRun } from './run-guard.js';
@@ -163,15 +164,27 @@ export class ReviewOps {
           policy_version: policy.policy_version,
           now,
         });
-      const required = Math.max(policy.approvals, 1);
-      const received = editStands ? 1 : 0;
-      const approved = received >= required;
+      const rule = withQuorum({
+        required_approvals: Math.max(policy.approvals, 1),
+        required_roles: policy.roles,
+        role_quorum: policy.quorum,
+      });
+      const required = rule.required_approvals;
+      const tally = await tallyProposal(
+        tx,
+        { ...proposal, ...rule, role_quorum: rule.role_quorum },
+        editStands ? [{ ...decision, version, decision: 'approve' }] : [],
+        version,
+      );
+      const received = tally.received;
+      const approved = tally.satisfied;
       const next: Proposal = {
         ...proposal,
         version,
         status: approved ? 'approved' : 'pending',
         required_approvals: required,
-        required_roles: policy.roles,
+        required_roles: rule.required_roles,
+        role_quorum: rule.role_quorum,
         approved_version: approved ? version : null,
         approved_hash: approved ? hash : null,
         policy_version: policy.policy_version,
@@ -194,6 +207,7 @@ export class ReviewOps {
           comment: args.comment ?? null,
           status: next.status,
           approvals: { received, required },
+          ...quorumRecord(next, tally),
           edit_stands_as_approval: editStands,
           policy: policySummary(policy),
           token: tokenRecord(ctx),
@@ -201,7 +215,7 @@ export class ReviewOps {
         },
       });
       if (!approved) await recordApprovalRequest(this.r, tx, ctx, next, hash, reviewer.id);
-      return reviewResult(next, tool.name, edited, hash, received);
+      return reviewResult(next, tool.name, edited, hash, tally);
     }
 
     const decision = await insertDecision(
@@ -214,12 +228,12 @@ export class ReviewOps {
       args.decision,
       { comment: args.comment, edits: null, policy_version: this.r.policy.version, now },
     );
-    const received =
-      countApprovals(decisions, proposal.version) + (args.decision === 'approve' ? 1 : 0);
+    const tally = await tallyProposal(tx, proposal, [...decisions, decision]);
+    const received = tally.received;
     let status: Proposal['status'];
     if (args.decision === 'reject') status = 'rejected';
     else if (args.decision === 'request_more_info') status = 'needs_info';
-    else status = received >= proposal.required_approvals ? 'approved' : 'pending';
+    else status = tally.satisfied ? 'approved' : 'pending';
     const approved = status === 'approved';
     const next: Proposal = {
       ...proposal,
@@ -242,24 +256,20 @@ export class ReviewOps {
         comment: args.comment ?? null,
         status,
         approvals: { received, required: proposal.required_approvals },
+        ...quorumRecord(next, tally),
         token: tokenRecord(ctx),
         purpose: ctx.purpose,
       },
     });
-    return reviewResult(next, tool.name, current.params, current.hash, received);
+    return reviewResult(next, tool.name, current.params, current.hash, tally);
   }
 }
 
-function reviewResult(
-  p: Proposal,
-  tool: string,
-  params: JsonObject,
-  hash: string,
-  received: number,
-) {
+function reviewResult(p: Proposal, tool: string, params: JsonObject, hash: string, t: Tally) {
   return {
     status: p.status,
     final_tool_call: { tool, params, hash, version: p.version },
-    approvals: { received, required: p.required_approvals },
+    approvals: { received: t.received, required: p.required_approvals },
+    missing: p.status === 'pending' ? t.missing : {},
   };
 }

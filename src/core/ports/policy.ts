@@ -1,4 +1,5 @@
 import type { JsonValue, RiskClass } from '../model.js';
+import type { RoleQuorum } from '../quorum.js';
 
 /** The actions policy decides. */
 export const POLICY_ACTIONS = [
@@ -76,6 +77,11 @@ export interface PolicyDecision {
   readonly effect: 'deny' | 'allow' | 'review';
   readonly approvals: number;
   readonly roles: readonly string[];
+  /**
+   * With `review`: approvals per role (a policy's `@quorum`), on top of which `approvals` and
+   * `roles` still apply; absent: any-of.
+   */
+  readonly quorum?: RoleQuorum | undefined;
   /** Content hash of the policy set that decided. */
   readonly policy_version: string;
   /** IDs of the policies that determined the outcome. */

@@ -1,4 +1,5 @@
 import type { JsonValue } from '../../core/model.js';
+import { allOf } from '../../core/quorum.js';
 import type { PlannedCall, RunState, WorkflowDefinition } from '../definition.js';
 import {
   type ChangePlan,
@@ -165,6 +166,10 @@ export const opsChangeControl: WorkflowDefinition<OpsChangeInput> = {
       binds: 'plan_calls',
       approvals: (run) => risk(run).required_approvals,
       roles: (run) => risk(run).required_roles,
+      // Strict governance (a critical change) needs every named role, not any one of them:
+      // two change managers are not a security sign-off.
+      quorum: (run) =>
+        risk(run).governance_level === 'strict' ? allOf(risk(run).required_roles) : undefined,
       timeout: { after_ms: 48 * HOUR, escalate_to: ['change_manager'] },
       on_reject: { stage: 'rejected' },
       on_more_info: { goto: 'plan' },

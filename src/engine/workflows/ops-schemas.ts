@@ -138,7 +138,10 @@ export const riskAssessment = z.strictObject({
   governance_level: z.enum(['standard', 'enhanced', 'strict']),
   /** Approvals the plan gate needs (distinct reviewers). */
   required_approvals: z.number().int().min(1).max(5),
-  /** Roles of which a reviewer must hold one; empty: any reviewer. */
+  /**
+   * Roles of which a reviewer must hold one; empty: any reviewer. Under strict governance the
+   * plan gate needs one approval from each of them (ops-change-control.ts).
+   */
   required_roles: z.array(z.string()),
   exceeds_max_tier: z.boolean(),
   summary: z.string(),
