@@ -82,9 +82,9 @@ describe('GateDecision', () => {
     expect(screen.getByTestId('risk-tier').textContent).toContain('low');
     expect(document.body.textContent).not.toContain('carries no risk assessment');
     // The warning is not repeated inside the context's JSON.
-    expect(screen.getByLabelText('Context summary', { selector: '[role=group]' }).textContent).not.toContain(
-      'shorter',
-    );
+    expect(
+      screen.getByLabelText('Context summary', { selector: '[role=group]' }).textContent,
+    ).not.toContain('shorter');
   });
 
   it('explains a missing role before anyone tries', async () => {
