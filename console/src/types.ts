@@ -96,6 +96,8 @@ export interface Approval {
   required_approvals: number;
   required_roles: string[];
   proposals: { proposal_id: string; hash: string }[];
+  /** Approvals each role must give (all of them), when the gate has a quorum. */
+  role_quorum?: Record<string, number>;
   status: string;
   requested_by: string;
   due_at: string | null;

@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
+import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Approval } from '../src/types.js';
 import { GateDecision } from '../src/views/GateDecision.js';
@@ -85,6 +85,86 @@ describe('GateDecision', () => {
     expect(
       screen.getByLabelText('Context summary', { selector: '[role=group]' }).textContent,
     ).not.toContain('shorter');
+  });
+
+  it('lists the bound calls as steps, each rollback labelled under the step it undoes, in words', async () => {
+    const proposals = ['proposal_4', 'proposal_5', 'proposal_6'].map((proposal_id, i) => ({
+      proposal_id,
+      hash: String(i).repeat(64),
+    }));
+    const gate = approval({
+      proposals,
+      packet: {
+        summary: 'Two steps.',
+        risk_tier: 'low',
+        calls: [
+          {
+            label: 's1',
+            tool: 'config_set',
+            proposal_id: 'proposal_4',
+            hash: proposals[0]!.hash,
+            rollback_for: null,
+          },
+          {
+            label: 's1.rollback',
+            tool: 'config_set',
+            proposal_id: 'proposal_5',
+            hash: proposals[1]!.hash,
+            rollback_for: 's1',
+          },
+          {
+            label: 's2',
+            tool: 'update_status',
+            proposal_id: 'proposal_6',
+            hash: proposals[2]!.hash,
+            rollback_for: null,
+          },
+        ],
+      },
+    });
+    const described = (id: string, description: string) =>
+      route('GET', `/proposals/${id}`, { final_tool_call: { description } });
+    const server = fakeServer(
+      route('GET', '/approvals/approval_1', { approval: gate, decisions: [] }),
+      described('proposal_4', 'Set max_connections of checkout-api to 200.'),
+      described('proposal_5', 'Set max_connections of checkout-api back to 100.'),
+      described('proposal_6', 'Mark the change as done.'),
+    );
+    renderSignedIn(<GateDecision id="approval_1" />, server);
+    expect((await screen.findByTestId('calls-count')).textContent).toContain(
+      '2 calls, with 1 rollback call that run only to undo them after a failure',
+    );
+    const s1 = screen.getByTestId('bound-proposal_4');
+    const undo = within(s1).getByRole('list', { name: 'Rollback of s1' });
+    expect(within(undo).getByTestId('rollback-tag').textContent).toBe('rollback of s1');
+    expect(within(undo).getByRole('link', { name: 'proposal_5' })).toBeTruthy();
+    await waitFor(() =>
+      expect(within(undo).getByTestId('bound-description').textContent).toBe(
+        'Set max_connections of checkout-api back to 100.',
+      ),
+    );
+    expect(within(screen.getByTestId('bound-proposal_6')).queryByTestId('rollback-tag')).toBeNull();
+    // The calls are not repeated in the context summary.
+    expect(screen.getByRole('group', { name: 'Context summary' }).textContent).not.toContain(
+      'proposal_5',
+    );
+  });
+
+  it('says a quorum gate needs each role, and which role is still missing', async () => {
+    const server = fakeServer(
+      route('GET', '/approvals/approval_1', {
+        approval: approval({ role_quorum: { change_manager: 1, security: 1 } }),
+        decisions: [],
+        missing: { security: 1 },
+      }),
+      planOf4,
+    );
+    renderSignedIn(<GateDecision id="approval_1" />, server);
+    expect((await screen.findByTestId('gate-quorum')).textContent).toBe(
+      'Needs approvals from each of these roles: change_manager, security.',
+    );
+    expect(screen.getByTestId('gate-missing').textContent).toBe('Still needed: security.');
+    expect(document.body.textContent).not.toContain('change_manager or security');
   });
 
   it('explains a missing role before anyone tries', async () => {

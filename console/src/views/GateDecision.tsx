@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { DecisionForm, type DecisionInput } from '../components/DecisionForm.js';
 import { Decisions } from '../components/Decisions.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
@@ -10,7 +10,16 @@ import { shortHash } from '../format.js';
 import { redacted } from '../redact.js';
 import { useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
-import type { Approval, GateDecision as Decision, JsonObject, PlanView, Run } from '../types.js';
+import type {
+  Approval,
+  GateDecision as Decision,
+  Json,
+  JsonObject,
+  PlanView,
+  ProposalView,
+  Run,
+} from '../types.js';
+import { describeMissing } from '../../../src/core/quorum.js';
 import { ActorName } from '../actors.js';
 
 /** The decision view of a workflow gate (a risk review, a plan approval). */
@@ -18,7 +27,7 @@ export function GateDecision({ id }: { id: string }) {
   const { api, me, creds } = useSession();
   const view = useLoad(
     () =>
-      api.get<{ approval: Approval; decisions: Decision[] }>(
+      api.get<{ approval: Approval; decisions: Decision[]; missing?: Record<string, number> }>(
         `/approvals/${encodeURIComponent(id)}`,
       ),
     [api, id],
@@ -28,8 +37,10 @@ export function GateDecision({ id }: { id: string }) {
   if (view.error && !view.data)
     return <ErrorNotice error={view.error} title={`Request ${id} could not be loaded`} />;
   if (!view.data) return <Loading what={`request ${id}`} />;
-  const { approval, decisions } = view.data;
-  const { risk, warnings, ...context } = approval.packet;
+  const { approval, decisions, missing } = view.data;
+  const quorum = approval.role_quorum;
+  const { risk, warnings, calls, ...context } = approval.packet;
+  const steps = boundSteps(approval.proposals, calls);
   const warned = Array.isArray(warnings)
     ? warnings.filter((w): w is string => typeof w === 'string' && w.trim() !== '')
     : [];
@@ -101,22 +112,51 @@ export function GateDecision({ id }: { id: string }) {
           ) : (
             <p className="muted">This request carries no risk assessment.</p>
           )}
-          <p>
-            Needs {approval.required_approvals} approval
-            {approval.required_approvals === 1 ? '' : 's'} from{' '}
-            {approval.required_roles.length
-              ? approval.required_roles.join(' or ')
-              : 'any reviewer but the requester'}
-            .
-          </p>
+          {quorum && Object.keys(quorum).length > 0 ? (
+            <p data-testid="gate-quorum">
+              Needs approvals from each of these roles:{' '}
+              {Object.entries(quorum)
+                .map(([role, n]) => (n === 1 ? role : `${n} × ${role}`))
+                .join(', ')}
+              .
+            </p>
+          ) : (
+            <p>
+              Needs {approval.required_approvals} approval
+              {approval.required_approvals === 1 ? '' : 's'} from{' '}
+              {approval.required_roles.length
+                ? approval.required_roles.join(' or ')
+                : 'any reviewer but the requester'}
+              .
+            </p>
+          )}
+          {approval.status === 'pending' && missing && Object.keys(missing).length > 0 && (
+            <p className="notice notice-warn" role="note" data-testid="gate-missing">
+              Still needed: {describeMissing(missing)}.
+            </p>
+          )}
         </section>
       </div>
       {approval.proposals.length > 0 && (
         <section className="card" aria-labelledby="calls-title">
           <h2 id="calls-title">The calls an approval binds to</h2>
+          <p className="muted small" data-testid="calls-count">
+            {describeSteps(steps)}
+          </p>
           <ol className="calls">
-            {approval.proposals.map((p) => (
-              <BoundCall key={p.proposal_id} proposalId={p.proposal_id} hash={p.hash} />
+            {steps.map((s) => (
+              <BoundCall key={s.call.proposal_id} call={s.call}>
+                {s.rollbacks.length > 0 && (
+                  <ul
+                    className="rollbacks"
+                    aria-label={`Rollback of ${s.call.label ?? 'this step'}`}
+                  >
+                    {s.rollbacks.map((r) => (
+                      <BoundCall key={r.proposal_id} call={r} />
+                    ))}
+                  </ul>
+                )}
+              </BoundCall>
             ))}
           </ol>
         </section>
@@ -164,27 +204,96 @@ function RiskSummary({ risk }: { risk: JsonObject }) {
   );
 }
 
-/** A bound call: its hash and its dry-run plan. */
-function BoundCall({ proposalId, hash }: { proposalId: string; hash: string }) {
-  const { api } = useSession();
-  const plan = useLoad(
-    () => api.get<PlanView>(`/proposals/${encodeURIComponent(proposalId)}/plan`),
-    [api, proposalId],
-  );
+interface BoundCallInfo {
+  readonly proposal_id: string;
+  readonly hash: string;
+  readonly label?: string;
+  readonly rollback_for?: string;
+}
+
+interface BoundStep {
+  readonly call: BoundCallInfo;
+  readonly rollbacks: BoundCallInfo[];
+}
+
+/**
+ * The bound calls as the steps they belong to: each call, with the rollback calls that undo it
+ * under it (the gate's packet says which is which; a call it does not describe stands alone).
+ */
+export function boundSteps(
+  proposals: readonly { proposal_id: string; hash: string }[],
+  described: Json | undefined,
+): BoundStep[] {
+  const info = new Map<string, { label?: string; rollback_for?: string }>();
+  if (Array.isArray(described))
+    for (const c of described)
+      if (c && typeof c === 'object' && !Array.isArray(c) && typeof c.proposal_id === 'string')
+        info.set(c.proposal_id, {
+          ...(typeof c.label === 'string' ? { label: c.label } : {}),
+          ...(typeof c.rollback_for === 'string' ? { rollback_for: c.rollback_for } : {}),
+        });
+  const calls: BoundCallInfo[] = proposals.map((p) => ({ ...p, ...info.get(p.proposal_id) }));
+  const steps: BoundStep[] = [];
+  const byLabel = new Map<string, BoundStep>();
+  for (const c of calls.filter((c) => c.rollback_for === undefined)) {
+    const step = { call: c, rollbacks: [] };
+    steps.push(step);
+    if (c.label !== undefined) byLabel.set(c.label, step);
+  }
+  for (const c of calls.filter((c) => c.rollback_for !== undefined)) {
+    const owner = byLabel.get(c.rollback_for!);
+    if (owner) owner.rollbacks.push(c);
+    else steps.push({ call: c, rollbacks: [] });
+  }
+  return steps;
+}
+
+function describeSteps(steps: readonly BoundStep[]): string {
+  const rollbacks = steps.reduce((n, s) => n + s.rollbacks.length, 0);
+  const n = steps.length;
   return (
-    <li>
+    `${n} call${n === 1 ? '' : 's'}` +
+    (rollbacks
+      ? `, with ${rollbacks} rollback call${rollbacks === 1 ? '' : 's'} that run only to undo them after a failure`
+      : '') +
+    '. An approval binds to every one of them by its hash.'
+  );
+}
+
+/** A bound call: what it does in words, its hash, and its dry-run plan one click away. */
+function BoundCall({ call, children }: { call: BoundCallInfo; children?: ReactNode }) {
+  const { api } = useSession();
+  const id = call.proposal_id;
+  const plan = useLoad(
+    () => api.get<PlanView>(`/proposals/${encodeURIComponent(id)}/plan`),
+    [api, id],
+  );
+  const view = useLoad(
+    () => api.get<ProposalView>(`/proposals/${encodeURIComponent(id)}`),
+    [api, id],
+  );
+  const description = view.data?.final_tool_call.description;
+  return (
+    <li data-testid={`bound-${id}`}>
       <p>
-        <a href={`#/proposals/${proposalId}`}>{proposalId}</a>{' '}
+        {call.rollback_for !== undefined && (
+          <span className="tag tag-muted" data-testid="rollback-tag">
+            rollback of {call.rollback_for}
+          </span>
+        )}{' '}
+        {call.label && <strong>{call.label}</strong>} <a href={`#/proposals/${id}`}>{id}</a>{' '}
         {plan.data && <code>{plan.data.tool}</code>} hash{' '}
-        <code title={hash}>{shortHash(hash)}</code>
+        <code title={call.hash}>{shortHash(call.hash)}</code>
       </p>
+      {description && <p data-testid="bound-description">{description}</p>}
       <ErrorNotice error={plan.error} title="No dry-run plan" />
       {plan.data && (
         <details>
           <summary>Dry-run plan</summary>
-          <ReadableJson value={plan.data.plan} label={`Dry-run plan of ${proposalId}`} />
+          <ReadableJson value={plan.data.plan} label={`Dry-run plan of ${id}`} />
         </details>
       )}
+      {children}
     </li>
   );
 }
