@@ -19,6 +19,8 @@ import type { JsonObject } from '../src/core/model.js';
 import { steppingClock } from '../src/core/ports/clock.js';
 import type { ToolContext, ToolDefinition } from '../src/core/ports/tools.js';
 import { staticToolRegistry } from '../src/core/ports/tools.js';
+import { openCore } from '../src/main/compose.js';
+import { configFromEnv } from '../src/main/config.js';
 import { ctx as operator, expectCode, seedActors } from './support/kernel-fixture.js';
 
 const toolCtx = (over: Partial<ToolContext> = {}): ToolContext => ({
@@ -490,6 +492,26 @@ describe('a list_tables call through the kernel', () => {
       expect(write).toMatchObject({ status: 'pending', required_approvals: 1 });
     } finally {
       await cleanup();
+    }
+  });
+});
+
+describe('the composed application', () => {
+  it('offers the read tools beside the write tools, and a read never seeds a database', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-read-tools-core-'));
+    const core = await openCore(configFromEnv({ COUNTERSIGN_DATA_DIR: dataDir }));
+    try {
+      const byName = new Map(core.kernel.listTools().map((t) => [t.name, t]));
+      for (const name of ['list_tables', 'get_table_schema', 'read_row_counts', 'list_backups'])
+        expect(byName.get(name)?.risk, name).toBe('read');
+      expect(byName.get('database_backup')?.risk).toBe('write');
+      const list = byName.get('list_tables')!;
+      const out = await list.plan({ database: 'production' }, toolCtx());
+      expect(out.would_fail).toMatch(/database "production" does not exist/);
+      expect(fs.existsSync(path.join(dataDir, 'demo-target', 'production.sqlite'))).toBe(false);
+    } finally {
+      await core.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
