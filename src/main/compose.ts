@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CedarPolicyEngine, cedarWorkbench } from '../adapters/policy/cedar-policy-engine.js';
 import type { KyselyStore } from '../adapters/store/kysely-store.js';
 import { openPostgresStore, openSqliteStore } from '../adapters/store/open-store.js';
+import { createDemoReadTools } from '../adapters/tools/demo-read-tools.js';
 import { createDemoTools } from '../adapters/tools/demo-tools.js';
 import { loadGatewayTools } from '../adapters/tools/mcp-gateway.js';
 import {
@@ -101,7 +102,11 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
   let store!: KyselyStore;
   const otel = await openTelemetry(env, () => store);
   const demo = createDemoTools({ dataDir: config.dataDir, webhookUrl: config.webhookUrl });
-  const builtIn = [...demo.tools, ...(options.extraTools ?? [])];
+  const builtIn = [
+    ...demo.tools,
+    ...createDemoReadTools({ dataDir: config.dataDir }),
+    ...(options.extraTools ?? []),
+  ];
   // Your own tools (COUNTERSIGN_TOOLS or countersign.config.json), checked before anything opens:
   // serve, mcp, worker and the CLI all come through here, so they all see the same tools.
   let own: ToolDefinition[];

@@ -47,7 +47,7 @@ export interface DemoTools {
 /** The only identifiers (tables, columns, database names) ever placed into SQL text. */
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-function quoteIdent(name: string): string {
+export function quoteIdent(name: string): string {
   if (!IDENTIFIER.test(name))
     throw new Error(`refusing unsafe SQL identifier: ${JSON.stringify(name)}`);
   return `"${name}"`;
@@ -58,7 +58,7 @@ function quoteText(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-const identifier = (what: string) =>
+export const identifier = (what: string) =>
   z
     .string()
     .regex(
@@ -68,7 +68,7 @@ const identifier = (what: string) =>
 
 const RESERVED_DATABASES = new Set(['ops']);
 
-const databaseName = identifier('database').refine(
+export const databaseName = identifier('database').refine(
   (n) => !RESERVED_DATABASES.has(n.toLowerCase()),
   {
     message: '"ops" is reserved for the demo target\'s own outbox and status records',
@@ -128,7 +128,7 @@ function unknownVersionMessage(version: string): string {
 // ---------------------------------------------------------------------------------------------
 // The demo target: lazily opened connections, one per file
 
-class DemoTarget {
+export class DemoTarget {
   readonly root: string;
   private readonly connections = new Map<string, Db>();
   private closed = false;
@@ -237,7 +237,7 @@ function seed(db: Db): void {
   })();
 }
 
-function tableNames(db: Db): string[] {
+export function tableNames(db: Db): string[] {
   const rows = db
     .prepare(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
@@ -247,7 +247,7 @@ function tableNames(db: Db): string[] {
 }
 
 /** The table's real name when it exists (SQLite names are case-insensitive), else null. */
-function findTable(db: Db, table: string): string | null {
+export function findTable(db: Db, table: string): string | null {
   const row = db
     .prepare(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
@@ -265,7 +265,7 @@ function columnNames(db: Db, table: string): string[] {
   return rows.map((r) => r.name);
 }
 
-function countRows(db: Db, table: string): number | null {
+export function countRows(db: Db, table: string): number | null {
   if (!IDENTIFIER.test(table)) return null;
   const row = db.prepare(`SELECT COUNT(*) AS n FROM ${quoteIdent(table)}`).get() as { n: number };
   return row.n;
@@ -292,11 +292,11 @@ function trialRun(db: Db, fn: (copy: Db) => void): string | null {
 }
 
 /** Runs synchronous work as a promise: a throw becomes a rejection. */
-function settle<T>(fn: () => T): Promise<T> {
+export function settle<T>(fn: () => T): Promise<T> {
   return new Promise((resolve) => resolve(fn()));
 }
 
-function safeFilePart(value: string): string {
+export function safeFilePart(value: string): string {
   return value.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 120) || '_';
 }
 
