@@ -212,6 +212,9 @@ describe(
       await signIn('Bob', 'CAB review of CHG-1042');
       await page.getByRole('link', { name: /Risk review: Raise checkout-api/ }).click();
       await poll(() => page.getByRole('heading', { name: 'Risk assessment' }).count()).toBe(1);
+      // The intake's warning is shown as a warning, without expanding anything.
+      expect(await page.getByTestId('gate-warnings').isVisible()).toBe(true);
+      expect(await text('gate-warnings')).toMatch(/warning/i);
       await page.getByLabel('Comment').fill('Low risk, staging only.');
       await page.getByRole('button', { name: 'Approve', exact: true }).click();
       await poll(() => text('approval-status')).toBe('approved');
@@ -226,6 +229,18 @@ describe(
       await page.getByRole('link', { name: /approval_2/ }).click();
       await poll(() => page.getByRole('heading', { name: /Plan approval/ }).count()).toBe(1);
       await poll(() => page.getByText(/The calls an approval binds to/).count()).toBe(1);
+      // Each call in words, each rollback labelled under the step it undoes.
+      expect(await text('calls-count')).toMatch(/^\d+ calls, with \d+ rollback call/);
+      const rollback = page.getByTestId('rollback-tag').first();
+      expect(await rollback.isVisible()).toBe(true);
+      expect(await rollback.textContent()).toMatch(/^rollback of s\d+-config-1$/);
+      await poll(() => page.getByTestId('bound-description').count()).toBeGreaterThan(2);
+      expect(await page.getByTestId('bound-description').first().isVisible()).toBe(true);
+      expect(await page.getByTestId('bound-description').allTextContents()).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^Set \S+ of checkout-api to "/)]),
+      );
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('decision-plan-gate');
       await page.getByRole('button', { name: 'Approve', exact: true }).click();
       await poll(() => text('approval-status')).toBe('approved');
       await page.getByTestId('run-after-decision').getByRole('link').click();
@@ -383,6 +398,56 @@ describe(
       await poll(() => text('proposal-status')).toBe('rejected');
     });
 
+    it('tries a call against a candidate policy and replays recent calls under it', async () => {
+      await signOut();
+      await signIn('operator', 'policy review');
+      await page.getByRole('link', { name: 'Policy', exact: true }).click();
+      await page.getByLabel('Tool').fill('database_migration');
+      await page.getByLabel('Proposer').fill('actor_1');
+      await page.getByLabel('Workflow').fill('workflow_1');
+      await page
+        .getByLabel('Parameters (JSON)')
+        .fill('{"version": "2.1.0", "rollback_plan": "enabled"}');
+      // The candidate: today's policies plus one that forbids migrations.
+      const today = fs
+        .readdirSync('policies/default')
+        .filter((f) => f.endsWith('.cedar'))
+        .map((f) => fs.readFileSync(path.join('policies/default', f), 'utf8'))
+        .join('\n');
+      await page
+        .getByLabel('Candidate policy (Cedar, optional)')
+        .fill(
+          `${today}\n@id("no-migrations") forbid (principal, action == Action::"proposal.create", resource == Tool::"database_migration");`,
+        );
+      await page.getByRole('button', { name: 'Test the call' }).click();
+      await poll(() => text('changed')).toBe('The candidate decides differently.');
+      expect(await text('verdict-Candidate')).toContain('no-migrations');
+      expect(await text('verdict-Current')).not.toContain('no-migrations');
+      await page.getByRole('button', { name: /^Replay last/ }).click();
+      await poll(() => text('replay-summary')).toMatch(/: [1-9]\d* would change/);
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('policy-1280');
+    });
+
+    it('lists people and tokens for the operator', async () => {
+      await page.getByRole('link', { name: 'People', exact: true }).click();
+      const actors = page.getByRole('table', { name: 'Actors' });
+      await poll(() => actors.textContent()).toContain('Dana');
+      expect(await actors.textContent()).toContain('change_manager');
+      await poll(() => page.getByRole('table', { name: 'API tokens' }).textContent()).toContain(
+        'demo operator (read only)',
+      );
+      // The demo operator token is read only: registering someone is refused by the server.
+      await page.getByLabel('Name', { exact: true }).fill('Eve');
+      await page.getByLabel('Role', { exact: true }).fill('security');
+      await page.getByRole('button', { name: 'Register' }).click();
+      await poll(() => page.getByRole('alert').textContent()).toMatch(/POLICY_DENIED|scope/i);
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('people-1280');
+      await signOut();
+      await signIn('Bob', 'CAB review of CHG-1042');
+    });
+
     it('works at phone width', async () => {
       await api('Carol', 'POST', '/proposals', {
         workflow_id: 'workflow_1',
@@ -413,6 +478,15 @@ describe(
         [
           '#/workflows/workflow_1',
           () => poll(() => page.getByRole('heading').count()).toBeGreaterThan(0),
+        ],
+        [
+          '#/policy',
+          () => poll(() => page.getByRole('heading', { name: 'Policy' }).count()).toBe(1),
+        ],
+        [
+          '#/people',
+          () =>
+            poll(() => page.getByRole('heading', { name: 'People and tokens' }).count()).toBe(1),
         ],
       ];
       for (const [hash, ready] of views) {

@@ -9,6 +9,7 @@ import type { Me } from './types.js';
 import { Audit } from './views/Audit.js';
 import { GateDecision } from './views/GateDecision.js';
 import { Inbox } from './views/Inbox.js';
+import { People } from './views/People.js';
 import { Policy } from './views/Policy.js';
 import { ProposalDecision } from './views/ProposalDecision.js';
 import { type ConsoleConfig, RunView } from './views/RunView.js';
@@ -114,6 +115,9 @@ function Shell() {
                 <a href="#/policy" aria-current={route.startsWith('/policy') ? 'page' : undefined}>
                   Policy
                 </a>
+                <a href="#/people" aria-current={route.startsWith('/people') ? 'page' : undefined}>
+                  People
+                </a>
               </nav>
               <span className="who" data-testid="signed-in-as">
                 {s.me.name} · {s.me.roles.join(', ')} · {s.me.tenant_id}
@@ -149,6 +153,7 @@ function Routed({ route }: { route: string }) {
       <WorkflowView key={id} id={id} />
     );
   if (section === 'policy') return <Policy />;
+  if (section === 'people') return <People />;
   if (section === 'audit') return <Audit key={id ?? ''} {...(id ? { workflowId: id } : {})} />;
   return (
     <div className="empty" role="alert">

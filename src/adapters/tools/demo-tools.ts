@@ -15,6 +15,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { defineTool } from '../../core/define-tool.js';
+import {
+  DEFAULT_DATABASE,
+  describeBackup,
+  describeConfig,
+  describeMigration,
+  describeNotification,
+  describeStatus,
+} from './demo-descriptions.js';
 import type { JsonObject, JsonValue } from '../../core/model.js';
 import type { ToolContext, ToolDefinition } from '../../core/ports/tools.js';
 import {
@@ -80,8 +88,6 @@ const channel = z.enum(CHANNELS);
 
 // ---------------------------------------------------------------------------------------------
 // Seed schema and migration catalog
-
-const DEFAULT_DATABASE = 'production';
 
 const SEED_STATEMENTS = [
   'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, created_at TEXT NOT NULL)',
@@ -860,6 +866,7 @@ export function createDemoTools(options: DemoToolsOptions): DemoTools {
         .enum(['full', 'incremental'])
         .describe('full | incremental (the demo takes a full copy either way).'),
     }),
+    describe: describeBackup,
     plan: (p, ctx) =>
       settle(() =>
         target.peekDatabase(p.database, (db, exists): JsonObject => {
@@ -926,6 +933,7 @@ export function createDemoTools(options: DemoToolsOptions): DemoTools {
     risk: 'write',
     idempotent: false,
     input: migrationInput,
+    describe: describeMigration,
     plan: (p, ctx) =>
       settle(() => (isInline(p) ? planInline(target, p) : planVersioned(target, p, ctx.now))),
     apply: (p, ctx) =>
@@ -954,6 +962,7 @@ export function createDemoTools(options: DemoToolsOptions): DemoTools {
         message: 'recipient or channel is required (give at least one)',
         path: ['recipient'],
       }),
+    describe: describeNotification,
     plan: (p, ctx) =>
       settle((): JsonObject => {
         const db = target.peekOps('outbox');
@@ -1063,6 +1072,7 @@ export function createDemoTools(options: DemoToolsOptions): DemoTools {
       status: z.string().min(1).max(100).describe('The new status, e.g. "in_progress".'),
       note: z.string().max(2000).optional().describe('Optional note stored with the status.'),
     }),
+    describe: describeStatus,
     plan: (p, ctx) =>
       settle((): JsonObject => {
         const db = target.peekOps('status_records');
@@ -1138,6 +1148,7 @@ export function createDemoTools(options: DemoToolsOptions): DemoTools {
         .optional()
         .describe('Refuse unless the current value is this; null: the key must be unset.'),
     }),
+    describe: describeConfig,
     plan: (p) =>
       settle((): JsonObject => {
         const file = target.configFile(p.service);
