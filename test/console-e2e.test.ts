@@ -197,9 +197,9 @@ describe(
       await page.getByRole('link', { name: /database_migration: Applying schema changes/ }).click();
       await poll(() => text('ineligible')).toContain('Separation of duties');
       expect(await text('call-hash')).toMatch(/^[0-9a-f]{64}$/);
-      await poll(() => page.getByLabel('Dry-run plan of the call').textContent()).toContain(
-        'feature_flags',
-      );
+      await poll(() =>
+        page.getByLabel('Dry-run plan of the call', { exact: true }).textContent(),
+      ).toContain('feature_flags');
       for (const name of ['Approve', 'Reject', 'Request more information', 'Propose an edit'])
         expect(await page.getByRole('button', { name, exact: true }).isDisabled()).toBe(true);
       expect(await text('proposal-status')).toBe('pending');
@@ -233,7 +233,7 @@ describe(
       expect(await text('calls-count')).toMatch(/^\d+ calls, with \d+ rollback call/);
       const rollback = page.getByTestId('rollback-tag').first();
       expect(await rollback.isVisible()).toBe(true);
-      expect(await rollback.textContent()).toMatch(/^rollback of s\d+-config-1$/);
+      expect(await rollback.textContent()).toMatch(/^rollback of s\d+-[a-z0-9-]+$/);
       await poll(() => page.getByTestId('bound-description').count()).toBeGreaterThan(2);
       expect(await page.getByTestId('bound-description').first().isVisible()).toBe(true);
       expect(await page.getByTestId('bound-description').allTextContents()).toEqual(
