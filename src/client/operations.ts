@@ -945,7 +945,7 @@ export interface Operations {
       /** The workflow it would be proposed in (the default policies deny a call without one) */
       workflow_id?: string;
       /** The purpose the proposer's call would carry (default: this call's purpose) */
-      purpose?: string;
+      call_purpose?: string;
       /** A candidate policy set: the Cedar text of each file (at most 20 files, 65536 characters each, 262144 in all) */
       candidate?: Array<{
         /** The file name, e.g. policies.cedar (named in errors) */

@@ -58,7 +58,7 @@ export const testPolicyInput = z.strictObject({
     .describe(
       'The workflow it would be proposed in (the default policies deny a call without one)',
     ),
-  purpose: text(500)
+  call_purpose: text(500)
     .optional()
     .describe("The purpose the proposer's call would carry (default: this call's purpose)"),
   candidate: candidatePolicy.optional(),

@@ -53,7 +53,7 @@ export async function testPolicy(
   const tool = k.tool(args.tool);
   k.validParams(tool, args.params ?? {}, 'params');
   const candidate = args.candidate ? compile(k, args.candidate) : null;
-  const request = proposalRequest(ctx, proposer, tool, args.workflow_id, args.purpose);
+  const request = proposalRequest(ctx, proposer, tool, args.workflow_id, args.call_purpose);
   const current = verdict(k.policy.decide(request), k.policyWorkbench?.active);
   const tried = candidate ? verdict(candidate.decide(request), candidate) : null;
   return {
