@@ -107,9 +107,13 @@ export const roleQuorum = z
   .refine((q) => Object.keys(q).length >= 1 && Object.keys(q).length <= 20, {
     message: 'a quorum names 1 to 20 roles',
   })
-  .describe(
-    'Approvals each role must give, e.g. {"change_manager": 1, "security": 2}; one approval fills one role only. Without it: required_approvals from any of required_roles',
-  );
+  // The bound the refinement enforces, stated in the published schema too.
+  .meta({
+    minProperties: 1,
+    maxProperties: 20,
+    description:
+      'Approvals each role must give, e.g. {"change_manager": 1, "security": 2}; one approval fills one role only. Without it: required_approvals from any of required_roles',
+  });
 
 export const requestApprovalInput = z.strictObject({
   workflow_id: workflowId,
