@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { Api } from '../api.js';
 import type { JsonObject, Me } from '../types.js';
+import { shortHash } from '../format.js';
 import { ErrorNotice } from './ErrorNotice.js';
 import { RedactedJson } from './RedactedJson.js';
 
@@ -73,8 +74,9 @@ export function ExecuteCall({
     <section className="card" aria-labelledby="execute-title">
       <h2 id="execute-title">Run the approved call</h2>
       <p className="muted small">
-        Approved: it may run once, exactly as approved (hash <code>{hash.slice(0, 12)}…</code>).
-        Rehearse it first: the tool says what it would change and nothing changes. Then execute.
+        Approved: it may run once, exactly as approved (hash{' '}
+        <code title={hash}>{shortHash(hash)}</code>). Rehearse it first: the tool says what it would
+        change and nothing changes. Then execute.
       </p>
       <div className="actions">
         <button type="button" disabled={busy || done !== undefined} onClick={() => void run(true)}>

@@ -1,6 +1,7 @@
 import { redacted } from '../redact.js';
 import type { Json } from '../types.js';
 import { JsonView } from './JsonView.js';
+import { RedactionNote } from './RedactedJson.js';
 
 /** Keys whose text is SQL: shown as code, one statement per line. */
 const SQL_KEY = /(^|_)(sql|statements?|query)$/i;
@@ -23,11 +24,7 @@ export function ReadableJson({ value, label: name }: { value: Json; label: strin
   return (
     <div className="readable" aria-label={name} role="group">
       <Value value={r.value} depth={0} name="" />
-      {r.count > 0 && (
-        <p className="muted small">
-          {r.count} sensitive value{r.count === 1 ? '' : 's'} redacted for display.
-        </p>
-      )}
+      <RedactionNote count={r.count} />
       <details>
         <summary>Raw JSON</summary>
         <JsonView value={r.value} label={`${name} (raw JSON)`} />

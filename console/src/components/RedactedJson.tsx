@@ -8,11 +8,17 @@ export function RedactedJson({ value, label }: { value: Json; label: string }) {
   return (
     <>
       <JsonView value={r.value} label={label} />
-      {r.count > 0 && (
-        <p className="muted small">
-          {r.count} sensitive value{r.count === 1 ? '' : 's'} redacted for display.
-        </p>
-      )}
+      <RedactionNote count={r.count} />
     </>
+  );
+}
+
+/** How many values were hidden from what is shown, when any were. */
+export function RedactionNote({ count }: { count: number }) {
+  if (count === 0) return null;
+  return (
+    <p className="muted small">
+      {count} sensitive value{count === 1 ? '' : 's'} redacted for display.
+    </p>
   );
 }

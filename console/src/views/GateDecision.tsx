@@ -114,11 +114,7 @@ export function GateDecision({ id }: { id: string }) {
           )}
           {quorum && Object.keys(quorum).length > 0 ? (
             <p data-testid="gate-quorum">
-              Needs approvals from each of these roles:{' '}
-              {Object.entries(quorum)
-                .map(([role, n]) => (n === 1 ? role : `${n} × ${role}`))
-                .join(', ')}
-              .
+              Needs approvals from each of these roles: {describeMissing(quorum)}.
             </p>
           ) : (
             <p>
