@@ -152,6 +152,40 @@ describe('ModelGateway', () => {
     expect(answer.redactions).toEqual({ email: 3, secret: 2, card: 1, phone: 1 });
   });
 
+  it('a declared exception reveals only contact details at its paths; secrets stay hidden', async () => {
+    const rules = new RecordingProvider('rules');
+    const answer = await gateway([rules]).generate({
+      ...base,
+      input: {
+        intake: {
+          requested_by: 'dana@example.com',
+          owner: 'lee@example.com',
+          contact: 'dana@example.com password=hunter2-secret',
+          api_token: 'dana@example.com',
+        },
+        tags: ['dana@example.com'],
+      },
+      reveal: [
+        'intake.requested_by',
+        'intake.contact',
+        'intake.api_token',
+        'intake.missing',
+        'tags',
+      ],
+    });
+    expect(rules.requests[0]?.input).toEqual({
+      intake: {
+        requested_by: 'dana@example.com',
+        owner: '[REDACTED:email]',
+        contact: '[REDACTED:email] password=[REDACTED:secret]',
+        api_token: '[REDACTED:secret]',
+      },
+      tags: ['[REDACTED:email]'],
+    });
+    expect(answer.revealed).toEqual(['intake.requested_by']);
+    expect(answer.redactions).toEqual({ email: 3, secret: 2 });
+  });
+
   it('propagates a provider error unchanged', async () => {
     const failing: ModelProvider = {
       name: 'rules',

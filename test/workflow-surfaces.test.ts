@@ -701,6 +701,11 @@ describe(
         .filter((l) => /^\| \d+ \|/.test(l));
       expect(rows.length).toBeGreaterThanOrEqual(2);
       for (const r of rows) expect(r.split('|')[5]!.trim()).toMatch(/^\d{4}-\d\d-\d\dT/);
+      // Who asked for the change is named (a declared exception to redaction), not hidden.
+      expect(report.markdown).toContain('- Requested by: dana@example.com');
+      expect((run.artifacts.intake as { requested_by: string }).requested_by).toBe(
+        'dana@example.com',
+      );
       expect(run.trace.filter((t) => t.type === 'tool').map((t) => t.status)).not.toContain(
         'failed',
       );

@@ -368,3 +368,61 @@ export function redactJson(value: JsonValue): { value: JsonValue; redactions: Re
   const redactions: Redactions = {};
   return { value: redactValue(value, redactions), redactions };
 }
+
+/** What a declared exception may reveal: contact details, never a secret, card or ID number. */
+const REVEALABLE = new Set(['email', 'phone']);
+
+/**
+ * Like redactJson, but the strings at `reveal` (dot-separated paths of object keys, e.g.
+ * `intake.requested_by`) are left as they are when all they hold is contact details (an email
+ * address, a phone number): a declared exception, for a fact an agent must copy into what it
+ * writes (who asked for a change). A string that also holds anything else (a secret, a card
+ * number) is redacted as usual, and so is a path that is not there or not a string; `revealed`
+ * lists the paths that were left as they are, and `redactions` counts only what was hidden.
+ *
+ * @example
+ * redactJsonExcept({ intake: { requested_by: 'a@b.io', note: 'c@d.io' } }, ['intake.requested_by'])
+ * // { value: { intake: { requested_by: 'a@b.io', note: '[REDACTED:email]' } },
+ * //   redactions: { email: 1 }, revealed: ['intake.requested_by'] }
+ */
+export function redactJsonExcept(
+  value: JsonObject,
+  reveal: readonly string[],
+): { value: JsonObject; redactions: Redactions; revealed: string[] } {
+  const redactions: Redactions = {};
+  const revealed: string[] = [];
+  const out = redactValue(value, redactions) as JsonObject;
+  for (const path of reveal) {
+    const keys = path.split('.');
+    const original = valueAt(value, keys);
+    if (typeof original !== 'string' || isSecretKey(keys[keys.length - 1] ?? '')) continue;
+    const { text, redactions: inside } = redactText(original);
+    const kinds = Object.keys(inside);
+    if (kinds.length === 0 || !kinds.every((k) => REVEALABLE.has(k))) continue;
+    if (valueAt(out, keys) !== text || !putAt(out, keys, original)) continue;
+    for (const k of kinds) redactions[k] = (redactions[k] ?? 0) - (inside[k] ?? 0);
+    revealed.push(path);
+  }
+  for (const k of Object.keys(redactions)) if (redactions[k] === 0) delete redactions[k];
+  return { value: out, redactions, revealed };
+}
+
+function valueAt(value: JsonValue, keys: readonly string[]): JsonValue | undefined {
+  let at: JsonValue | undefined = value;
+  for (const key of keys) {
+    if (at === null || typeof at !== 'object' || Array.isArray(at) || !Object.hasOwn(at, key))
+      return undefined;
+    at = (at)[key];
+  }
+  return at;
+}
+
+/** Sets the value at `keys` in a copy made by redactValue (its objects are its own). */
+function putAt(value: JsonObject, keys: readonly string[], v: JsonValue): boolean {
+  const parent = valueAt(value, keys.slice(0, -1));
+  const last = keys[keys.length - 1];
+  if (last === undefined || parent === null || typeof parent !== 'object' || Array.isArray(parent))
+    return false;
+  (parent as Record<string, JsonValue>)[last] = v;
+  return true;
+}

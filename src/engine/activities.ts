@@ -30,10 +30,13 @@ export type Activities = {
 
 /** What agents need of the model gateway (src/engine/model-gateway.ts implements it). */
 export interface AgentModels {
-  generate(request: Omit<ModelRequest, 'model'> & { model?: string }): Promise<{
+  generate(
+    request: Omit<ModelRequest, 'model'> & { model?: string; reveal?: readonly string[] },
+  ): Promise<{
     response: ModelResponse;
     model_id: string;
     redactions: Record<string, number>;
+    revealed?: readonly string[];
   }>;
 }
 
@@ -165,6 +168,7 @@ export function createActivities(deps: ActivityDeps): Activities {
       let error: string | null = null;
       const usage = { prompt_tokens: 0, completion_tokens: 0 };
       const redactions: Record<string, number> = {};
+      const revealed = new Set<string>();
       let attempts = 0;
       let tool_calls: ModelToolCall[] | undefined;
       const offered = toolsOffered(a.tools);
@@ -181,6 +185,7 @@ export function createActivities(deps: ActivityDeps): Activities {
               output_schema: a.output_schema,
               schema_name: a.artifact.replace(/[^a-zA-Z0-9_-]/g, '_'),
               previous_error,
+              ...(a.reveal?.length ? { reveal: a.reveal } : {}),
               ...(offered.length > 0 ? { tools: offered, messages: a.messages ?? [] } : {}),
             });
             model = answer.model_id;
@@ -188,6 +193,7 @@ export function createActivities(deps: ActivityDeps): Activities {
             usage.completion_tokens += answer.response.usage.completion_tokens;
             for (const [k, v] of Object.entries(answer.redactions))
               redactions[k] = (redactions[k] ?? 0) + Number(v);
+            for (const path of answer.revealed ?? []) revealed.add(path);
             const calls = answer.response.tool_calls ?? [];
             if (offered.length > 0 && calls.length > 0) {
               // Not an answer yet: the calls are made (governed) and the next turn sees them.
@@ -237,6 +243,8 @@ export function createActivities(deps: ActivityDeps): Activities {
                 attempts,
                 usage,
                 redactions,
+                // Only agents with a declared exception add it: what the model saw unredacted.
+                ...(a.reveal?.length ? { revealed: [...revealed] } : {}),
                 ok: result.ok,
                 output_sha256: result.ok && !tool_calls ? sha256Hex(canonicalJson(output)) : null,
                 error,

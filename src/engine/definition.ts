@@ -72,6 +72,13 @@ export interface AgentStep<I> {
   readonly output: z.ZodType;
   readonly input: Fn<I, JsonObject>;
   /**
+   * A declared exception to redaction: dot-separated paths into `input` (e.g.
+   * `intake.requested_by`) the model sees as they are when all they hold is an email address or
+   * a phone number, for a fact the agent must copy into what it writes. Anything else there (a
+   * secret, a card number) is still redacted; AGENT_INVOKE records the paths revealed.
+   */
+  readonly reveal?: readonly string[];
+  /**
    * Tools the agent may ask for before it answers (each also in the definition's
    * `allowed_tools`). Each call is governed: read tools run when policy allows them without
    * review; anything else is refused and the refusal is the tool's result.

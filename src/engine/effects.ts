@@ -38,6 +38,8 @@ export interface ActivityTypes {
       instructions: string;
       input: JsonObject;
       output_schema: JsonObject;
+      /** Input paths the model may see unredacted (AgentStep.reveal). */
+      reveal?: string[];
       /** Tools offered to the model (an agent step's `tools`); each turn is its own effect. */
       tools?: string[];
       /** The turns so far: tool calls asked for and their results. */

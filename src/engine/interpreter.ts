@@ -130,6 +130,7 @@ export async function interpret<I>(
           instructions: step.instructions,
           input: step.input(st),
           output_schema: z.toJSONSchema(step.output, { target: 'draft-2020-12' }) as JsonObject,
+          ...(step.reveal?.length ? { reveal: [...step.reveal] } : {}),
         };
         const used = step.tools?.length ? await useTools(step, ask) : null;
         const r = used ? used.answer : await fx.activity(next(), 'agent', ask);

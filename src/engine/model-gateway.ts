@@ -1,11 +1,12 @@
 import { CountersignError } from '../core/errors.js';
+import type { JsonObject } from '../core/model.js';
 import type {
   ModelMessage,
   ModelProvider,
   ModelRequest,
   ModelResponse,
 } from '../core/ports/model.js';
-import { type Redactions, redactJson, redactText } from '../core/redact.js';
+import { type Redactions, redactJson, redactJsonExcept, redactText } from '../core/redact.js';
 
 export interface ModelGatewayOptions {
   /** Configured providers, keyed by provider name (`rules`, `openai-compatible`). */
@@ -16,7 +17,11 @@ export interface ModelGatewayOptions {
   readonly defaultModel: string;
 }
 
-export type GatewayRequest = Omit<ModelRequest, 'model'> & { readonly model?: string | undefined };
+export type GatewayRequest = Omit<ModelRequest, 'model'> & {
+  readonly model?: string | undefined;
+  /** Input paths left unredacted when they hold only contact details (redactJsonExcept). */
+  readonly reveal?: readonly string[] | undefined;
+};
 
 export interface GatewayAnswer {
   readonly response: ModelResponse;
@@ -24,6 +29,8 @@ export interface GatewayAnswer {
   readonly model_id: string;
   /** What was redacted from the request before the provider saw it, per kind. */
   readonly redactions: Redactions;
+  /** Set when the request declared `reveal`: the paths the provider saw as they are. */
+  readonly revealed?: readonly string[];
 }
 
 /** `<provider>/<model>`: the provider name, a slash, then the provider's model name. */
@@ -124,7 +131,10 @@ export class ModelGateway {
     }
     const redactions: Redactions = {};
     const instructions = redactText(request.instructions);
-    const input = redactJson(request.input);
+    const input: { value: JsonObject; redactions: Redactions; revealed?: string[] } = request.reveal
+      ?.length
+      ? redactJsonExcept(request.input, request.reveal)
+      : redactJson(request.input);
     addCounts(redactions, instructions.redactions);
     addCounts(redactions, input.redactions);
     let previous_error: string | undefined;
@@ -164,6 +174,11 @@ export class ModelGateway {
       ...(request.tools?.length ? { tools: request.tools } : {}),
       ...(messages ? { messages } : {}),
     });
-    return { response, model_id, redactions };
+    return {
+      response,
+      model_id,
+      redactions,
+      ...(input.revealed ? { revealed: input.revealed } : {}),
+    };
   }
 }

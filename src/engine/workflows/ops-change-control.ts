@@ -101,6 +101,8 @@ export const opsChangeControl: WorkflowDefinition<OpsChangeInput> = {
       instructions:
         'Normalize the change request: trim text, classify systems, compute the window and list warnings.',
       input: (run) => ({ request: run.input }),
+      // The intake states who asked for the change; the model sees only that address.
+      reveal: ['request.change_request.requested_by'],
     },
     {
       kind: 'agent',
@@ -198,6 +200,8 @@ export const opsChangeControl: WorkflowDefinition<OpsChangeInput> = {
       role: 'audit_agent',
       artifact: 'audit_report',
       output: auditReport,
+      // The report names who asked for the change; the model sees only that address.
+      reveal: ['intake.requested_by'],
       instructions:
         'Summarize the run for auditors: outcome, risk, decisions, executed steps with their hashes, rollbacks.',
       input: (run) => ({
