@@ -57,6 +57,12 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
     url: '/actors',
     body: { name: 'New', role: 'Developer' },
   }),
+  // The subject's own role again (Alice is a Developer): allowed or not, nothing changes.
+  set_actor_role: (i) => ({
+    method: 'PUT',
+    url: `/actors/${i.subject}/role`,
+    body: { role: 'Developer' },
+  }),
   start_workflow: () => ({ method: 'POST', url: '/workflows', body: { title: 'Matrix' } }),
   propose_action: (i) => ({
     method: 'POST',
@@ -217,6 +223,7 @@ const DENIED = [403];
  */
 const OWN: Record<string, Partial<Record<Role, number[]>>> = {
   register_actor: { operator: OK, admin: OK, actor: DENIED },
+  set_actor_role: { operator: OK, admin: OK, actor: DENIED },
   start_workflow: { operator: OK, admin: OK, actor: OK },
   propose_action: { operator: DENIED, admin: OK, actor: OK },
   review_action: { operator: DENIED, admin: OK_OR_STATE, actor: OK_OR_STATE },

@@ -32,6 +32,7 @@ export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 export interface Api {
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
   post<T>(path: string, body: unknown, purpose?: string): Promise<T>;
+  put<T>(path: string, body: unknown, purpose?: string): Promise<T>;
   delete<T>(path: string, purpose?: string): Promise<T>;
   /**
    * Follows a server-sent event stream (`/events`) with the same token, reconnecting after a
@@ -186,6 +187,7 @@ export function createApi(creds: Credentials, fetchFn: Fetch = (i, o) => fetch(i
       return send('GET', qs ? `${path}?${qs}` : path);
     },
     post: (path, body, purpose) => send('POST', path, body, purpose),
+    put: (path, body, purpose) => send('PUT', path, body, purpose),
     delete: (path, purpose) => send('DELETE', path, undefined, purpose),
     stream: (path, query, on) => {
       const qs = new URLSearchParams(query).toString();

@@ -2,6 +2,7 @@
 import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActorsProvider } from '../src/actors.js';
+import { ReportMarkdown } from '../src/components/ReportMarkdown.js';
 import type { PendingItem } from '../src/types.js';
 import { Inbox } from '../src/views/Inbox.js';
 import { ALICE, fakeServer, renderSignedIn, route } from './harness.js';
@@ -71,5 +72,27 @@ describe('people by name', () => {
     );
     const list = await screen.findByRole('list', { name: 'Pending approval requests' });
     await waitFor(() => expect(within(list).getByText('actor_5')).toBeTruthy());
+  });
+
+  it('names the people in a report’s tables; other cells stay as written', async () => {
+    const report = [
+      '| # | Reviewer | Comment |',
+      '|---|---|---|',
+      '| 1 | actor_1 | looks right to actor_5 |',
+      '| 2 | operator | `actor_5` |',
+    ].join('\n');
+    renderSignedIn(
+      <ActorsProvider>
+        <ReportMarkdown>{report}</ReportMarkdown>
+      </ActorsProvider>,
+      fakeServer(route('GET', '/actors', ACTORS)),
+      ALICE,
+    );
+    const table = await screen.findByRole('table');
+    await waitFor(() => expect(table.querySelector('[data-actor="actor_1"]')).toBeTruthy());
+    expect(table.querySelector('[data-actor="actor_1"]')!.textContent).toBe('Alice (Developer)');
+    expect(within(table).getByText('the operator')).toBeTruthy();
+    expect(within(table).getByText('looks right to actor_5')).toBeTruthy();
+    expect(table.querySelectorAll('[data-actor]')).toHaveLength(1);
   });
 });

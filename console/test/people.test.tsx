@@ -106,4 +106,47 @@ describe('People', () => {
     const refusal = await screen.findByRole('alert');
     expect(refusal.textContent).toContain('POLICY_DENIED');
   });
+
+  it('changes another actor’s role, never offers your own, and shows a refusal', async () => {
+    const actors = [
+      { actor_id: 'actor_1', name: 'Alice', role: 'Developer', kind: 'human', created_at: T },
+      { actor_id: BOB.actor_id, name: BOB.name, role: 'admin', kind: 'human', created_at: T },
+    ];
+    let refuse = false;
+    const server = fakeServer(
+      route('GET', '/actors', () => ({ actors })),
+      route('GET', '/tokens', { tokens: [] }),
+      (req: Recorded) => {
+        if (req.method !== 'PUT' || req.url !== '/actors/actor_1/role') return undefined;
+        if (refuse)
+          return {
+            status: 403,
+            body: { error: { code: 'POLICY_DENIED', message: 'Policy denies actor.set_role.' } },
+          };
+        const role = (req.body as { role: string }).role;
+        const previous_role = actors[0]!.role;
+        actors[0] = { ...actors[0]!, role };
+        return {
+          status: 200,
+          body: { actor_id: 'actor_1', name: 'Alice', kind: 'human', role, previous_role },
+        };
+      },
+    );
+    renderSignedIn(<People />, server, BOB);
+    const form = await screen.findByRole('form', { name: 'Change a role' });
+    const select = within(form).getByLabelText('Actor') as HTMLSelectElement;
+    expect([...select.options].map((o) => o.value)).toEqual(['actor_1']);
+    fireEvent.change(within(form).getByLabelText('New role'), { target: { value: 'security' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Change role' }));
+    expect((await within(form).findByRole('status')).textContent).toBe(
+      'Alice is now security (was Developer).',
+    );
+    const table = screen.getByRole('table', { name: 'Actors' });
+    await waitFor(() => expect(within(table).getByText('security')).toBeTruthy());
+    expect(server.requests.find((r) => r.method === 'PUT')?.body).toEqual({ role: 'security' });
+    refuse = true;
+    fireEvent.change(within(form).getByLabelText('New role'), { target: { value: 'admin' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Change role' }));
+    expect((await within(form).findByRole('alert')).textContent).toContain('POLICY_DENIED');
+  });
 });

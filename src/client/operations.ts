@@ -22,6 +22,22 @@ export interface Operations {
       actor_id: string;
     };
   };
+  /** Change an actor's role. Change another actor's role (the operator and admins by default). Nobody changes their own role. Approvals already given keep the role they were given with. Name and kind never change. */
+  set_actor_role: {
+    input: {
+      /** ID of the actor whose role changes */
+      actor_id: string;
+      /** The new role, e.g. "security" */
+      role: string;
+    };
+    output: {
+      actor_id: string;
+      name: string;
+      kind: "human" | "agent" | "service";
+      role: string;
+      previous_role: string;
+    };
+  };
   /** Start a workflow. Open a workflow: the context every proposed tool call belongs to. Returns workflow_id. Pass idempotency_key to make retries return the same workflow. */
   start_workflow: {
     input: {
@@ -230,7 +246,7 @@ export interface Operations {
       /** Seconds until the token is refused (60 to a year); omit for no expiry */
       expires_in_seconds?: number;
       /** The operations the token may call (e.g. ["propose_action","get_proposal"]); omit for all */
-      scope?: Array<"register_actor" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_actors" | "list_ledger" | "plan_action" | "wait_for_decision" | "test_policy" | "replay_policy">;
+      scope?: Array<"register_actor" | "set_actor_role" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_actors" | "list_ledger" | "plan_action" | "wait_for_decision" | "test_policy" | "replay_policy">;
     };
     output: {
       token_id: string;
@@ -645,6 +661,8 @@ export interface Operations {
         id: string;
         approval_id: string;
         reviewer_id: string;
+        /** The reviewer's role when they decided; a role quorum counts this role */
+        reviewer_role: string | null;
         decision: string;
         comment: string | null;
         /** The API token the decision was made with */
@@ -755,6 +773,8 @@ export interface Operations {
         id: string;
         approval_id: string;
         reviewer_id: string;
+        /** The reviewer's role when they decided; a role quorum counts this role */
+        reviewer_role: string | null;
         decision: string;
         comment: string | null;
         /** The API token the decision was made with */
@@ -1068,6 +1088,7 @@ export interface Operations {
 /** The HTTP route of each operation; `{name}` path segments come from the input. */
 export const ROUTES = {
   register_actor: { method: 'POST', path: '/actors', write: true, privileged: false },
+  set_actor_role: { method: 'PUT', path: '/actors/{actor_id}/role', write: true, privileged: false },
   start_workflow: { method: 'POST', path: '/workflows', write: true, privileged: true },
   propose_action: { method: 'POST', path: '/proposals', write: true, privileged: false },
   review_action: { method: 'POST', path: '/proposals/{proposal_id}/review', write: true, privileged: true },

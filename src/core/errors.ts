@@ -14,7 +14,11 @@ export const ERROR_CODES = {
   NOT_FOUND: { retryable: false, summary: 'No such object in this tenant.' },
   UNKNOWN_TOOL: { retryable: false, summary: 'The tool is not registered.' },
   INVALID_STATE: { retryable: false, summary: 'The object is not in a state that allows this.' },
-  SELF_APPROVAL: { retryable: false, summary: 'The proposer of a call cannot review it.' },
+  SELF_APPROVAL: {
+    retryable: false,
+    summary:
+      'Nobody decides their own case: a proposer cannot review their call, an actor cannot change their own role.',
+  },
   MISSING_ROLE: { retryable: false, summary: 'The reviewer lacks a role the policy requires.' },
   DUPLICATE_DECISION: { retryable: false, summary: 'This reviewer already decided this version.' },
   POLICY_DENIED: { retryable: false, summary: 'Policy denies the action.' },

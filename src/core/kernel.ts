@@ -88,6 +88,11 @@ export class Kernel {
     return this.actors.register(ctx, input);
   }
 
+  /** Changes another actor's role (ops/actors.ts). */
+  setActorRole(ctx: CallContext, input: S.SetActorRoleInput): Promise<S.SetActorRoleOutput> {
+    return this.actors.setRole(ctx, input);
+  }
+
   /** The agent or service actor `countersign mcp` acts as (ops/actors.ts). */
   bindAgent(ctx: CallContext, actor_id?: string): Promise<BoundAgent> {
     return this.actors.bindAgent(ctx, actor_id);

@@ -6,6 +6,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** Event types. The seed-001 workflow types plus one per connector operation. */
 export const EVENT_TYPES = {
   ACTOR_REGISTERED: 'ACTOR_REGISTERED',
+  ACTOR_ROLE_CHANGED: 'ACTOR_ROLE_CHANGED',
   WORKFLOW_STARTED: 'WORKFLOW_STARTED',
   WORKFLOW_STEP: 'WORKFLOW_STEP',
   WORKFLOW_COMPLETED: 'WORKFLOW_COMPLETED',

@@ -104,6 +104,11 @@ export interface Decision {
   readonly hash: string;
   /** `policy` for a call the policy allowed without review. */
   readonly reviewer_id: string;
+  /**
+   * The reviewer's role when they decided: a quorum counts this role, whatever the actor's
+   * role is now. Null for policy and for decisions recorded before roles were kept.
+   */
+  readonly reviewer_role: string | null;
   readonly decision: DecisionKind;
   readonly comment: string | null;
   readonly edits: JsonObject | null;
@@ -272,6 +277,8 @@ export interface ApprovalDecision {
   readonly id: string;
   readonly approval_id: string;
   readonly reviewer_id: string;
+  /** The reviewer's role when they decided (null: recorded before roles were kept). */
+  readonly reviewer_role: string | null;
   readonly decision: ApprovalDecisionKind;
   readonly comment: string | null;
   /** The API token the decision was made with (null: the local operator's tools, or the system). */

@@ -94,6 +94,20 @@ export const registerActorInput = z.strictObject({
 });
 export const registerActorOutput = z.object({ actor_id: z.string() });
 
+export const setActorRoleInput = z.strictObject({
+  actor_id: actorId.describe('ID of the actor whose role changes'),
+  role: text(100).describe('The new role, e.g. "security"'),
+});
+export const setActorRoleOutput = z.object({
+  actor_id: z.string(),
+  name: z.string(),
+  kind: z.enum(['human', 'agent', 'service']),
+  role: z.string(),
+  previous_role: z.string(),
+});
+export type SetActorRoleInput = z.input<typeof setActorRoleInput>;
+export type SetActorRoleOutput = z.infer<typeof setActorRoleOutput>;
+
 export const startWorkflowInput = z.strictObject({
   title: text(500).describe('Title of the workflow'),
   idempotency_key: chars(200)

@@ -716,6 +716,7 @@ export class WorkflowOps {
           id: await tx.nextId(ctx.tenant_id, 'decision'),
           approval_id: approval.id,
           reviewer_id: reviewer.id,
+          reviewer_role: reviewer.role,
           decision: args.decision,
           comment: args.comment ?? null,
           token_id: ctx.token?.id ?? null,
@@ -833,6 +834,7 @@ export class WorkflowOps {
         id: await tx.nextId(ctx.tenant_id, 'decision'),
         approval_id: approval.id,
         reviewer_id: 'system',
+        reviewer_role: null,
         decision: 'timeout',
         comment: `no decision by ${approval.due_at ?? 'the deadline'}; default outcome: ${outcome}`,
         token_id: null,
@@ -1049,10 +1051,10 @@ async function tallyGate(
   a: ApprovalRequest,
   decisions: readonly ApprovalDecision[],
 ): Promise<Tally> {
-  const ids = decisions.filter((d) => d.decision === 'approve').map((d) => d.reviewer_id);
+  const approvals = decisions.filter((d) => d.decision === 'approve');
   const approvers = a.role_quorum
-    ? await approversOf(tx, a.tenant_id, ids)
-    : [...new Set(ids)].map((id) => ({ id, roles: [] }));
+    ? await approversOf(tx, a.tenant_id, approvals)
+    : [...new Set(approvals.map((d) => d.reviewer_id))].map((id) => ({ id, roles: [] }));
   return tallyApprovals(a, approvers, [a.requested_by]);
 }
 

@@ -298,6 +298,14 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     )
     .action((o: { name: string; role: string; kind: string }) => show('register_actor', o));
   actor
+    .command('set-role <actor_id> <role>')
+    .description("change another actor's role (approvals already given keep theirs)")
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign actor set-role actor_3 security\n${LOCAL_OR_REMOTE}`,
+    )
+    .action((actor_id: string, role: string) => show('set_actor_role', { actor_id, role }));
+  actor
     .command('list')
     .description('who the actor IDs stand for: ID, kind, role and name')
     .addOption(

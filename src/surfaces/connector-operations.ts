@@ -22,6 +22,20 @@ export const CONNECTOR_OPERATIONS: readonly Operation[] = [
     run: ({ kernel: k }, c, i) => k.registerActor(c, i),
   }),
   defineOperation({
+    name: 'set_actor_role',
+    title: "Change an actor's role",
+    description:
+      "Change another actor's role (the operator and admins by default). Nobody changes their own role. " +
+      'Approvals already given keep the role they were given with. Name and kind never change.',
+    input: S.setActorRoleInput,
+    output: S.setActorRoleOutput,
+    write: true,
+    privileged: false,
+    actorFields: [],
+    http: { method: 'PUT', path: '/actors/{actor_id}/role' },
+    run: ({ kernel: k }, c, i) => k.setActorRole(c, i),
+  }),
+  defineOperation({
     name: 'start_workflow',
     title: 'Start a workflow',
     description:

@@ -62,6 +62,10 @@ const decisionOutput = z.object({
   id: z.string(),
   approval_id: z.string(),
   reviewer_id: z.string(),
+  reviewer_role: z
+    .string()
+    .nullable()
+    .describe("The reviewer's role when they decided; a role quorum counts this role"),
   decision: z.string(),
   comment: z.string().nullable(),
   token_id: z.string().nullable().describe('The API token the decision was made with'),

@@ -1,5 +1,6 @@
 import Markdown, { type Components } from 'react-markdown';
 import remarkGfm from 'remark-gfm';
+import { ActorName } from '../actors.js';
 
 /**
  * Whether an image at `src` would load from the console's own origin (`base`, the page's URL).
@@ -39,8 +40,21 @@ function ReportImage({ src, alt, title }: { src?: unknown; alt?: string; title?:
   );
 }
 
+/** A table cell that holds nothing but an actor ID (a reviewer, who started the run). */
+const ACTOR_ID = /^(?:actor_\d+|operator)$/;
+
 const COMPONENTS: Components = {
   img: ({ src, alt, title }) => <ReportImage src={src} alt={alt} title={title} />,
+  // People by name and role, the ID on hover, as everywhere else in the console.
+  td: ({ children, style }) => (
+    <td style={style}>
+      {typeof children === 'string' && ACTOR_ID.test(children) ? (
+        <ActorName id={children} />
+      ) : (
+        children
+      )}
+    </td>
+  ),
 };
 
 /** Markdown written by an agent (an audit report), with GFM tables and no remote images. */

@@ -23,9 +23,10 @@ const KINDS = ['human', 'agent', 'service'] as const;
 /**
  * People and tokens, for whoever administers the tenant: the actors (add one, with its role and
  * kind) and the API tokens (list, mint, revoke). The server decides who may do what (an admin
- * registers actors, only the operator mints tokens, an actor revokes its own); the page shows
- * its refusals as they come. An actor's role and kind are fixed once registered: a new role is
- * a new actor, so earlier decisions keep meaning what they meant.
+ * registers actors and changes roles, only the operator mints tokens, an actor revokes its own);
+ * the page shows its refusals as they come. A role change applies to decisions made after it:
+ * each decision keeps the role it was made with. Nobody changes their own role, and an actor's
+ * kind never changes.
  */
 export function People() {
   const { api, me } = useSession();
@@ -40,9 +41,9 @@ export function People() {
     <section aria-labelledby="people-title">
       <h1 id="people-title">People and tokens</h1>
       <p className="muted small">
-        An actor&rsquo;s role and kind are fixed once registered: to change a role, register the
-        person again with the new role and revoke the old actor&rsquo;s tokens, so that decisions
-        already made keep the role they were made with.
+        A role change applies to decisions made after it: approvals already given keep the role they
+        were given with. Nobody changes their own role, and an actor&rsquo;s kind never changes
+        (register a new actor instead).
       </p>
       <h2>Actors</h2>
       <ErrorNotice error={actors.error} title="The actors could not be listed" />
@@ -73,6 +74,12 @@ export function People() {
         </table>
       )}
       <RegisterActor onDone={actors.reload} />
+      {actors.data && actors.data.actors.length > 0 && (
+        <ChangeRole
+          actors={actors.data.actors.filter((a) => a.actor_id !== me.actor_id)}
+          onDone={actors.reload}
+        />
+      )}
       <h2>API tokens</h2>
       <ErrorNotice error={tokens.error} title="The tokens could not be listed" />
       {tokens.loading && !tokens.data && <Loading what="the tokens" />}
@@ -144,6 +151,65 @@ function RegisterActor({ onDone }: { onDone: () => void }) {
         </p>
       )}
       <ErrorNotice error={error} title="The server refused to register it" />
+    </form>
+  );
+}
+
+function ChangeRole({ actors, onDone }: { actors: ActorInfo[]; onDone: () => void }) {
+  const { api } = useSession();
+  const [error, setError] = useState<unknown>();
+  const [done, setDone] = useState<string>();
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const f = new FormData(form);
+    const actor_id = field(f, 'actor', '');
+    setError(undefined);
+    setDone(undefined);
+    try {
+      const r = await api.put<{ name: string; role: string; previous_role: string }>(
+        `/actors/${encodeURIComponent(actor_id)}/role`,
+        { role: field(f, 'new_role', '').trim() },
+      );
+      setDone(
+        r.role === r.previous_role
+          ? `${r.name} already holds the role ${r.role}; nothing changed.`
+          : `${r.name} is now ${r.role} (was ${r.previous_role}).`,
+      );
+      form.reset();
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  if (actors.length === 0) return null;
+  return (
+    <form className="card" aria-labelledby="role-title" onSubmit={(e) => void submit(e)}>
+      <h3 id="role-title">Change a role</h3>
+      <label>
+        Actor{' '}
+        <select name="actor" required defaultValue={actors[0]?.actor_id}>
+          {actors.map((a) => (
+            <option key={a.actor_id} value={a.actor_id}>
+              {a.name} ({a.role}, {a.kind})
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        New role <input name="new_role" required maxLength={100} placeholder="e.g. security" />
+      </label>
+      <div className="actions">
+        <button type="submit" className="primary">
+          Change role
+        </button>
+      </div>
+      {done && (
+        <p className="notice notice-ok" role="status">
+          {done}
+        </p>
+      )}
+      <ErrorNotice error={error} title="The server refused the change" />
     </form>
   );
 }

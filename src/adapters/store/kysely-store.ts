@@ -225,6 +225,15 @@ class KyselyTx extends KyselyReader implements StoreTx {
     await this.db.insertInto('actors').values(a).execute();
   }
 
+  async setActorRole(tenant_id: string, id: string, role: string): Promise<void> {
+    await this.db
+      .updateTable('actors')
+      .set({ role })
+      .where('tenant_id', '=', tenant_id)
+      .where('id', '=', id)
+      .execute();
+  }
+
   async insertWorkflow(w: Workflow): Promise<void> {
     await W.workflows.run(this.db, this.dialect, { ...w });
   }

@@ -5,6 +5,7 @@ import { idempotencyRetentionMigration } from './idempotency-migration.js';
 import { knowledgeMigration } from './knowledge-migration.js';
 import { proposalDescriptionMigration } from './proposal-description-migration.js';
 import { principalsMigration } from './principals-migration.js';
+import { decisionRoleMigration } from './decision-role-migration.js';
 import { roleQuorumMigration } from './role-quorum-migration.js';
 import { tokenGenerationMigration } from './token-generation-migration.js';
 
@@ -252,6 +253,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0009_hashes_as_bytes': hashBytesMigration(dialect),
         '0010_proposal_description': proposalDescriptionMigration,
         '0011_role_quorum': roleQuorumMigration,
+        '0012_decision_roles': decisionRoleMigration,
       }),
   };
 }

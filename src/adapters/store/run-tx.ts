@@ -67,6 +67,7 @@ export interface RunTables {
     id: string;
     approval_id: string;
     reviewer_id: string;
+    reviewer_role: string | null;
     decision: string;
     comment: string | null;
     token_id: string | null;

@@ -58,6 +58,7 @@ export interface Tables {
     version: number;
     hash: StoredHash;
     reviewer_id: string;
+    reviewer_role: string | null;
     decision: string;
     comment: string | null;
     edits: string | null;

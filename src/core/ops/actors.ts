@@ -37,6 +37,45 @@ export class ActorOps {
   }
 
   /**
+   * Changes an actor's role (`actor.set_role`; by default the operator and admins). Nobody
+   * changes their own role, whatever policy says: a reviewer never grants themselves the role a
+   * quorum needs. Approvals already given keep the role they were given with (the decision
+   * records it), so a change never fills or empties a quorum slot after the fact. An actor's
+   * name and kind never change: a person is not turned into an agent or back.
+   */
+  async setRole(ctx: CallContext, input: S.SetActorRoleInput): Promise<S.SetActorRoleOutput> {
+    assertContext(ctx);
+    const args = parseInput(S.setActorRoleInput, input, 'set_actor_role input');
+    return this.r.final(ctx, async (tx) => {
+      const principal = await this.r.principalOf(tx, ctx);
+      this.r.require(ctx, principal, 'actor.set_role', { type: 'Tenant', id: ctx.tenant_id });
+      const actor = await this.r.actor(tx, ctx, args.actor_id, 'actor_id');
+      if (principal.id === actor.id)
+        throw new CountersignError(
+          'SELF_APPROVAL',
+          `${actor.id} cannot change their own role; another administrator must.`,
+          { actor_id: actor.id },
+        );
+      if (actor.role !== args.role) {
+        await tx.setActorRole(ctx.tenant_id, actor.id, args.role);
+        await this.r.append(tx, ctx, {
+          type: EVENT_TYPES.ACTOR_ROLE_CHANGED,
+          actor: principal.id,
+          workflow_id: null,
+          data: { actor_id: actor.id, from: actor.role, to: args.role, purpose: ctx.purpose },
+        });
+      }
+      return {
+        actor_id: actor.id,
+        name: actor.name,
+        kind: actor.kind,
+        role: args.role,
+        previous_role: actor.role,
+      };
+    });
+  }
+
+  /**
    * The actor a bound door acts as: `actor_id` when given (it must exist and be an agent or a
    * service: a person reviews in the console or the CLI, never through an agent's channel),
    * otherwise the tenant's `local-agent`, registered (kind `agent`) on first use. Only the local

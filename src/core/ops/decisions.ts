@@ -11,18 +11,22 @@ export function isApproval(kind: DecisionKind): boolean {
   return kind === 'approve' || kind === 'policy_allow';
 }
 
-/** The reviewers' roles, for counting approvals against a quorum (quorum.ts). */
+/**
+ * The reviewers' roles, for counting approvals against a quorum (quorum.ts): the role each held
+ * when they decided; the current one only for a decision recorded before roles were kept.
+ */
 export async function approversOf(
   tx: StoreReader,
   tenant_id: string,
-  ids: readonly string[],
+  decisions: readonly { readonly reviewer_id: string; readonly reviewer_role: string | null }[],
 ): Promise<Approver[]> {
-  const out: Approver[] = [];
-  for (const id of new Set(ids)) {
-    const actor = await tx.getActor(tenant_id, id);
-    out.push({ id, roles: actor ? [actor.role] : [] });
+  const out = new Map<string, Approver>();
+  for (const d of decisions) {
+    if (out.has(d.reviewer_id)) continue;
+    const role = d.reviewer_role ?? (await tx.getActor(tenant_id, d.reviewer_id))?.role;
+    out.set(d.reviewer_id, { id: d.reviewer_id, roles: role ? [role] : [] });
   }
-  return out;
+  return [...out.values()];
 }
 
 /**
@@ -35,12 +39,10 @@ export async function tallyProposal(
   decisions: readonly Decision[],
   version: number = proposal.version,
 ): Promise<Tally> {
-  const ids = decisions
-    .filter((d) => d.version === version && isApproval(d.decision))
-    .map((d) => d.reviewer_id);
+  const approvals = decisions.filter((d) => d.version === version && isApproval(d.decision));
   const approvers = proposal.role_quorum
-    ? await approversOf(tx, proposal.tenant_id, ids)
-    : [...new Set(ids)].map((id) => ({ id, roles: [] }));
+    ? await approversOf(tx, proposal.tenant_id, approvals)
+    : [...new Set(approvals.map((d) => d.reviewer_id))].map((id) => ({ id, roles: [] }));
   return tallyApprovals(proposal, approvers, [proposal.proposer_id]);
 }
 
@@ -53,6 +55,8 @@ export async function insertDecision(
   reviewer_id: string,
   decision: DecisionKind,
   o: {
+    /** The reviewer's role now (null for policy): a quorum counts it, whatever comes later. */
+    reviewer_role: string | null;
     comment?: string | undefined;
     edits: JsonObject | null;
     policy_version: string;
@@ -66,6 +70,7 @@ export async function insertDecision(
     version,
     hash,
     reviewer_id,
+    reviewer_role: o.reviewer_role,
     decision,
     comment: o.comment ?? null,
     edits: o.edits,
@@ -94,6 +99,7 @@ export async function recordPolicyAllowance(
     POLICY_REVIEWER_ID,
     'policy_allow',
     {
+      reviewer_role: null,
       edits: null,
       policy_version: policy.policy_version,
       now: proposal.updated_at,

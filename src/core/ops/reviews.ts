@@ -151,6 +151,7 @@ export class ReviewOps {
         reviewer.id,
         'edit',
         {
+          reviewer_role: reviewer.role,
           comment: args.comment,
           edits: args.edits!.params,
           policy_version: policy.policy_version,
@@ -159,6 +160,7 @@ export class ReviewOps {
       );
       if (editStands)
         await insertDecision(tx, ctx, proposal, version, hash, reviewer.id, 'approve', {
+          reviewer_role: reviewer.role,
           comment: 'the edit stands as its approval (policy: proposal.approve_own_edit)',
           edits: null,
           policy_version: policy.policy_version,
@@ -226,7 +228,13 @@ export class ReviewOps {
       current.hash,
       reviewer.id,
       args.decision,
-      { comment: args.comment, edits: null, policy_version: this.r.policy.version, now },
+      {
+        reviewer_role: reviewer.role,
+        comment: args.comment,
+        edits: null,
+        policy_version: this.r.policy.version,
+        now,
+      },
     );
     const tally = await tallyProposal(tx, proposal, [...decisions, decision]);
     const received = tally.received;

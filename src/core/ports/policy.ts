@@ -4,6 +4,7 @@ import type { RoleQuorum } from '../quorum.js';
 /** The actions policy decides. */
 export const POLICY_ACTIONS = [
   'actor.register',
+  'actor.set_role',
   'workflow.start',
   'workflow.read',
   'workflow.cancel',

@@ -121,6 +121,8 @@ export interface StoreTx extends StoreReader {
   nextId(tenant_id: string, kind: IdKind): Promise<string>;
 
   insertActor(actor: Actor): Promise<void>;
+  /** Changes an actor's role (the only field of an actor that ever changes). */
+  setActorRole(tenant_id: string, id: string, role: string): Promise<void>;
 
   insertWorkflow(workflow: Workflow): Promise<void>;
   setWorkflowStatus(tenant_id: string, id: string, status: Workflow['status']): Promise<void>;
