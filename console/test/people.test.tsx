@@ -134,7 +134,7 @@ describe('People', () => {
     );
     renderSignedIn(<People />, server, BOB);
     const form = await screen.findByRole('form', { name: 'Change a role' });
-    const select = within(form).getByLabelText('Actor') as HTMLSelectElement;
+    const select = within(form).getByLabelText<HTMLSelectElement>('Actor');
     expect([...select.options].map((o) => o.value)).toEqual(['actor_1']);
     fireEvent.change(within(form).getByLabelText('New role'), { target: { value: 'security' } });
     fireEvent.click(within(form).getByRole('button', { name: 'Change role' }));

@@ -412,7 +412,7 @@ function valueAt(value: JsonValue, keys: readonly string[]): JsonValue | undefin
   for (const key of keys) {
     if (at === null || typeof at !== 'object' || Array.isArray(at) || !Object.hasOwn(at, key))
       return undefined;
-    at = (at)[key];
+    at = at[key];
   }
   return at;
 }
