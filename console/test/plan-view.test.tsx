@@ -443,6 +443,35 @@ describe('the plan at its review gate', () => {
     expect(document.body.textContent).not.toContain('PLAN ONLY');
   });
 
+  it('after the run, shows the plan at the gate that approved it and not at the scope gate', async () => {
+    const server = () =>
+      fakeServer(
+        route('GET', '/approvals/approval_9', {
+          approval: gate({ status: 'approved' }),
+          decisions: [],
+        }),
+        route('GET', '/approvals/approval_8', {
+          approval: gate({ id: 'approval_8', request_key: 'scope', status: 'approved' }),
+          decisions: [],
+        }),
+        status(planRun()),
+      );
+    renderSignedIn(<GateDecision id="approval_9" />, server());
+    expect(
+      within(await screen.findByTestId('plan-brief')).getAllByTestId('phase-status'),
+    ).toHaveLength(3);
+    expect(screen.queryByRole('button', { name: 'Activate' })).toBeNull();
+    cleanup();
+    const scope = server();
+    renderSignedIn(<GateDecision id="approval_8" />, scope);
+    await screen.findByRole('heading', { name: /Plan review/ });
+    await waitFor(() =>
+      expect(scope.requests.some((r) => r.url === `/workflows/${ID}/status`)).toBe(true),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(screen.queryByTestId('plan-brief')).toBeNull();
+  });
+
   it('reads a plan the gate’s packet carries as a plan, not again in the context summary', async () => {
     renderSignedIn(
       <GateDecision id="approval_9" />,
