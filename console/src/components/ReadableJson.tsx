@@ -38,7 +38,7 @@ function Value({ value, depth, name }: { value: Json; depth: number; name: strin
   if (typeof value === 'string') {
     if (SQL_KEY.test(name) || value.includes('\n'))
       return (
-        <pre className="sql">
+        <pre className="sql" tabIndex={0}>
           <code>{value}</code>
         </pre>
       );
@@ -69,7 +69,7 @@ function List({ items, depth, name }: { items: Json[]; depth: number; name: stri
   if (items.length === 0) return <span className="muted">none</span>;
   if (items.every((i) => typeof i === 'string') && SQL_KEY.test(name))
     return (
-      <pre className="sql">
+      <pre className="sql" tabIndex={0}>
         <code>{items.join(';\n') + ';'}</code>
       </pre>
     );

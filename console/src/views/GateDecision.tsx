@@ -3,10 +3,12 @@ import { DecisionForm, type DecisionInput } from '../components/DecisionForm.js'
 import { Decisions } from '../components/Decisions.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Loading } from '../components/Loading.js';
+import { PlanBrief } from '../components/PlanBrief.js';
 import { ReadableJson } from '../components/ReadableJson.js';
 import { RedactedJson } from '../components/RedactedJson.js';
 import { eligibility } from '../eligibility.js';
 import { shortHash } from '../format.js';
+import { PLAN_ARTIFACT, type SavedPlan, isPlanGate, packetPlan, savedPlanOf } from '../plan.js';
 import { redacted } from '../redact.js';
 import { useLoad } from '../hooks.js';
 import { useSession } from '../session.js';
@@ -33,13 +35,34 @@ export function GateDecision({ id }: { id: string }) {
     [api, id],
   );
   const [lastRun, setLastRun] = useState<Run>();
+  const workflowId = view.data?.approval.workflow_id;
+  // The run, for the plan a plan-only run's final gate approves (the packet may not carry it).
+  const run = useLoad(
+    () =>
+      workflowId
+        ? api.get<Run>(`/workflows/${encodeURIComponent(workflowId)}/status`)
+        : Promise.resolve(undefined),
+    [api, workflowId],
+  );
 
   if (view.error && !view.data)
     return <ErrorNotice error={view.error} title={`Request ${id} could not be loaded`} />;
   if (!view.data) return <Loading what={`request ${id}`} />;
   const { approval, decisions, missing } = view.data;
   const quorum = approval.role_quorum;
-  const { risk, warnings, calls, ...context } = approval.packet;
+  const { risk, warnings, calls, ...packetContext } = approval.packet;
+  const inPacket = packetPlan(packetContext);
+  const context = inPacket
+    ? Object.fromEntries(Object.entries(packetContext).filter(([k]) => k !== inPacket.key))
+    : packetContext;
+  const plan: { saved: SavedPlan; raw: Json } | null = inPacket
+    ? { saved: inPacket.saved, raw: packetContext[inPacket.key] ?? null }
+    : run.data && isPlanGate(run.data, approval.id)
+      ? {
+          saved: savedPlanOf(run.data.artifacts[PLAN_ARTIFACT])!,
+          raw: run.data.artifacts[PLAN_ARTIFACT] ?? null,
+        }
+      : null;
   const steps = boundSteps(approval.proposals, calls);
   const warned = Array.isArray(warnings)
     ? warnings.filter((w): w is string => typeof w === 'string' && w.trim() !== '')
@@ -133,6 +156,7 @@ export function GateDecision({ id }: { id: string }) {
           )}
         </section>
       </div>
+      {plan && <PlanBrief saved={plan.saved} raw={plan.raw} />}
       {approval.proposals.length > 0 && (
         <section className="card" aria-labelledby="calls-title">
           <h2 id="calls-title">The calls an approval binds to</h2>

@@ -1,10 +1,13 @@
+import { ActivatePlan } from '../components/ActivatePlan.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { JsonView } from '../components/JsonView.js';
 import { Loading } from '../components/Loading.js';
+import { PlanBrief } from '../components/PlanBrief.js';
 import { RedactedJson } from '../components/RedactedJson.js';
 import { ReportMarkdown } from '../components/ReportMarkdown.js';
 import { shortHash } from '../format.js';
 import { FALLBACK_POLL_MS, useLiveReload, useLoad } from '../hooks.js';
+import { PLAN_ARTIFACT, activationOf, planApproved, savedPlanOf } from '../plan.js';
 import { useSession } from '../session.js';
 import { timeline } from '../stages.js';
 import type { Json, Run } from '../types.js';
@@ -38,8 +41,14 @@ export function RunView({
   if (!run.data) return <Loading what={`run ${id}`} />;
   const r = run.data;
   const steps = timeline(r.definition, r.stage, r.status);
-  const { audit_report, ...artifacts } = r.artifacts;
+  const { audit_report, ...rest } = r.artifacts;
   const report = auditMarkdown(audit_report);
+  // A saved plan is read as a plan (its JSON one click away inside it), not listed as JSON.
+  const saved = savedPlanOf(rest[PLAN_ARTIFACT]);
+  const artifacts = saved
+    ? Object.fromEntries(Object.entries(rest).filter(([k]) => k !== PLAN_ARTIFACT))
+    : rest;
+  const activation = activationOf(r);
   const temporal =
     runtime === 'temporal' && config.temporal_ui_url
       ? config.temporal_ui_url.replace('{workflow_id}', encodeURIComponent(r.workflow_id))
@@ -92,6 +101,27 @@ export function RunView({
         )}
         {r.error && <RedactedJson value={r.error} label="Run error" />}
       </section>
+      {activation && (
+        <p className="notice" role="note" data-testid="run-activation">
+          This run carries out the approved plan of run{' '}
+          <a href={`#/runs/${encodeURIComponent(activation.plan_run_id)}`}>
+            {activation.plan_run_id}
+          </a>
+          {activation.plan_hash && (
+            <>
+              {' '}
+              (plan hash{' '}
+              <code className="wrap" title={activation.plan_hash}>
+                {shortHash(activation.plan_hash)}
+              </code>
+              )
+            </>
+          )}
+          .
+        </p>
+      )}
+      {saved && <PlanBrief saved={saved} raw={rest[PLAN_ARTIFACT] ?? null} />}
+      {saved && planApproved(r) && <ActivatePlan run={r} />}
       {report && (
         <section className="card report" aria-labelledby="report-title">
           <h2 id="report-title">Audit report</h2>
