@@ -405,6 +405,27 @@ describe('activate_plan', () => {
     expect((await status(waiting.id)).status).toBe('waiting');
   }, 120_000);
 
+  it('activates a plan version once: a run started around activate_plan runs nothing of it', async () => {
+    const plan = await makePlan('activate-around', [backupPhase]);
+    const r = await call('POST', '/workflows/start', 'alice', {
+      definition: 'plan_activation',
+      input: { plan_run_id: plan.id, plan_hash: plan.hash, tools: ['database_backup'] },
+      idempotency_key: 'a-second-activation',
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const run = asRun(r);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatchObject({ step_id: 'load' });
+    expect(run.error!.reason).toContain('activated once');
+    expect(run.trace.filter((t) => t.type === 'tool')).toEqual([]);
+    const pending = await call('GET', '/approvals/pending', 'bob');
+    expect(JSON.stringify(pending.body)).not.toContain(run.workflow_id);
+    // The activation through its door still works, once.
+    const real = await call('POST', `/workflows/${plan.id}/activate`, 'alice', {});
+    expect(real.status).toBe(200);
+    expect(asRun(real).status).toBe('waiting');
+  }, 60_000);
+
   it('refuses a token without activate_plan over HTTP and over MCP; a token with it activates over MCP', async () => {
     const plan = await makePlan('activate-scope', [backupPhase]);
     const before = await activations();

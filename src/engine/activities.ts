@@ -8,7 +8,8 @@ import { canonicalJson, sha256Hex } from '../core/canonical.js';
 import type { JsonObject, JsonValue } from '../core/model.js';
 import type { PendingEffect, WorkflowOps } from '../core/workflow-ops.js';
 import type { ProposedCall } from './definition.js';
-import { approvedPlan, makeReads } from './plan-activation.js';
+import { PLAN_ACTIVATION, activationKey, approvedPlan, makeReads } from './plan-activation.js';
+import { runIdFor } from '../core/workflow-ops.js';
 import { readDigest } from './plan-reads.js';
 import type { ActivityArgs, ActivityName, ActivityResult } from './effects.js';
 import type { ModelRequest, ModelResponse, ModelTool, ModelToolCall } from '../core/ports/model.js';
@@ -477,6 +478,19 @@ export function createActivities(deps: ActivityDeps): Activities {
             async (id) => (await ops.approvalState(ref.tenant_id, id)).approval,
             a.plan_hash,
           );
+          // One run per approved plan version, whichever door started it: the run activate_plan
+          // starts has this ID; a run started otherwise (start_workflow_run) activates nothing.
+          const expected = runIdFor(
+            ref.tenant_id,
+            PLAN_ACTIVATION,
+            activationKey(a.plan_run_id, plan.plan_hash),
+          );
+          if (ref.run_id !== expected)
+            throw new CountersignError(
+              'INVALID_STATE',
+              `A plan is activated once, by activate_plan: ${a.plan_run_id} is activated by ${expected}, not ${ref.run_id}.`,
+              { plan_run_id: a.plan_run_id, activation: expected },
+            );
           return {
             ok: true,
             plan: plan.saved.plan as unknown as JsonObject,
