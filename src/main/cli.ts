@@ -762,7 +762,10 @@ Example:
   workflow
     .command('activate <run_id>')
     .description("run a plan-only run's approved plan, phase by phase, each phase at its own gate")
-    .option('--plan-hash <hash>', 'the hash of the plan version you approved (refused if it differs)')
+    .option(
+      '--plan-hash <hash>',
+      'the hash of the plan version you approved (refused if it differs)',
+    )
     .addHelpText(
       'after',
       `\nExample:\n  countersign workflow activate run_3f0c… --plan-hash 9b1e…\n\nRefused with PLAN_STALE when what the plan read has changed since it was made.\n${LOCAL_OR_REMOTE}`,

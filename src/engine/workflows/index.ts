@@ -7,4 +7,8 @@ import { safeAiAssisted } from './safe-ai-assisted.js';
  * The workflow definitions every runtime runs. The embedded runtime and the Temporal worker's
  * workflow bundle both read this list: a definition added here runs on either.
  */
-export const DEFINITIONS: readonly AnyDefinition[] = [opsChangeControl, safeAiAssisted, planActivation];
+export const DEFINITIONS: readonly AnyDefinition[] = [
+  opsChangeControl,
+  safeAiAssisted,
+  planActivation,
+];

@@ -68,20 +68,19 @@ function phaseSteps(phase: LoadedPhase): Step<ActivationInput>[] {
       as: PLAN_EXECUTOR,
       invocation_of: 'load',
       calls: (run) =>
-        phase.calls.map(
-          (c, i): PlannedCall => ({
-            tool: c.tool,
-            // Checked to be a JSON object when the plan was loaded.
-            params: JSON.parse(c.params) as JsonObject,
-            reason: `Phase ${phase.phase_id} (${phase.title}) of the plan of ${run.input.plan_run_id}`,
-            label: `${phase.phase_id}.${i + 1}`,
-          }),
-        ),
+        phase.calls.map((c, i): PlannedCall => ({
+          tool: c.tool,
+          // Checked to be a JSON object when the plan was loaded.
+          params: JSON.parse(c.params) as JsonObject,
+          reason: `Phase ${phase.phase_id} (${phase.title}) of the plan of ${run.input.plan_run_id}`,
+          label: `${phase.phase_id}.${i + 1}`,
+        })),
     },
     {
       kind: 'gate',
       id: `${p}.approve`,
-      title: (run) => `Run phase ${phase.phase_id} of plan ${run.input.plan_run_id}: ${phase.title}`,
+      title: (run) =>
+        `Run phase ${phase.phase_id} of plan ${run.input.plan_run_id}: ${phase.title}`,
       packet: (run) => ({
         plan_run_id: run.input.plan_run_id,
         plan_hash: run.input.plan_hash,
@@ -151,9 +150,7 @@ export const planActivation: WorkflowDefinition<ActivationInput> = {
       kind: 'each',
       id: 'phases',
       items: (run) =>
-        loaded(run).plan.phases.filter(
-          (p) => p.status === 'proposed',
-        ) as unknown as JsonObject[],
+        loaded(run).plan.phases.filter((p) => p.status === 'proposed') as unknown as JsonObject[],
       steps: (item) => phaseSteps(item as unknown as LoadedPhase),
     },
   ],
