@@ -276,6 +276,9 @@ export function validateDefinition<I>(def: WorkflowDefinition<I>): void {
       }
       if (s.kind === 'gate' && s.on_more_info && !top)
         problems.push(`gate "${s.id}" inside a condition cannot loop back`);
+      // Steps made at run time cannot be checked against the plan-only rules beforehand.
+      if (def.archetype === 'proposal_only' && (s.kind === 'each' || s.kind === 'load_plan'))
+        problems.push(`a plan-only workflow cannot have ${s.kind} step "${s.id}"`);
       if (s.kind === 'gate' && s.binds && s.timeout?.outcome === 'approve')
         problems.push(`gate "${s.id}" binds calls and cannot approve them on timeout`);
     }
