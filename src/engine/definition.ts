@@ -183,6 +183,8 @@ export interface LoadPlanStep<I> {
   /** The agent role the plan's calls are proposed as (its invocation is recorded here). */
   readonly as: string;
   readonly artifact: string;
+  /** The artifact `{ digest, results }` the first check of the plan's reads expects. */
+  readonly baseline: string;
 }
 
 /** A read a plan made, as a step sees it (src/engine/plan-reads.ts PlanRead). */

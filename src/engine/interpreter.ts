@@ -544,14 +544,14 @@ export async function interpret<I>(
       blocked,
     };
     const baseline: JsonObject = { digest: r.read_digest, results: null };
-    st.artifacts = { ...st.artifacts, [step.artifact]: loaded, plan_baseline: baseline };
+    st.artifacts = { ...st.artifacts, [step.artifact]: loaded, [step.baseline]: baseline };
     await stepEvent(
       step,
       'completed',
       { plan_run_id, plan_hash, read_digest: r.read_digest, proposed, blocked: blocked.length },
       {
         agent_invocation_id,
-        artifacts: { [step.artifact]: loaded, plan_baseline: baseline },
+        artifacts: { [step.artifact]: loaded, [step.baseline]: baseline },
         trace: [
           { type: 'plan', plan_run_id, plan_hash, read_digest: r.read_digest },
           ...blocked.map((b) => ({ type: 'blocked_phase', ...b })),

@@ -145,6 +145,7 @@ export const planActivation: WorkflowDefinition<ActivationInput> = {
       plan_hash: (run) => run.input.plan_hash,
       as: PLAN_EXECUTOR,
       artifact: 'activation',
+      baseline: 'plan_baseline',
     },
     {
       kind: 'each',
