@@ -145,6 +145,7 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
   }),
   get_approval: (i) => ({ method: 'GET', url: `/approvals/${i.approval}` }),
   validate_trace: (i) => ({ method: 'GET', url: `/workflows/${i.run}/trace` }),
+  activate_plan: (i) => ({ method: 'POST', url: `/workflows/${i.run}/activate`, body: {} }),
   add_document: () => ({
     method: 'POST',
     url: '/knowledge/documents',
@@ -215,6 +216,8 @@ const OBJECTLESS = new Set([
 const OK = [200];
 const OK_OR_STATE = [200, 409];
 const DENIED = [403];
+/** The matrix's runs are no plans: activating one is refused once access is granted. */
+const NOT_A_PLAN = [400];
 
 /**
  * What each authenticated role may get on its own tenant's objects. The operator token
@@ -251,6 +254,7 @@ const OWN: Record<string, Partial<Record<Role, number[]>>> = {
   list_pending_approvals: { operator: OK, admin: OK, actor: OK },
   get_approval: { operator: OK, admin: OK, actor: OK },
   validate_trace: { operator: OK, admin: OK, actor: OK },
+  activate_plan: { operator: NOT_A_PLAN, admin: NOT_A_PLAN, actor: NOT_A_PLAN },
   add_document: { operator: OK, admin: OK, actor: DENIED },
   search_knowledge: { operator: OK, admin: OK, actor: OK },
   who_am_i: { operator: OK, admin: OK, actor: OK },

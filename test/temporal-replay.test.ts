@@ -18,6 +18,7 @@ import { HISTORIES_DIR, testDataConverter } from './support/temporal-fixture.js'
 const USER_WORKFLOWS = path.resolve('test/fixtures/temporal/user-workflows.mjs');
 const ALTERED_WORKFLOWS = path.resolve('test/fixtures/temporal/altered-workflows.mjs');
 const AGENT_TOOLS_WORKFLOWS = path.resolve('test/fixtures/temporal/agent-tools-workflows.mjs');
+const PLAN_WORKFLOWS = path.resolve('test/fixtures/temporal/plan-workflows.mjs');
 const histories = fs
   .readdirSync(HISTORIES_DIR)
   .filter((f) => f.endsWith('.json'))
@@ -35,11 +36,12 @@ const quiet = {
 };
 
 describe('recorded Temporal histories', () => {
-  it('cover the ops change control (approved and rejected), the safe AI workflow, a user definition and an agent with tools', () => {
+  it('cover the ops change control (approved and rejected), the safe AI workflow, a user definition, an agent with tools and a plan activation', () => {
     expect(histories).toEqual([
       'agent-lookup.json',
       'ops-change-control-approved.json',
       'ops-change-control-rejected.json',
+      'plan-activation.json',
       'quick-review-expired.json',
       'safe-ai-approved.json',
     ]);
@@ -49,12 +51,15 @@ describe('recorded Temporal histories', () => {
     const shipped = await bundle(WORKFLOWS_PATH);
     const user = await bundle(USER_WORKFLOWS);
     const agentTools = await bundle(AGENT_TOOLS_WORKFLOWS);
+    const plans = await bundle(PLAN_WORKFLOWS);
     for (const file of histories) {
       const workflowBundle = file.startsWith('quick-review')
         ? user
         : file.startsWith('agent-lookup')
           ? agentTools
-          : shipped;
+          : file.startsWith('plan-activation')
+            ? plans
+            : shipped;
       await expect(
         Worker.runReplayHistory(
           { workflowBundle, dataConverter: testDataConverter() },

@@ -1237,6 +1237,7 @@ describe(
       );
       expect(j.definitions.map((d) => d.name).sort()).toEqual([
         'ops_change_control',
+        'plan_activation',
         'safe_ai_assisted',
       ]);
     });
@@ -1482,6 +1483,25 @@ describe(
       const waiting = await cli('workflow', 'report', runs.runs[0]!.workflow_id);
       expect(waiting.code).toBe(4);
       expect(waiting.stderr).toContain('has no audit report yet');
+    });
+
+    it('workflow activate refuses what is not an approved plan, with its exit code and nothing started', async () => {
+      const before = json<{ runs: { workflow_id: string; definition: string }[] }>(
+        await cli('--json', 'workflow', 'runs'),
+      ).runs;
+      const notAPlan = before.find((r) => r.definition !== 'plan_activation')!;
+      const refused = await cli('workflow', 'activate', notAPlan.workflow_id);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('error VALIDATION_FAILED');
+      expect(refused.stderr).toContain('not a plan-only run');
+      const unknown = await cli('workflow', 'activate', 'run_00000000000000000000');
+      expect(unknown.code).toBe(4);
+      expect(unknown.stderr).toContain('error NOT_FOUND');
+      const badHash = await cli('workflow', 'activate', notAPlan.workflow_id, '--plan-hash', 'x');
+      expect(badHash.code).toBe(2);
+      expect(badHash.stderr).toContain('plan_hash');
+      const after = json<{ runs: unknown[] }>(await cli('--json', 'workflow', 'runs')).runs;
+      expect(after).toHaveLength(before.length);
     });
 
     it('knowledge add --body @file, then knowledge search finds it', async () => {

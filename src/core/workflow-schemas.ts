@@ -90,6 +90,15 @@ export const startRunInput = z.strictObject({
 export type StartRunInput = z.input<typeof startRunInput>;
 
 export const runStatusInput = z.strictObject({ workflow_id: runId });
+export const activatePlanInput = z.strictObject({
+  workflow_id: runId.describe('The plan-only run whose approved plan is activated'),
+  plan_hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest')
+    .optional()
+    .describe('The hash of the plan version you approved; refused if the saved plan differs'),
+});
+export type ActivatePlanInput = z.output<typeof activatePlanInput>;
 export const cancelRunInput = z.strictObject({
   workflow_id: runId,
   reason: text(2000).describe('Why the run is cancelled'),

@@ -8,6 +8,9 @@ import { canonicalJson, sha256Hex } from '../core/canonical.js';
 import type { JsonObject, JsonValue } from '../core/model.js';
 import type { PendingEffect, WorkflowOps } from '../core/workflow-ops.js';
 import type { ProposedCall } from './definition.js';
+import { PLAN_ACTIVATION, activationKey, approvedPlan, makeReads } from './plan-activation.js';
+import { runIdFor } from '../core/workflow-ops.js';
+import { readDigest } from './plan-reads.js';
 import type { ActivityArgs, ActivityName, ActivityResult } from './effects.js';
 import type { ModelRequest, ModelResponse, ModelTool, ModelToolCall } from '../core/ports/model.js';
 
@@ -472,6 +475,61 @@ export function createActivities(deps: ActivityDeps): Activities {
           ref.preface,
         )
       ).result;
+    },
+
+    async plan_load(ref, seq, a) {
+      return once(ref, seq, 'plan_load', async (): Promise<ActivityResult<'plan_load'>> => {
+        try {
+          const { run } = await ops.loadRun(ref.tenant_id, a.plan_run_id);
+          const plan = await approvedPlan(
+            run,
+            async (id) => (await ops.approvalState(ref.tenant_id, id)).approval,
+            a.plan_hash,
+          );
+          // One run per approved plan version, whichever door started it: the run activate_plan
+          // starts has this ID; a run started otherwise (start_workflow_run) activates nothing.
+          const expected = runIdFor(
+            ref.tenant_id,
+            PLAN_ACTIVATION,
+            activationKey(a.plan_run_id, plan.plan_hash),
+          );
+          if (ref.run_id !== expected)
+            throw new CountersignError(
+              'INVALID_STATE',
+              `A plan is activated once, by activate_plan: ${a.plan_run_id} is activated by ${expected}, not ${ref.run_id}.`,
+              { plan_run_id: a.plan_run_id, activation: expected },
+            );
+          return {
+            ok: true,
+            plan: plan.saved.plan as unknown as JsonObject,
+            reads: plan.saved.reads.map((r) => ({ tool: r.tool, params: r.params })),
+            read_digest: plan.read_digest,
+          };
+        } catch (e) {
+          if (!(e instanceof CountersignError) || e.retryable) throw e;
+          return { ok: false, code: e.code, error: e.message };
+        }
+      });
+    },
+
+    async plan_reads(ref, seq, a) {
+      return once(ref, seq, 'plan_reads', async (): Promise<ActivityResult<'plan_reads'>> => {
+        try {
+          const results = await makeReads(
+            kernel.listTools(),
+            { tenant_id: ref.tenant_id, workflow_id: ref.run_id, now: ops.clock.now() },
+            a.reads,
+          );
+          return {
+            ok: true,
+            digest: readDigest(results),
+            results: results.map((r) => ({ tool: r.tool, params: r.params, result: r.result })),
+          };
+        } catch (e) {
+          if (!(e instanceof CountersignError) || e.retryable) throw e;
+          return { ok: false, code: e.code, error: e.message };
+        }
+      });
     },
 
     async finish(ref, seq, a) {

@@ -178,7 +178,65 @@ export interface WhenStep<I> {
   readonly else?: readonly Step<I>[];
 }
 
+/**
+ * Loads an approved plan (a plan-only run's saved `plan_brief`) into the run: refuses one that
+ * is missing, not approved, or not the version `plan_hash` names. Its output is the artifact.
+ */
+export interface LoadPlanStep<I> {
+  readonly kind: 'load_plan';
+  readonly id: string;
+  readonly plan_run_id: Fn<I, string>;
+  readonly plan_hash: Fn<I, string>;
+  /** The agent role the plan's calls are proposed as (its invocation is recorded here). */
+  readonly as: string;
+  readonly artifact: string;
+  /** The artifact `{ digest, results }` the first check of the plan's reads expects. */
+  readonly baseline: string;
+}
+
+/** A read a plan made, as a step sees it (src/engine/plan-reads.ts PlanRead). */
+export interface ReadCall {
+  readonly tool: string;
+  readonly params: JsonObject;
+}
+
+/**
+ * Makes a plan's reads again (each read tool's dry run) and compares the digest of what they
+ * return with `expected`. `expect: 'same'` fails the run with PLAN_STALE on any difference;
+ * `expect: 'record'` (after a phase ran) records what changed, and the new digest becomes the
+ * one the next check expects.
+ */
+export interface CheckReadsStep<I> {
+  readonly kind: 'check_reads';
+  readonly id: string;
+  readonly phase: string;
+  readonly reads: Fn<I, readonly ReadCall[]>;
+  readonly expected: Fn<I, string>;
+  readonly expect: 'same' | 'record';
+  /** Criteria to report on (free text: each is recorded as checked or not, and why). */
+  readonly criteria?: Fn<I, readonly string[]>;
+  /** The artifact the reads and their digest are stored as. */
+  readonly artifact: string;
+  /** An artifact `{ digest, results }` the digest found is stored under (what later checks expect). */
+  readonly baseline?: string;
+}
+
+/**
+ * Runs steps once per item of a list taken from the run state (e.g. each phase of a loaded
+ * plan), in order. The steps are a pure function of the item: the same state gives the same
+ * steps on replay. Their IDs must be unique across all items.
+ */
+export interface EachStep<I> {
+  readonly kind: 'each';
+  readonly id: string;
+  readonly items: Fn<I, readonly JsonObject[]>;
+  readonly steps: (item: JsonObject, index: number) => readonly Step<I>[];
+}
+
 export type Step<I> =
+  | LoadPlanStep<I>
+  | CheckReadsStep<I>
+  | EachStep<I>
   | StageStep<I>
   | AgentStep<I>
   | ProposeStep<I>
@@ -227,6 +285,9 @@ export function validateDefinition<I>(def: WorkflowDefinition<I>): void {
       }
       if (s.kind === 'gate' && s.on_more_info && !top)
         problems.push(`gate "${s.id}" inside a condition cannot loop back`);
+      // Steps made at run time cannot be checked against the plan-only rules beforehand.
+      if (def.archetype === 'proposal_only' && (s.kind === 'each' || s.kind === 'load_plan'))
+        problems.push(`a plan-only workflow cannot have ${s.kind} step "${s.id}"`);
       if (s.kind === 'gate' && s.binds && s.timeout?.outcome === 'approve')
         problems.push(`gate "${s.id}" binds calls and cannot approve them on timeout`);
     }

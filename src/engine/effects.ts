@@ -127,6 +127,32 @@ export interface ActivityTypes {
     args: { step_id: string; channel: string; message: string };
     result: { delivered: boolean; detail: string };
   };
+  /**
+   * Reads an approved plan from its plan-only run (src/engine/plan-activation.ts): refused
+   * (ok: false, with a stable code) when it is missing, not approved or another version.
+   */
+  plan_load: {
+    args: { plan_run_id: string; plan_hash: string };
+    result:
+      | {
+          ok: true;
+          plan: JsonObject;
+          reads: { tool: string; params: JsonObject }[];
+          read_digest: string;
+        }
+      | { ok: false; code: string; error: string };
+  };
+  /** Makes reads again with each read tool's dry run; returns what they answered and the digest. */
+  plan_reads: {
+    args: { step_id: string; reads: { tool: string; params: JsonObject }[] };
+    result:
+      | {
+          ok: true;
+          digest: string;
+          results: { tool: string; params: JsonObject; result: JsonValue }[];
+        }
+      | { ok: false; code: string; error: string };
+  };
   /** WORKFLOW_COMPLETED or WORKFLOW_FAILED; the run's final status. */
   finish: {
     args: {

@@ -71,6 +71,8 @@ export async function interpret<I>(
   const attempts = new Map<string, number>();
   const invocations = new Map<string, string>();
   const newInvocation = (step_id: string) => `${seed.id}.${step_id}.${seq + 1}`;
+  /** IDs of the steps `each` steps made, so that none repeats. */
+  const generated = new Set<string>();
 
   const stepEvent = async (
     step: Step<I>,
@@ -239,6 +241,24 @@ export async function interpret<I>(
           message: step.message(st),
         });
         await stepEvent(step, 'completed', { delivered: r.delivered, detail: r.detail });
+        return undefined;
+      }
+      case 'load_plan':
+        await runLoadPlan(step);
+        return undefined;
+      case 'check_reads':
+        await runCheckReads(step);
+        return undefined;
+      case 'each': {
+        const items = step.items(st);
+        await stepEvent(step, 'completed', { items: items.length });
+        for (let i = 0; i < items.length; i++) {
+          const steps = step.steps(items[i]!, i);
+          for (const s of steps)
+            if (generated.has(s.id)) throw new StepFailed(step.id, `step id "${s.id}" repeats`);
+            else generated.add(s.id);
+          await runSteps(steps, false);
+        }
         return undefined;
       }
       case 'when': {
@@ -478,6 +498,130 @@ export async function interpret<I>(
       { stage: step.on_failure.stage, artifacts: { executions: results } },
     );
     throw new StepFailed(step.id, failure);
+  }
+
+  /**
+   * Loads an approved plan: an invocation of the agent role its calls are proposed as (no
+   * model), then the plan itself. Blocked phases go to the trace here: they are never run.
+   */
+  async function runLoadPlan(step: Extract<Step<I>, { kind: 'load_plan' }>): Promise<void> {
+    const plan_run_id = step.plan_run_id(st);
+    const plan_hash = step.plan_hash(st);
+    const agent_invocation_id = newInvocation(step.id);
+    const inv = await fx.activity(next(), 'agent', {
+      step_id: step.id,
+      agent_invocation_id,
+      role: step.as,
+      model: false,
+      artifact: step.artifact,
+      instructions: `Load the approved plan of ${plan_run_id} and propose its phases as written.`,
+      input: { plan_run_id, plan_hash },
+      output_schema: {},
+    });
+    if (!inv.ok) throw new StepFailed(step.id, inv.error);
+    const r = await fx.activity(next(), 'plan_load', { plan_run_id, plan_hash });
+    if (!r.ok) {
+      await stepEvent(step, 'failed', { code: r.code, error: r.error }, { agent_invocation_id });
+      throw new StepFailed(step.id, `${r.code}: ${r.error}`);
+    }
+    invocations.set(step.id, agent_invocation_id);
+    const phases = (r.plan.phases ?? []) as JsonObject[];
+    const blocked = phases
+      .filter((p) => p.status === 'blocked')
+      .map((p) => ({
+        phase_id: p.phase_id ?? null,
+        title: p.title ?? null,
+        blocked_reason: p.blocked_reason ?? null,
+        deferred_to: p.deferred_to ?? null,
+      }));
+    const proposed = phases.filter((p) => p.status === 'proposed').map((p) => p.phase_id ?? null);
+    const loaded: JsonObject = {
+      plan_run_id,
+      plan_hash,
+      read_digest: r.read_digest,
+      plan: r.plan,
+      reads: r.reads,
+      proposed,
+      blocked,
+    };
+    const baseline: JsonObject = { digest: r.read_digest, results: null };
+    st.artifacts = { ...st.artifacts, [step.artifact]: loaded, [step.baseline]: baseline };
+    await stepEvent(
+      step,
+      'completed',
+      { plan_run_id, plan_hash, read_digest: r.read_digest, proposed, blocked: blocked.length },
+      {
+        agent_invocation_id,
+        artifacts: { [step.artifact]: loaded, [step.baseline]: baseline },
+        trace: [
+          { type: 'plan', plan_run_id, plan_hash, read_digest: r.read_digest },
+          ...blocked.map((b) => ({ type: 'blocked_phase', ...b })),
+        ],
+      },
+    );
+  }
+
+  /** Makes a plan's reads again and compares their digest (PLAN_STALE on a difference). */
+  async function runCheckReads(step: Extract<Step<I>, { kind: 'check_reads' }>): Promise<void> {
+    const reads = step.reads(st).map((r) => ({ tool: r.tool, params: r.params }));
+    const expected = step.expected(st);
+    const r = await fx.activity(next(), 'plan_reads', { step_id: step.id, reads });
+    if (!r.ok) {
+      await stepEvent(step, 'failed', { phase_id: step.phase, code: r.code, error: r.error });
+      throw new StepFailed(step.id, `${r.code}: ${r.error}`);
+    }
+    const before = step.baseline ? (st.artifacts[step.baseline] as JsonObject | undefined) : null;
+    const earlier = Array.isArray(before?.results) ? (before.results as JsonObject[]) : null;
+    const changed = earlier
+      ? r.results
+          .filter((x, i) => JSON.stringify(x.result) !== JSON.stringify(earlier[i]?.result ?? null))
+          .map((x) => ({ tool: x.tool, params: x.params }))
+      : null;
+    const same = r.digest === expected;
+    const criteria = (step.criteria?.(st) ?? []).map((criterion) => ({
+      criterion,
+      checked: false,
+      note: 'stated in words, not as a check Countersign can run: compare it with the reads recorded here',
+    }));
+    const found: JsonObject = {
+      phase_id: step.phase,
+      expect: step.expect,
+      expected,
+      digest: r.digest,
+      same,
+      changed,
+      reads: r.results,
+      ...(step.criteria ? { criteria } : {}),
+    };
+    const artifacts: JsonObject = {
+      [step.artifact]: found,
+      ...(step.baseline ? { [step.baseline]: { digest: r.digest, results: r.results } } : {}),
+    };
+    if (step.expect === 'same' && !same) {
+      st.artifacts = { ...st.artifacts, [step.artifact]: found };
+      const reason = `PLAN_STALE: what the plan read has changed since it was made (expected ${expected}, found ${r.digest}); phase ${step.phase} is refused: make a new plan`;
+      await stepEvent(
+        step,
+        'failed',
+        { phase_id: step.phase, code: 'PLAN_STALE', expected, found: r.digest, changed },
+        { artifacts: { [step.artifact]: found } },
+      );
+      throw new StepFailed(step.id, reason);
+    }
+    st.artifacts = { ...st.artifacts, ...artifacts };
+    await stepEvent(
+      step,
+      'completed',
+      {
+        phase_id: step.phase,
+        expect: step.expect,
+        digest: r.digest,
+        same,
+        changed,
+        ...(step.criteria ? { criteria_checked: 0, criteria: criteria.length } : {}),
+      },
+      { artifacts },
+    );
   }
 
   let status: RunEnd['status'] = 'completed';

@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../core/canonical.js';
 import type { JsonObject, JsonValue } from '../core/model.js';
-import type { ChangeProposalBrief } from './plan-brief.js';
+import { type ChangeProposalBrief, changeProposalBrief } from './plan-brief.js';
 
 /**
  * What a plan-only run read, and the digest that ties a plan to it. A saved plan records the
@@ -28,6 +29,14 @@ export interface SavedPlan {
   readonly plan: ChangeProposalBrief;
   readonly reads: readonly PlanRead[];
 }
+
+/** The saved artifact's schema: what activation checks a stored plan against. */
+export const savedPlanSchema = z.strictObject({
+  plan: changeProposalBrief,
+  reads: z.array(
+    z.strictObject({ tool: z.string().min(1), params: z.record(z.string(), z.json()) }),
+  ),
+});
 
 /**
  * The digest of what a plan's reads returned: sha256 over the canonical JSON of the reads in

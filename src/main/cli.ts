@@ -768,6 +768,20 @@ Example:
     .description("a run's status, stage, artifacts and trace")
     .action((workflow_id: string) => show('get_workflow_status', { workflow_id }));
   workflow
+    .command('activate <run_id>')
+    .description("run a plan-only run's approved plan, phase by phase, each phase at its own gate")
+    .option(
+      '--plan-hash <hash>',
+      'the hash of the plan version you approved (refused if it differs)',
+    )
+    .addHelpText(
+      'after',
+      `\nExample:\n  countersign workflow activate run_3f0c… --plan-hash 9b1e…\n\nRefused with PLAN_STALE when what the plan read has changed since it was made.\n${LOCAL_OR_REMOTE}`,
+    )
+    .action((workflow_id: string, o: { planHash?: string }) =>
+      show('activate_plan', { workflow_id, plan_hash: o.planHash }),
+    );
+  workflow
     .command('runs')
     .description('list runs, newest first')
     .option('--status <status>', 'running | waiting | completed | failed | cancelled')

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import * as W from '../core/workflow-schemas.js';
 import * as S from '../core/schemas.js';
 import { validateTrace } from '../core/trace.js';
+import { activatePlan } from '../engine/plan-activation.js';
 import type { JsonValue } from '../core/model.js';
 import { type Operation, defineOperation } from './operation.js';
 
@@ -146,6 +147,21 @@ export const WORKFLOW_OPERATIONS: readonly Operation[] = [
     actorFields: [],
     http: { method: 'POST', path: '/workflows/start' },
     run: ({ engine }, c, i) => engine.start(c, i),
+    replay: runReplay((committed) => (committed as { run: { id: string } }).run.id),
+  }),
+  defineOperation({
+    name: 'activate_plan',
+    title: 'Activate an approved plan',
+    description:
+      "Run an approved plan (a plan-only run's saved plan, its final gate approved) as a new governed run, phase by phase: each phase's calls are proposed, approved at their own human gate, executed and read again. " +
+      "Refused when the plan is not approved, plan_hash is not the saved plan's, or what the plan read has changed since (PLAN_STALE: make a new plan). Activating the same plan again returns the same run.",
+    input: W.activatePlanInput,
+    output: runStatusOutput,
+    write: true,
+    privileged: true,
+    actorFields: [],
+    http: { method: 'POST', path: '/workflows/{workflow_id}/activate' },
+    run: ({ engine, workflows }, c, i) => activatePlan({ ops: workflows, engine }, c, i),
     replay: runReplay((committed) => (committed as { run: { id: string } }).run.id),
   }),
   defineOperation({

@@ -96,6 +96,8 @@ export function createTemporalActivities(deps: {
     execute: wrap('execute'),
     retrieve: wrap('retrieve'),
     notify: wrap('notify'),
+    plan_load: wrap('plan_load'),
+    plan_reads: wrap('plan_reads'),
     finish: wrap('finish'),
 
     async await_approval({ ref, approval_id, due_at }) {
