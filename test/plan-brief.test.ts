@@ -286,7 +286,7 @@ describe('blockedByPlan', () => {
     );
     expect(thrown).toEqual({
       status: 'blocked',
-      blocked_reason: 'copy_rows cannot write yet',
+      blocked_reason: 'WRITE_NOT_IMPLEMENTED: copy_rows cannot write yet',
       deferred_to: "an implementation of copy_rows's write",
     });
     const answered = await blockedByPlan(

@@ -32,7 +32,8 @@ export interface PlanOnlyViolation {
   readonly message: string;
 }
 
-const READ_NAME = /^(?:list|get|read)_/;
+/** A read's name; a downstream MCP tool (`<prefix>.<tool>`) is judged by its own part. */
+const READ_NAME = /^(?:[A-Za-z][A-Za-z0-9_-]*\.)?(?:list|get|read)_/;
 
 /** The one tool a plan-only definition may list beside reads: it saves the brief. */
 export const SAVE_PLAN_TOOL = 'save_plan_brief';
@@ -237,17 +238,20 @@ export async function blockedByPlan(
       `Invalid parameters for ${tool.name}: ${checked.issues.map((i) => `${i.path || 'params'}: ${i.message}`).join('; ')}`,
       { issues: checked.issues.map((i) => ({ ...i })), tool: tool.name },
     );
-  const notYet = (reason: string) => ({
+  // The tool's own words when it gives them (`would_fail`, `deferred_to`), after the code.
+  const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v : null);
+  const notYet = (reason: string | null, deferredTo: unknown) => ({
     status: 'blocked' as const,
-    blocked_reason: reason,
-    deferred_to: `an implementation of ${tool.name}'s write`,
+    blocked_reason: `WRITE_NOT_IMPLEMENTED: ${reason ?? `${tool.name} cannot make this write yet`}`,
+    deferred_to: text(deferredTo) ?? `an implementation of ${tool.name}'s write`,
   });
   try {
     const out = await tool.plan(checked.value, ctx);
-    if (answersNotImplemented(out)) return notYet(`${tool.name} cannot make this write yet`);
+    if (answersNotImplemented(out)) return notYet(text(out.would_fail), out.deferred_to);
     return { status: 'proposed' };
   } catch (e) {
-    if (isCountersignError(e) && e.code === 'WRITE_NOT_IMPLEMENTED') return notYet(e.message);
+    if (isCountersignError(e) && e.code === 'WRITE_NOT_IMPLEMENTED')
+      return notYet(e.message, (e.details as { deferred_to?: unknown } | undefined)?.deferred_to);
     return {
       status: 'blocked',
       blocked_reason: `the dry run of ${tool.name} failed: ${e instanceof Error ? e.message : String(e)}`,

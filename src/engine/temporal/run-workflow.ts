@@ -74,7 +74,11 @@ export function createRunWorkflow(definitions: readonly AnyDefinition[]) {
       retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
     });
     const proxyFor = (name: ActivityName) =>
-      name === 'agent' || name === 'retrieve' ? calls : name === 'execute' ? tools : store;
+      name === 'agent' || name === 'retrieve' || name === 'save_plan'
+        ? calls
+        : name === 'execute'
+          ? tools
+          : store;
 
     let stage = def.initial_stage;
     let state: RunSnapshot['state'] = 'running';
