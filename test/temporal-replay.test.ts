@@ -35,13 +35,14 @@ const quiet = {
 };
 
 describe('recorded Temporal histories', () => {
-  it('cover the ops change control (approved and rejected), the safe AI workflow, a user definition and an agent with tools', () => {
+  it('cover the ops change control (approved and rejected), the safe AI workflow, a user definition, an agent with tools and a plan-only run', () => {
     expect(histories).toEqual([
       'agent-lookup.json',
       'ops-change-control-approved.json',
       'ops-change-control-rejected.json',
       'quick-review-expired.json',
       'safe-ai-approved.json',
+      'schema-change-plan-approved.json',
     ]);
   });
 
