@@ -1222,17 +1222,19 @@ describe(
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it('workflow definitions lists ops_change_control and safe_ai_assisted', async () => {
+    it('workflow definitions lists ops_change_control, safe_ai_assisted and schema_change_plan', async () => {
       const r = await cli('workflow', 'definitions');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('ops_change_control');
       expect(r.stdout).toContain('safe_ai_assisted');
+      expect(r.stdout).toContain('schema_change_plan');
       const j = json<{ definitions: { name: string; runtime: string }[] }>(
         await cli('--json', 'workflow', 'definitions'),
       );
       expect(j.definitions.map((d) => d.name).sort()).toEqual([
         'ops_change_control',
         'safe_ai_assisted',
+        'schema_change_plan',
       ]);
     });
 
