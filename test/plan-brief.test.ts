@@ -395,6 +395,16 @@ describe('plan-only definitions', () => {
       'PLAN_ONLY_READ_TOOLS',
       'PLAN_ONLY_READ_TOOLS',
     ]);
+    // A downstream MCP tool is judged by its own name, after its server's prefix.
+    const downstream = [
+      ...TOOLS,
+      tool('dns.list_records', 'read'),
+      tool('list_x.drop_all', 'read'),
+    ];
+    expect(rules(planDef({ allowed_tools: () => ['dns.list_records'] }), downstream)).toEqual([]);
+    expect(rules(planDef({ allowed_tools: () => ['list_x.drop_all'] }), downstream)).toEqual([
+      'PLAN_ONLY_READ_TOOLS',
+    ]);
     // A tool of the save tool's name that is not the built-in one.
     const impostor = tool('save_plan_brief', 'read');
     const tools = [...TOOLS.filter((t) => t !== savePlanBriefTool), impostor];

@@ -18,7 +18,10 @@ import type { Step, WorkflowDefinition } from './definition.js';
 export const PLAN_ONLY_RULES = [
   /** No `execute` step and no `propose` step: a plan-only run has no calls to run. */
   'PLAN_ONLY_NO_EXECUTION',
-  /** Every allowed tool is registered, of risk `read` and named `list_*`, `get_*` or `read_*`. */
+  /**
+   * Every allowed tool is registered, of risk `read` and named `list_*`, `get_*` or `read_*`
+   * (a downstream MCP tool `<prefix>.<tool>` by its own name).
+   */
   'PLAN_ONLY_READ_TOOLS',
   /** `allowed_tools` is a fixed list: it can be checked before any run starts. */
   'PLAN_ONLY_FIXED_TOOLS',
@@ -32,8 +35,10 @@ export interface PlanOnlyViolation {
   readonly message: string;
 }
 
-/** A read's name; a downstream MCP tool (`<prefix>.<tool>`) is judged by its own part. */
-const READ_NAME = /^(?:[A-Za-z][A-Za-z0-9_-]*\.)?(?:list|get|read)_/;
+const READ_NAME = /^(?:list|get|read)_/;
+
+/** A downstream MCP tool (`<prefix>.<tool>`) is judged by its own name, after the last dot. */
+const readName = (name: string) => READ_NAME.test(name.slice(name.lastIndexOf('.') + 1));
 
 /** The one tool a plan-only definition may list beside reads: it saves the brief. */
 export const SAVE_PLAN_TOOL = 'save_plan_brief';
@@ -155,7 +160,7 @@ export function checkProposalOnly<I>(
         why = tool === savePlanBriefTool ? null : 'is not the built-in save tool';
       else if (!tool) why = 'is not registered';
       else if (tool.risk !== 'read') why = `has risk ${tool.risk}`;
-      else if (!READ_NAME.test(name)) why = 'is not named list_*, get_* or read_*';
+      else if (!readName(name)) why = 'is not named list_*, get_* or read_*';
       if (why)
         out.push({
           rule: 'PLAN_ONLY_READ_TOOLS',
