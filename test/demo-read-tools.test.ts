@@ -455,7 +455,8 @@ describe('a list_tables call through the kernel', () => {
     const file = path.join(process.cwd(), 'policies', 'default', 'policies.cedar');
     const text = fs.readFileSync(file, 'utf8');
     const needsReview =
-      '@id("calls-need-review")\n@approvals("1")\npermit (principal, action == Action::"proposal.create", resource);';
+      '@id("calls-need-review")\n@approvals("1")\npermit (principal, action == Action::"proposal.create", resource)' +
+      '\nunless {\n  context has workflow_archetype &&\n  context.workflow_archetype == "proposal_only" &&\n  context has agent_invocation_id &&\n  resource.risk == "read"\n};';
     expect(text).toContain(needsReview);
     const readsFree = text.replace(
       needsReview,

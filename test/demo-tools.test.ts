@@ -651,11 +651,89 @@ describe('validate()', () => {
     expect(fs.existsSync(path.join(os.tmpdir(), 'cs-tools-never-created'))).toBe(false);
   });
 
-  it('publishes both migration shapes as JSON Schema', () => {
+  it('publishes every migration shape as JSON Schema', () => {
     const schema = tool('database_migration').inputSchema as { anyOf?: { required?: string[] }[] };
     expect(schema.anyOf?.map((s) => s.required)).toEqual([
       ['table', 'operation', 'column_name', 'column_type'],
+      ['table', 'operation', 'column_name', 'column_type', 'value'],
+      ['table', 'operation', 'column_name'],
       ['version', 'rollback_plan'],
     ]);
   });
+});
+
+describe('database_migration: backfill_column and drop_column', () => {
+  it('backfills only NULL rows, trial-running first; running it again changes nothing', () =>
+    withTools(async ({ dir, tool }) => {
+      const migration = tool('database_migration');
+      await run(migration, 'apply', {
+        table: 'users',
+        operation: 'add_column',
+        column_name: 'email_verified',
+        column_type: 'boolean',
+      });
+      const backfill = {
+        table: 'users',
+        operation: 'backfill_column',
+        column_name: 'email_verified',
+        column_type: 'boolean',
+        value: false,
+      };
+      const plan = await run(migration, 'plan', backfill);
+      expect(plan).toMatchObject({
+        statements: ['UPDATE "users" SET "email_verified" = 0 WHERE "email_verified" IS NULL'],
+        checks: { column_exists: true, rows_to_backfill: 3, trial_run: 'ok' },
+      });
+      expect(plan.would_fail).toBeUndefined();
+      const file = path.join(dir, 'demo-target', 'production.sqlite');
+      const nulls = () =>
+        readOnly(
+          file,
+          (db) =>
+            (
+              db.prepare('SELECT COUNT(*) AS n FROM users WHERE email_verified IS NULL').get() as {
+                n: number;
+              }
+            ).n,
+        );
+      expect(nulls()).toBe(3);
+      expect(await run(migration, 'apply', backfill)).toMatchObject({ rows_backfilled: 3 });
+      expect(nulls()).toBe(0);
+      expect(await run(migration, 'apply', backfill)).toMatchObject({ rows_backfilled: 0 });
+      // A value that does not fit the column type is refused before anything runs.
+      const bad = migration.validate({ ...backfill, value: 'maybe' });
+      expect(bad.ok).toBe(false);
+    }));
+
+  it('plans a backfill of a missing column as would_fail, not a throw', () =>
+    withTools(async ({ tool }) => {
+      const plan = await run(tool('database_migration'), 'plan', {
+        table: 'users',
+        operation: 'backfill_column',
+        column_name: 'nope',
+        column_type: 'integer',
+        value: 1,
+      });
+      expect(plan.would_fail).toContain('column "nope" does not exist');
+    }));
+
+  it('answers WRITE_NOT_IMPLEMENTED for a column drop: the plan says so, apply refuses, nothing changes', () =>
+    withTools(async ({ dir, tool }) => {
+      const migration = tool('database_migration');
+      const drop = { table: 'users', operation: 'drop_column', column_name: 'email' };
+      const plan = await run(migration, 'plan', drop);
+      expect(plan).toMatchObject({
+        code: 'WRITE_NOT_IMPLEMENTED',
+        operation: 'drop_column',
+        checks: { table_exists: true, column_exists: true },
+      });
+      expect(plan.deferred_to).toEqual(expect.stringContaining('drop columns'));
+      await expect(run(migration, 'apply', drop)).rejects.toMatchObject({
+        code: 'WRITE_NOT_IMPLEMENTED',
+      });
+      const file = path.join(dir, 'demo-target', 'production.sqlite');
+      if (fs.existsSync(file)) expect(columns(file, 'users').map((c) => c.name)).toContain('email');
+      // A drop never carries an add's fields.
+      expect(migration.validate({ ...drop, column_type: 'text' }).ok).toBe(false);
+    }));
 });

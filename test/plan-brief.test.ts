@@ -286,7 +286,7 @@ describe('blockedByPlan', () => {
     );
     expect(thrown).toEqual({
       status: 'blocked',
-      blocked_reason: 'copy_rows cannot write yet',
+      blocked_reason: 'WRITE_NOT_IMPLEMENTED: copy_rows cannot write yet',
       deferred_to: "an implementation of copy_rows's write",
     });
     const answered = await blockedByPlan(
@@ -393,6 +393,16 @@ describe('plan-only definitions', () => {
     // A read tool not named list_/get_/read_, and a tool nobody registered.
     expect(rules(planDef({ allowed_tools: () => ['summarize', 'get_ghost'] }))).toEqual([
       'PLAN_ONLY_READ_TOOLS',
+      'PLAN_ONLY_READ_TOOLS',
+    ]);
+    // A downstream MCP tool is judged by its own name, after its server's prefix.
+    const downstream = [
+      ...TOOLS,
+      tool('dns.list_records', 'read'),
+      tool('list_x.drop_all', 'read'),
+    ];
+    expect(rules(planDef({ allowed_tools: () => ['dns.list_records'] }), downstream)).toEqual([]);
+    expect(rules(planDef({ allowed_tools: () => ['list_x.drop_all'] }), downstream)).toEqual([
       'PLAN_ONLY_READ_TOOLS',
     ]);
     // A tool of the save tool's name that is not the built-in one.

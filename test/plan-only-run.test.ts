@@ -211,6 +211,56 @@ describe('a plan-only run', () => {
     expect(recorded.filter((r) => r.code === 'PLAN_ONLY')[0]!.operation).toBe('execute_action');
   });
 
+  it("runs only the run's own agents' reads: another run's invocation or a write is refused", async () => {
+    // A write cannot even be proposed into the run (policy): it is proposed into an ordinary
+    // workflow and moved into the run in the database, as a forger would.
+    const { workflow_id: ordinary } = await rt.kernel.startWorkflow(op, { title: 'elsewhere' });
+    const forgedApproved = async (tool: string) => {
+      const proposed = await rt.store.transaction((tx) =>
+        rt.kernel.propose(tx, op, {
+          workflow_id: ordinary,
+          actor_id: agentId,
+          tool,
+          params: { sku: 'B-2' },
+          reason: `${tool} B-2`,
+        }),
+      );
+      await rt.store.transaction(async (tx) => {
+        const p = (await tx.getProposal('default', proposed.proposal_id))!;
+        await tx.updateProposal({
+          ...p,
+          workflow_id: runId,
+          status: 'approved',
+          approved_version: 1,
+          approved_hash: proposed.hash,
+        });
+      });
+      return proposed.proposal_id;
+    };
+    const read = await forgedApproved('get_inventory');
+    const write = await forgedApproved('write_inventory');
+    const own = { ...op, agent_invocation_id: `${runId}.plan.7` };
+    // An invocation of another run, or one that only looks like this run's, is not this run's.
+    for (const agent_invocation_id of ['run_00000000000000000000.plan.7', `${runId}x.plan.7`])
+      await expect(
+        rt.kernel.executeAction({ ...op, agent_invocation_id }, { proposal_id: read }),
+      ).rejects.toMatchObject({ code: 'PLAN_ONLY' });
+    // The run's own invocation may not write either.
+    await expect(rt.kernel.executeAction(own, { proposal_id: write })).rejects.toMatchObject({
+      code: 'PLAN_ONLY',
+    });
+    expect(applied).toEqual([]);
+    // Its own read gets past the plan-only lock (its real reads run: test/schema-change-plan),
+    // and this forged one is then stopped by the approval check: no decision approved it.
+    const own_read = await rt.kernel.executeAction(own, { proposal_id: read }).then(
+      () => 'ran',
+      (e: { code?: string }) => e.code,
+    );
+    expect(own_read).not.toBe('PLAN_ONLY');
+    expect(own_read).not.toBe('ran');
+    expect(applied).toEqual([]);
+  });
+
   it('has the default policies deny writes and every execution when the context says plan-only', () => {
     const policy = CedarPolicyEngine.fromDirectory();
     const base = {
@@ -247,6 +297,43 @@ describe('a plan-only run', () => {
     });
     expect(execute.effect).toBe('deny');
     expect(execute.reasons).toContain('plan-only-runs-execute-nothing');
+    // A read the run's own agent makes is let through (the kernel checks the invocation is the
+    // run's); a write under the same invocation is not, nor is it proposed.
+    const withAgent = { ...base, agent_invocation_id: `${runId}.plan.3` };
+    const read = policy.decide({
+      ...withAgent,
+      action: 'proposal.execute',
+      resource: {
+        type: 'Proposal' as const,
+        id: 'proposal_1',
+        tool: 'get_inventory',
+        risk: 'read',
+        proposer: 'actor_1',
+        workflow: runId,
+      },
+    });
+    expect(read.effect).not.toBe('deny');
+    const proposeRead = policy.decide({
+      ...withAgent,
+      action: 'proposal.create',
+      resource: tool('read'),
+    });
+    expect([proposeRead.effect, proposeRead.approvals]).toEqual(['allow', 0]);
+    for (const risk of ['write', 'irreversible'] as const)
+      expect(
+        policy.decide({
+          ...withAgent,
+          action: 'proposal.execute',
+          resource: {
+            type: 'Proposal' as const,
+            id: 'proposal_1',
+            tool: 'write_inventory',
+            risk,
+            proposer: 'actor_1',
+            workflow: runId,
+          },
+        }).effect,
+      ).toBe('deny');
     // Without the archetype, the same write is only sent for review.
     const { workflow_archetype: _drop, ...ordinary } = base;
     expect(

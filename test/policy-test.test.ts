@@ -27,7 +27,13 @@ const BIN = path.resolve('bin/countersign.js');
 const DEFAULT_TEXT = fs.readFileSync(path.join(DEFAULT_POLICY_DIR, 'policies.cedar'), 'utf8');
 const REVIEW_ALL = `@id("calls-need-review")
 @approvals("1")
-permit (principal, action == Action::"proposal.create", resource);`;
+permit (principal, action == Action::"proposal.create", resource)
+unless {
+  context has workflow_archetype &&
+  context.workflow_archetype == "proposal_only" &&
+  context has agent_invocation_id &&
+  resource.risk == "read"
+};`;
 
 /** The active policy: the defaults, except update_status runs at once, backups need two DBAs
  * and agents never notify. */

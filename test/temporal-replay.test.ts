@@ -36,7 +36,7 @@ const quiet = {
 };
 
 describe('recorded Temporal histories', () => {
-  it('cover the ops change control (approved and rejected), the safe AI workflow, a user definition, an agent with tools and a plan activation', () => {
+  it('cover the ops change control (approved and rejected), the safe AI workflow, a user definition, an agent with tools, a plan-only run and a plan activation', () => {
     expect(histories).toEqual([
       'agent-lookup.json',
       'ops-change-control-approved.json',
@@ -44,6 +44,7 @@ describe('recorded Temporal histories', () => {
       'plan-activation.json',
       'quick-review-expired.json',
       'safe-ai-approved.json',
+      'schema-change-plan-approved.json',
     ]);
   });
 

@@ -1227,11 +1227,12 @@ describe(
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it('workflow definitions lists ops_change_control and safe_ai_assisted', async () => {
+    it('workflow definitions lists ops_change_control, safe_ai_assisted and schema_change_plan', async () => {
       const r = await cli('workflow', 'definitions');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('ops_change_control');
       expect(r.stdout).toContain('safe_ai_assisted');
+      expect(r.stdout).toContain('schema_change_plan');
       const j = json<{ definitions: { name: string; runtime: string }[] }>(
         await cli('--json', 'workflow', 'definitions'),
       );
@@ -1239,6 +1240,7 @@ describe(
         'ops_change_control',
         'plan_activation',
         'safe_ai_assisted',
+        'schema_change_plan',
       ]);
     });
 

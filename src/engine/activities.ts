@@ -10,9 +10,17 @@ import type { PendingEffect, WorkflowOps } from '../core/workflow-ops.js';
 import type { ProposedCall } from './definition.js';
 import { PLAN_ACTIVATION, activationKey, approvedPlan, makeReads } from './plan-activation.js';
 import { runIdFor } from '../core/workflow-ops.js';
-import { readDigest } from './plan-reads.js';
 import type { ActivityArgs, ActivityName, ActivityResult } from './effects.js';
 import type { ModelRequest, ModelResponse, ModelTool, ModelToolCall } from '../core/ports/model.js';
+import type { ToolContext } from '../core/ports/tools.js';
+import {
+  type ChangeProposalBrief,
+  type PlanPhase,
+  changeProposalBrief,
+  checkPlanInvariants,
+} from './plan-brief.js';
+import { type PhaseVerdict, blockedByPlan } from './plan-only.js';
+import { type SavedPlan, planHash, readDigest } from './plan-reads.js';
 
 /** Which run an activity works for, and why (the run's purpose). */
 export interface RunRef {
@@ -118,6 +126,71 @@ export function createActivities(deps: ActivityDeps): Activities {
     }
   }
 
+  /** See ActivityTypes.save_plan. Calls only tools' plan() (dry runs): nothing is executed. */
+  async function savePlan(
+    ref: RunRef,
+    seq: number,
+    a: ActivityArgs<'save_plan'>,
+  ): Promise<ActivityResult<'save_plan'>> {
+    const parsed = changeProposalBrief.safeParse(a.plan);
+    if (!parsed.success)
+      return {
+        ok: false,
+        error: `the plan does not match ChangeProposalBrief: ${parsed.error.message}`,
+      };
+    const tools = kernel.listTools();
+    const registry = { get: (name: string) => tools.find((t) => t.name === name) };
+    const now = ops.clock.now();
+    const blocked: string[] = [];
+    const phases: PlanPhase[] = [];
+    for (const [i, phase] of parsed.data.phases.entries()) {
+      let verdict: PhaseVerdict = { status: 'proposed' };
+      if (phase.status === 'proposed')
+        for (const [j, call] of phase.calls.entries()) {
+          const ctx: ToolContext = {
+            tenant_id: ref.tenant_id,
+            workflow_id: ref.run_id,
+            proposal_id: `${ref.run_id}.plan.${seq}.${i + 1}.${j + 1}`,
+            execution_id: `${ref.run_id}.plan.${seq}.${i + 1}.${j + 1}`,
+            idempotency_key: `${ref.run_id}.plan.${seq}.${i + 1}.${j + 1}`,
+            now,
+          };
+          try {
+            verdict = await blockedByPlan(registry, call, ctx);
+          } catch (e) {
+            if (!(e instanceof CountersignError) || e.code !== 'VALIDATION_FAILED') throw e;
+            // A call the planner got wrong keeps its phase in the plan, blocked and saying why.
+            verdict = {
+              status: 'blocked',
+              blocked_reason: e.message,
+              deferred_to: `a revised plan with valid parameters for ${call.tool}`,
+            };
+          }
+          if (verdict.status === 'blocked') break;
+        }
+      if (verdict.status === 'blocked') {
+        blocked.push(phase.phase_id);
+        phases.push({ ...phase, ...verdict });
+      } else phases.push(phase);
+    }
+    const plan: ChangeProposalBrief = {
+      ...parsed.data,
+      phases,
+      read_digest: readDigest(a.reads),
+    };
+    const broken = checkPlanInvariants(plan, { expectedPhaseIds: a.expected_phase_ids });
+    if (broken.length > 0)
+      return {
+        ok: false,
+        error: `the plan breaks ${broken.map((v) => `${v.invariant} (${v.message})`).join('; ')}`,
+      };
+    const saved: SavedPlan = {
+      plan,
+      reads: a.reads.map((r) => ({ tool: r.tool, params: r.params })),
+    };
+    return { ok: true, saved: saved as unknown as JsonObject, plan_hash: planHash(plan), blocked };
+  }
+
   const activities: Activities = {
     async step(ref, seq, a) {
       return (
@@ -204,6 +277,18 @@ export function createActivities(deps: ActivityDeps): Activities {
               error = null;
               break;
             }
+            // A plan is held to its invariants first: the error names the one it breaks
+            // (its schema alone would only say that a constant differs).
+            const broken = a.plan_check
+              ? checkPlanInvariants(answer.response.output, {
+                  expectedPhaseIds: a.plan_check.expected_phase_ids,
+                })
+              : [];
+            if (broken.length > 0) {
+              previous_error = `the plan breaks ${broken.map((v) => `${v.invariant} (${v.message})`).join('; ')}`;
+              error = `invalid output after ${attempts} attempt(s): ${previous_error}`;
+              continue;
+            }
             if (validate(answer.response.output)) {
               output = answer.response.output;
               error = null;
@@ -263,6 +348,10 @@ export function createActivities(deps: ActivityDeps): Activities {
           ref.preface,
         )
       ).result;
+    },
+
+    async save_plan(ref, seq, a) {
+      return once(ref, seq, 'save_plan', () => savePlan(ref, seq, a));
     },
 
     async propose(ref, seq, a) {

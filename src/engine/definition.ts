@@ -86,7 +86,20 @@ export interface AgentStep<I> {
   readonly tools?: readonly string[];
   /** Model turns the agent may take with tools before it must answer (1..20, default 6). */
   readonly max_turns?: number;
+  /**
+   * Marks the output agent of a plan-only (`proposal_only`) definition: its answer is a
+   * ChangeProposalBrief (`output: changeProposalBrief`). The answer is held to the plan
+   * invariants like any answer to its schema (a broken one is retried once, then the step
+   * fails naming the invariant); then the engine saves it as the run's `plan_brief` artifact
+   * (src/engine/plan-reads.ts): each phase's calls dry-run (a call that cannot be made blocks
+   * its phase, never drops it) and `read_digest` filled from the reads the run's agents made.
+   * `expected_phases`: phase IDs the plan must keep (e.g. the planner's), for NO_PHASE_DROPPED.
+   */
+  readonly saves_plan?: { readonly expected_phases?: Fn<I, readonly string[]> };
 }
+
+/** The artifact a plan-only run's saved plan is stored under (PLAN_ARTIFACT in plan-reads.ts). */
+const SAVED_PLAN_ARTIFACT = 'plan_brief';
 
 /** Model turns an agent with tools may take when its step does not say. */
 export const DEFAULT_MAX_TURNS = 6;
@@ -300,6 +313,15 @@ export function validateDefinition<I>(def: WorkflowDefinition<I>): void {
       problems.push(`gate "${s.id}" loops back to unknown step "${s.on_more_info.goto}"`);
   if (!/^[a-z][a-z0-9_]{0,63}$/.test(def.name)) problems.push(`bad definition name "${def.name}"`);
   problems.push(...agentToolProblems(def, null));
+  const savers = agentSteps([...def.steps, ...(def.finally ?? [])]).filter((s) => s.saves_plan);
+  if (savers.length > 0 && def.archetype !== 'proposal_only')
+    problems.push('only a proposal_only definition has an agent step that saves_plan');
+  if (savers.length > 1) problems.push('only one agent step may save the plan');
+  for (const s of savers)
+    if (s.artifact === SAVED_PLAN_ARTIFACT)
+      problems.push(
+        `agent "${s.id}" cannot name its artifact "${SAVED_PLAN_ARTIFACT}": the saved plan is stored there`,
+      );
   if (problems.length) throw new Error(`Invalid workflow ${def.name}: ${problems.join('; ')}`);
 }
 

@@ -46,6 +46,8 @@ export interface ActivityTypes {
       messages?: ModelMessage[];
       /** 1 for the first model turn of the invocation. */
       turn?: number;
+      /** The answer is a plan: held to the plan invariants too (an agent step's `saves_plan`). */
+      plan_check?: { expected_phase_ids: string[] };
     };
     result:
       | {
@@ -75,6 +77,23 @@ export interface ActivityTypes {
     };
     result:
       { ok: true; proposal_id: string; hash: string } | { ok: false; code: string; error: string };
+  };
+  /**
+   * Saves a plan-only run's plan: dry-runs each phase's calls (a call that cannot be made
+   * blocks its phase), fills `read_digest` from `reads` and checks the invariants. Nothing is
+   * executed; the saved plan is stored by the step that follows.
+   */
+  save_plan: {
+    args: {
+      step_id: string;
+      plan: JsonValue;
+      /** The reads the run's agents made, in order, with what they returned. */
+      reads: { tool: string; params: JsonObject; result: JsonValue }[];
+      expected_phase_ids: string[];
+    };
+    result:
+      | { ok: true; saved: JsonObject; plan_hash: string; blocked: string[] }
+      | { ok: false; error: string };
   };
   /** Proposes calls through the kernel as the named agent. */
   propose: {

@@ -48,6 +48,9 @@ class Ended extends Error {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+const isObject = (v: JsonValue): v is JsonObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 export async function interpret<I>(
   def: WorkflowDefinition<I>,
   seed: RunSeed,
@@ -73,6 +76,8 @@ export async function interpret<I>(
   const newInvocation = (step_id: string) => `${seed.id}.${step_id}.${seq + 1}`;
   /** IDs of the steps `each` steps made, so that none repeats. */
   const generated = new Set<string>();
+  /** The reads each agent step's latest invocation made, with their results (for a plan). */
+  const readsByStep = new Map<string, { tool: string; params: JsonObject; result: JsonValue }[]>();
 
   const stepEvent = async (
     step: Step<I>,
@@ -133,6 +138,14 @@ export async function interpret<I>(
           input: step.input(st),
           output_schema: z.toJSONSchema(step.output, { target: 'draft-2020-12' }) as JsonObject,
           ...(step.reveal?.length ? { reveal: [...step.reveal] } : {}),
+          // Only a plan's output agent adds it: the events of other agents stay as they were.
+          ...(step.saves_plan
+            ? {
+                plan_check: {
+                  expected_phase_ids: [...(step.saves_plan.expected_phases?.(st) ?? [])],
+                },
+              }
+            : {}),
         };
         const used = step.tools?.length ? await useTools(step, ask) : null;
         const r = used ? used.answer : await fx.activity(next(), 'agent', ask);
@@ -150,7 +163,24 @@ export async function interpret<I>(
           throw new StepFailed(step.id, error);
         }
         invocations.set(step.id, agent_invocation_id);
-        st.artifacts = { ...st.artifacts, [step.artifact]: checked.data as JsonValue };
+        let artifacts: JsonObject = { [step.artifact]: checked.data as JsonValue };
+        let saved: JsonObject = {};
+        if (step.saves_plan) {
+          const plan = await savePlan(step, checked.data as JsonValue, ask.plan_check);
+          if (!plan.ok) {
+            await stepEvent(step, 'failed', { error: plan.error }, { agent_invocation_id });
+            throw new StepFailed(step.id, plan.error);
+          }
+          artifacts = { ...artifacts, plan_brief: plan.saved };
+          saved = {
+            plan_saved: {
+              artifact: 'plan_brief',
+              plan_hash: plan.plan_hash,
+              blocked_phases: plan.blocked,
+            },
+          };
+        }
+        st.artifacts = { ...st.artifacts, ...artifacts };
         await stepEvent(
           step,
           'completed',
@@ -159,8 +189,9 @@ export async function interpret<I>(
             artifact: step.artifact,
             model: r.model,
             ...(used ? { turns: used.turns, tool_calls: used.log } : {}),
+            ...saved,
           },
-          { agent_invocation_id, artifacts: { [step.artifact]: checked.data as JsonValue } },
+          { agent_invocation_id, artifacts },
         );
         return undefined;
       }
@@ -271,6 +302,23 @@ export async function interpret<I>(
   }
 
   /**
+   * The plan a plan-only run's output agent answered, saved (an effect: a replay reads the
+   * recorded outcome). The reads are those of each agent step's latest invocation, in order.
+   */
+  function savePlan(
+    step: Extract<Step<I>, { kind: 'agent' }>,
+    plan: JsonValue,
+    check: ActivityArgs<'agent'>['plan_check'],
+  ): Promise<ActivityResult<'save_plan'>> {
+    return fx.activity(next(), 'save_plan', {
+      step_id: step.id,
+      plan,
+      reads: [...readsByStep.values()].flat(),
+      expected_phase_ids: check?.expected_phase_ids ?? [],
+    });
+  }
+
+  /**
    * An agent with tools: model turns until it answers, each tool call it asks for made as a
    * governed call between turns. Every turn and every call is an effect of the run, so a
    * replay hands back the recorded answers and results instead of calling again.
@@ -284,6 +332,9 @@ export async function interpret<I>(
     const max_turns = step.max_turns ?? DEFAULT_MAX_TURNS;
     const messages: ModelMessage[] = [];
     const log: JsonObject[] = [];
+    const reads: { tool: string; params: JsonObject; result: JsonValue }[] = [];
+    readsByStep.delete(step.id);
+    readsByStep.set(step.id, reads);
     for (let turn = 1; ; turn++) {
       const answer = await fx.activity(next(), 'agent', {
         ...ask,
@@ -330,6 +381,8 @@ export async function interpret<I>(
                   typeof why.code === 'string'
                 ? why.code
                 : 'TOOL_FAILED';
+          if (ok && isObject(call.arguments))
+            reads.push({ tool: call.name, params: call.arguments, result: ran.output });
           content = ok
             ? { ok, output: ran.output }
             : ran.status === 'simulated'

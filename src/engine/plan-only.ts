@@ -18,7 +18,10 @@ import type { Step, WorkflowDefinition } from './definition.js';
 export const PLAN_ONLY_RULES = [
   /** No `execute` step and no `propose` step: a plan-only run has no calls to run. */
   'PLAN_ONLY_NO_EXECUTION',
-  /** Every allowed tool is registered, of risk `read` and named `list_*`, `get_*` or `read_*`. */
+  /**
+   * Every allowed tool is registered, of risk `read` and named `list_*`, `get_*` or `read_*`
+   * (a downstream MCP tool `<prefix>.<tool>` by its own name).
+   */
   'PLAN_ONLY_READ_TOOLS',
   /** `allowed_tools` is a fixed list: it can be checked before any run starts. */
   'PLAN_ONLY_FIXED_TOOLS',
@@ -33,6 +36,9 @@ export interface PlanOnlyViolation {
 }
 
 const READ_NAME = /^(?:list|get|read)_/;
+
+/** A downstream MCP tool (`<prefix>.<tool>`) is judged by its own name, after the last dot. */
+const readName = (name: string) => READ_NAME.test(name.slice(name.lastIndexOf('.') + 1));
 
 /** The one tool a plan-only definition may list beside reads: it saves the brief. */
 export const SAVE_PLAN_TOOL = 'save_plan_brief';
@@ -154,7 +160,7 @@ export function checkProposalOnly<I>(
         why = tool === savePlanBriefTool ? null : 'is not the built-in save tool';
       else if (!tool) why = 'is not registered';
       else if (tool.risk !== 'read') why = `has risk ${tool.risk}`;
-      else if (!READ_NAME.test(name)) why = 'is not named list_*, get_* or read_*';
+      else if (!readName(name)) why = 'is not named list_*, get_* or read_*';
       if (why)
         out.push({
           rule: 'PLAN_ONLY_READ_TOOLS',
@@ -237,17 +243,20 @@ export async function blockedByPlan(
       `Invalid parameters for ${tool.name}: ${checked.issues.map((i) => `${i.path || 'params'}: ${i.message}`).join('; ')}`,
       { issues: checked.issues.map((i) => ({ ...i })), tool: tool.name },
     );
-  const notYet = (reason: string) => ({
+  // The tool's own words when it gives them (`would_fail`, `deferred_to`), after the code.
+  const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v : null);
+  const notYet = (reason: string | null, deferredTo: unknown) => ({
     status: 'blocked' as const,
-    blocked_reason: reason,
-    deferred_to: `an implementation of ${tool.name}'s write`,
+    blocked_reason: `WRITE_NOT_IMPLEMENTED: ${reason ?? `${tool.name} cannot make this write yet`}`,
+    deferred_to: text(deferredTo) ?? `an implementation of ${tool.name}'s write`,
   });
   try {
     const out = await tool.plan(checked.value, ctx);
-    if (answersNotImplemented(out)) return notYet(`${tool.name} cannot make this write yet`);
+    if (answersNotImplemented(out)) return notYet(text(out.would_fail), out.deferred_to);
     return { status: 'proposed' };
   } catch (e) {
-    if (isCountersignError(e) && e.code === 'WRITE_NOT_IMPLEMENTED') return notYet(e.message);
+    if (isCountersignError(e) && e.code === 'WRITE_NOT_IMPLEMENTED')
+      return notYet(e.message, (e.details as { deferred_to?: unknown } | undefined)?.deferred_to);
     return {
       status: 'blocked',
       blocked_reason: `the dry run of ${tool.name} failed: ${e instanceof Error ? e.message : String(e)}`,

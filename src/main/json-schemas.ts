@@ -11,6 +11,7 @@ import {
 import { changeProposalBriefJsonSchema } from '../engine/plan-brief.js';
 import { opsChangeInput } from '../engine/workflows/ops-schemas.js';
 import { safeAiInput } from '../engine/workflows/safe-ai-schemas.js';
+import { schemaChangePlanInput } from '../engine/workflows/schema-plan-schemas.js';
 
 /**
  * Seed 001's shared workflow contracts (prompt 11.1) and the definitions' inputs, as JSON
@@ -24,6 +25,7 @@ const SCHEMAS: Readonly<Record<string, z.ZodType | (() => JsonObject)>> = {
   'ApprovalDecision.json': approvalDecisionSchema,
   'OpsChangeControlInput.json': opsChangeInput,
   'SafeAiAssistedInput.json': safeAiInput,
+  'SchemaChangePlanInput.json': schemaChangePlanInput,
   // Written for strict structured output (src/engine/plan-brief.ts).
   'ChangeProposalBrief.json': changeProposalBriefJsonSchema,
 };

@@ -24,7 +24,8 @@ export function enginePolicyText(): string {
   const text = fs
     .readFileSync(path.resolve('policies/default/policies.cedar'), 'utf8')
     .replace(
-      '@id("calls-need-review")\n@approvals("1")\npermit (principal, action == Action::"proposal.create", resource);',
+      '@id("calls-need-review")\n@approvals("1")\npermit (principal, action == Action::"proposal.create", resource)' +
+        '\nunless {\n  context has workflow_archetype &&\n  context.workflow_archetype == "proposal_only" &&\n  context has agent_invocation_id &&\n  resource.risk == "read"\n};',
       '@id("calls-need-review")\n@approvals("1")\npermit (principal, action == Action::"proposal.create", resource)\nunless { resource.risk == "read" };\n\n' +
         '@id("reads-run-at-once")\n@approvals("0")\npermit (principal, action == Action::"proposal.create", resource)\nwhen { resource.risk == "read" };',
     );

@@ -30,6 +30,12 @@ import {
   riskAssessment,
 } from '../../engine/workflows/ops-schemas.js';
 import type { DraftResponse } from '../../engine/workflows/safe-ai-schemas.js';
+import {
+  planWriter,
+  schemaPlanner,
+  schemaReviewer,
+  schemaScopeAgent,
+} from './rules-schema-plan.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
@@ -1172,6 +1178,7 @@ const TOOL_AGENTS: Readonly<
   Record<string, (input: JsonObject, messages: readonly ModelMessage[]) => ToolTurn>
 > = {
   lookup_agent: lookupAgent,
+  schema_planner: schemaPlanner,
 };
 
 const AGENTS: Readonly<Record<string, (input: JsonObject) => unknown>> = {
@@ -1180,6 +1187,9 @@ const AGENTS: Readonly<Record<string, (input: JsonObject) => unknown>> = {
   change_planner: changePlanner,
   audit_agent: auditAgent,
   response_drafter: responseDrafter,
+  schema_scope_agent: schemaScopeAgent,
+  schema_reviewer: schemaReviewer,
+  plan_writer: planWriter,
 };
 
 /** The model names this provider answers to (`v1`, also written `rules/v1`). */

@@ -15,9 +15,11 @@ export function describeMigration(
   p:
     | {
         table: string;
+        operation: string;
         column_name: string;
-        column_type: string;
+        column_type?: string;
         default_value?: string | number | boolean | undefined;
+        value?: string | number | boolean | undefined;
         database?: string | undefined;
       }
     | {
@@ -28,9 +30,13 @@ export function describeMigration(
       },
 ): string {
   const db = p.database ?? DEFAULT_DATABASE;
+  if ('table' in p && p.operation === 'drop_column')
+    return `Drop the column ${p.column_name} from ${p.table} in the ${db} database.`;
+  if ('table' in p && p.operation === 'backfill_column')
+    return `Set ${p.column_name} to ${q(String(p.value))} on the rows of ${p.table} where it is empty (NULL), in the ${db} database.`;
   if ('table' in p)
     return (
-      `Add the column ${p.column_name} (${p.column_type}) to ${p.table} in the ${db} database` +
+      `Add the column ${p.column_name} (${p.column_type ?? 'text'}) to ${p.table} in the ${db} database` +
       (p.default_value === undefined ? '.' : `, default ${q(String(p.default_value))}.`)
     );
   return (

@@ -15,6 +15,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { defineTool } from '../../core/define-tool.js';
+import { CountersignError } from '../../core/errors.js';
 import {
   DEFAULT_DATABASE,
   describeBackup,
@@ -411,11 +412,54 @@ const versionedMigration = z.strictObject({
   database: databaseName.optional().describe(`Database name; default "${DEFAULT_DATABASE}".`),
 });
 
-type InlineMigration = z.output<typeof inlineMigration>;
-type VersionedMigration = z.output<typeof versionedMigration>;
-type MigrationParams = InlineMigration | VersionedMigration;
+const backfillMigration = z
+  .strictObject({
+    table: identifier('table').describe('The table to backfill.'),
+    operation: z
+      .literal('backfill_column')
+      .describe('backfill_column: set the column on rows where it is NULL.'),
+    column_name: identifier('column_name').describe('The column to backfill.'),
+    column_type: z.enum(COLUMN_TYPES).describe('boolean | integer | text | timestamp | real'),
+    value: z
+      .union([z.string().max(1000), z.number(), z.boolean()])
+      .describe('The value NULL rows get; "CURRENT_TIMESTAMP" for a timestamp.'),
+    database: databaseName.optional().describe(`Database name; default "${DEFAULT_DATABASE}".`),
+  })
+  .superRefine((p, ctx) => {
+    const d = defaultFor(p.column_type, p.value);
+    if (typeof d === 'string')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: d.replace('default_value', 'value'),
+        input: p.value,
+      });
+  });
 
-const INLINE_KEYS = ['table', 'operation', 'column_name', 'column_type', 'default_value'] as const;
+const dropColumnMigration = z.strictObject({
+  table: identifier('table').describe('The table to alter.'),
+  operation: z
+    .literal('drop_column')
+    .describe('drop_column: not implemented by the demo target (WRITE_NOT_IMPLEMENTED).'),
+  column_name: identifier('column_name').describe('The column to drop.'),
+  database: databaseName.optional().describe(`Database name; default "${DEFAULT_DATABASE}".`),
+});
+
+type InlineMigration = z.output<typeof inlineMigration>;
+type BackfillMigration = z.output<typeof backfillMigration>;
+type DropColumnMigration = z.output<typeof dropColumnMigration>;
+type VersionedMigration = z.output<typeof versionedMigration>;
+type MigrationParams =
+  InlineMigration | BackfillMigration | DropColumnMigration | VersionedMigration;
+
+const INLINE_KEYS = [
+  'table',
+  'operation',
+  'column_name',
+  'column_type',
+  'default_value',
+  'value',
+] as const;
 const VERSIONED_KEYS = [
   'version',
   'rollback_plan',
@@ -456,17 +500,147 @@ const migrationInput = z.preprocess(
       });
       return input;
     }
-    const result = (inline.length > 0 ? inlineMigration : versionedMigration).safeParse(input);
+    const operation = (input as { operation?: unknown }).operation;
+    const shape =
+      inline.length === 0
+        ? versionedMigration
+        : operation === 'backfill_column'
+          ? backfillMigration
+          : operation === 'drop_column'
+            ? dropColumnMigration
+            : inlineMigration;
+    const result = (shape as z.ZodType).safeParse(input);
     if (result.success) return result.data;
     for (const issue of result.error.issues)
       ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, input: undefined });
     return input;
   },
-  z.union([inlineMigration, versionedMigration]),
+  z.union([inlineMigration, backfillMigration, dropColumnMigration, versionedMigration]),
 ) as unknown as z.ZodType<MigrationParams, MigrationParams>;
 
-function isInline(p: MigrationParams): p is InlineMigration {
-  return 'table' in p;
+// ---------------------------------------------------------------------------------------------
+// database_migration: drop_column (not implemented) and backfill_column
+
+/** What the demo target cannot do yet: dropping a column. plan() says so; apply() refuses. */
+const DROP_DEFERRED_TO =
+  'a database adapter that can drop columns (table rebuild with a verified copy)';
+
+function planDropColumn(target: DemoTarget, p: DropColumnMigration): JsonObject {
+  const database = p.database ?? DEFAULT_DATABASE;
+  return target.peekDatabase(database, (db) => {
+    const realTable = findTable(db, p.table);
+    const columns = realTable ? columnNames(db, realTable) : [];
+    return {
+      shape: 'inline',
+      database,
+      table: p.table,
+      operation: 'drop_column',
+      column_name: p.column_name,
+      checks: {
+        table_exists: realTable !== null,
+        column_exists: columns.some((c) => c.toLowerCase() === p.column_name.toLowerCase()),
+      },
+      code: 'WRITE_NOT_IMPLEMENTED',
+      would_fail: `the demo target cannot drop column "${p.column_name}" of "${p.table}": dropping a column is not implemented`,
+      deferred_to: DROP_DEFERRED_TO,
+    };
+  });
+}
+
+function dropColumnRefusal(p: DropColumnMigration): CountersignError {
+  return new CountersignError(
+    'WRITE_NOT_IMPLEMENTED',
+    `The demo target cannot drop column "${p.column_name}" of "${p.table}": dropping a column is not implemented.`,
+    { tool: 'database_migration', operation: 'drop_column', deferred_to: DROP_DEFERRED_TO },
+  );
+}
+
+interface BackfillFacts {
+  database: string;
+  statement: string;
+  table_exists: boolean;
+  column_exists: boolean;
+  null_rows: number | null;
+  failure: string | null;
+}
+
+function backfillFacts(db: Db, p: BackfillMigration): BackfillFacts {
+  const database = p.database ?? DEFAULT_DATABASE;
+  const d = defaultFor(p.column_type, p.value);
+  // validate() already refuses a bad value; a value is never "none"
+  if (typeof d === 'string' || d.kind === 'none') throw new Error(`bad value for ${p.column_type}`);
+  const realTable = findTable(db, p.table);
+  const column = realTable
+    ? (columnNames(db, realTable).find((c) => c.toLowerCase() === p.column_name.toLowerCase()) ??
+      null)
+    : null;
+  const statement = `UPDATE ${quoteIdent(p.table)} SET ${quoteIdent(p.column_name)} = ${d.sql} WHERE ${quoteIdent(p.column_name)} IS NULL`;
+  let failure: string | null = null;
+  if (!realTable)
+    failure = `table "${p.table}" does not exist in database "${database}" (tables: ${tableNames(db).join(', ') || 'none'})`;
+  else if (!column)
+    failure = `column "${p.column_name}" does not exist in table "${realTable}" of database "${database}" (yet: add it first)`;
+  const nullRows =
+    realTable && column
+      ? (
+          db
+            .prepare(
+              `SELECT COUNT(*) AS n FROM ${quoteIdent(realTable)} WHERE ${quoteIdent(column)} IS NULL`,
+            )
+            .get() as { n: number }
+        ).n
+      : null;
+  return {
+    database,
+    statement,
+    table_exists: realTable !== null,
+    column_exists: column !== null,
+    null_rows: nullRows,
+    failure,
+  };
+}
+
+function planBackfill(target: DemoTarget, p: BackfillMigration): JsonObject {
+  return target.peekDatabase(p.database ?? DEFAULT_DATABASE, (db, exists) => {
+    const f = backfillFacts(db, p);
+    const failure = f.failure ?? trialRun(db, (copy) => copy.prepare(f.statement).run());
+    const out: JsonObject = {
+      shape: 'inline',
+      database: f.database,
+      database_exists: exists,
+      table: p.table,
+      operation: 'backfill_column',
+      column_name: p.column_name,
+      statements: [f.statement],
+      checks: {
+        table_exists: f.table_exists,
+        column_exists: f.column_exists,
+        rows_to_backfill: f.null_rows,
+        trial_run: failure === null ? 'ok' : 'failed',
+      },
+      notes: ['only rows where the column is NULL are changed; running it again changes nothing'],
+    };
+    if (failure !== null) out.would_fail = failure;
+    return out;
+  });
+}
+
+function applyBackfill(target: DemoTarget, p: BackfillMigration): JsonObject {
+  const db = target.database(p.database ?? DEFAULT_DATABASE);
+  return db.transaction((): JsonObject => {
+    const f = backfillFacts(db, p);
+    if (f.failure) throw new Error(f.failure);
+    const changed = db.prepare(f.statement).run().changes;
+    return {
+      shape: 'inline',
+      database: f.database,
+      table: p.table,
+      operation: 'backfill_column',
+      column_name: p.column_name,
+      applied_statements: [f.statement],
+      rows_backfilled: changed,
+    };
+  })();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -928,16 +1102,31 @@ export function createDemoTools(options: DemoToolsOptions): DemoTools {
   const databaseMigration = defineTool({
     name: 'database_migration',
     description:
-      'Changes a demo-target database schema. Inline: {table, operation:"add_column", column_name, column_type, default_value?}. ' +
+      'Changes a demo-target database schema. Inline: {table, operation:"add_column", column_name, column_type, default_value?}; ' +
+      '{table, operation:"backfill_column", column_name, column_type, value} sets NULL rows; ' +
+      'operation "drop_column" is not implemented (its plan says WRITE_NOT_IMPLEMENTED). ' +
       `Versioned: {version, rollback_plan, maintenance_window?, notification_channels?} from the catalog (${KNOWN_VERSIONS.join(', ')}).`,
     risk: 'write',
     idempotent: false,
     input: migrationInput,
     describe: describeMigration,
     plan: (p, ctx) =>
-      settle(() => (isInline(p) ? planInline(target, p) : planVersioned(target, p, ctx.now))),
+      settle(() =>
+        !('table' in p)
+          ? planVersioned(target, p, ctx.now)
+          : p.operation === 'drop_column'
+            ? planDropColumn(target, p)
+            : p.operation === 'backfill_column'
+              ? planBackfill(target, p)
+              : planInline(target, p),
+      ),
     apply: (p, ctx) =>
-      settle(() => (isInline(p) ? applyInline(target, p) : applyVersioned(target, p, ctx.now))),
+      settle(() => {
+        if (!('table' in p)) return applyVersioned(target, p, ctx.now);
+        if (p.operation === 'drop_column') throw dropColumnRefusal(p);
+        if (p.operation === 'backfill_column') return applyBackfill(target, p);
+        return applyInline(target, p);
+      }),
   });
 
   const sendNotification = defineTool({

@@ -104,9 +104,14 @@ export class ExecutionOps {
     requestedDryRun: boolean,
   ): Promise<Claim> {
     const proposal = await this.r.proposal(tx, ctx, proposal_id);
-    // A plan-only run executes nothing, whoever asks and through whichever door.
+    // A plan-only run executes nothing, whoever asks and through whichever door — except the
+    // reads its own agents make while planning (a step of the run: only the engine sets an
+    // invocation under the run's ID; no door can). A read changes nothing.
     const archetype = await this.r.archetypeOf(tx, ctx, proposal.workflow_id);
-    if (archetype === 'proposal_only')
+    const ownRead =
+      ctx.agent_invocation_id?.startsWith(`${proposal.workflow_id}.`) === true &&
+      this.r.tool(proposal.tool).risk === 'read';
+    if (archetype === 'proposal_only' && !ownRead)
       throw new CountersignError(
         'PLAN_ONLY',
         `${proposal.id} belongs to ${proposal.workflow_id}, a plan-only workflow run: nothing is executed in it. ` +

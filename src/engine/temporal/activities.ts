@@ -38,7 +38,7 @@ export type TemporalActivities = {
 };
 
 /** Activities that call out (a model, a tool) heartbeat so a dead worker is noticed quickly. */
-const HEARTBEATING: ReadonlySet<ActivityName> = new Set(['agent', 'execute']);
+const HEARTBEATING: ReadonlySet<ActivityName> = new Set(['agent', 'execute', 'save_plan']);
 const HEARTBEAT_EVERY_MS = 1_000;
 
 /**
@@ -91,6 +91,7 @@ export function createTemporalActivities(deps: {
     agent: wrap('agent'),
     propose: wrap('propose'),
     tool_call: wrap('tool_call'),
+    save_plan: wrap('save_plan'),
     request_approval: wrap('request_approval'),
     expire_approval: wrap('expire_approval'),
     execute: wrap('execute'),

@@ -74,7 +74,7 @@ export function createRunWorkflow(definitions: readonly AnyDefinition[]) {
       retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
     });
     const proxyFor = (name: ActivityName) =>
-      name === 'agent' || name === 'retrieve' || name === 'plan_reads'
+      name === 'agent' || name === 'retrieve' || name === 'plan_reads' || name === 'save_plan'
         ? calls
         : name === 'execute'
           ? tools

@@ -2,6 +2,7 @@ import type { AnyDefinition } from '../catalogue.js';
 import { opsChangeControl } from './ops-change-control.js';
 import { planActivation } from './plan-activation.js';
 import { safeAiAssisted } from './safe-ai-assisted.js';
+import { schemaChangePlan } from './schema-change-plan.js';
 
 /**
  * The workflow definitions every runtime runs. The embedded runtime and the Temporal worker's
@@ -11,4 +12,5 @@ export const DEFINITIONS: readonly AnyDefinition[] = [
   opsChangeControl,
   safeAiAssisted,
   planActivation,
+  schemaChangePlan,
 ];
