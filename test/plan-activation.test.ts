@@ -195,6 +195,7 @@ beforeAll(async () => {
   for (const [who, role] of [
     ['alice', 'engineer'],
     ['bob', 'change_manager'],
+    ['carol', 'change_manager'],
   ] as const) {
     ids[who] = (await rt.kernel.registerActor(op, { name: who, role })).actor_id;
     tokens[who] = (await rt.kernel.createToken(op, { actor_id: ids[who], name: who })).token;
@@ -343,6 +344,31 @@ describe('activate_plan', () => {
     const again = await call('POST', `/workflows/${plan.id}/activate`, 'alice', {});
     expect(again.status).toBe(200);
     expect(asRun(again).workflow_id).toBe(run.workflow_id);
+  }, 120_000);
+
+  it('when someone else activates a plan, neither its requester nor the activator approves a phase', async () => {
+    // alice asks for the plan, bob approves it, and carol activates it.
+    const plan = await makePlan('activate-by-other', [backupPhase]);
+    const r = await call('POST', `/workflows/${plan.id}/activate`, 'carol', {});
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const run = asRun(r);
+    const gate = run.waiting_on!.approval_id!;
+    const shown = await call('GET', `/approvals/${gate}`, 'bob');
+    expect((shown.body.approval as { authors?: string[] }).authors).toEqual([ids.alice]);
+    for (const who of ['alice', 'carol']) {
+      const own = await decide(who, gate);
+      expect(own.status, who).toBe(403);
+      expect(codeOf(own)).toBe('SELF_APPROVAL');
+    }
+    // The inbox says who may not decide it.
+    const pending = await call('GET', '/approvals/pending', 'bob');
+    const item = (pending.body.approvals as { id: string; authors: string[] }[]).find(
+      (a) => a.id === gate,
+    );
+    expect(item?.authors.sort()).toEqual([ids.alice, ids.carol].sort());
+    expect((await status(run.workflow_id)).stage).toBe('phase p1');
+    expect((await decide('bob', gate)).status).toBe(200);
+    expect((await status(run.workflow_id)).status).toBe('completed');
   }, 120_000);
 
   it('refuses a plan whose reads answer differently now (PLAN_STALE), starting nothing', async () => {

@@ -246,7 +246,7 @@ export interface Operations {
       /** Seconds until the token is refused (60 to a year); omit for no expiry */
       expires_in_seconds?: number;
       /** The operations the token may call (e.g. ["propose_action","get_proposal"]); omit for all */
-      scope?: Array<"register_actor" | "set_actor_role" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_actors" | "list_ledger" | "plan_action" | "wait_for_decision" | "test_policy" | "replay_policy">;
+      scope?: Array<"register_actor" | "set_actor_role" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "activate_plan" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_actors" | "list_ledger" | "plan_action" | "wait_for_decision" | "test_policy" | "replay_policy">;
     };
     output: {
       token_id: string;
@@ -466,6 +466,39 @@ export interface Operations {
       updated_at: string;
     };
   };
+  /** Activate an approved plan. Run an approved plan (a plan-only run's saved plan, its final gate approved) as a new governed run, phase by phase: each phase's calls are proposed, approved at their own human gate, executed and read again. Refused when the plan is not approved, plan_hash is not the saved plan's, or what the plan read has changed since (PLAN_STALE: make a new plan). Activating the same plan again returns the same run. */
+  activate_plan: {
+    input: {
+      /** The plan-only run whose approved plan is activated */
+      workflow_id: string;
+      /** The hash of the plan version you approved; refused if the saved plan differs */
+      plan_hash?: string;
+    };
+    output: {
+      workflow_id: string;
+      definition: string;
+      status: "running" | "waiting" | "completed" | "failed" | "cancelled";
+      stage: string;
+      waiting_on: {
+        [key: string]: Shared1;
+      } | null;
+      wake_at: string | null;
+      context: {
+        [key: string]: Shared1;
+      };
+      artifacts: {
+        [key: string]: Shared1;
+      };
+      trace: Array<{
+        [key: string]: Shared1;
+      }>;
+      error: {
+        [key: string]: Shared1;
+      } | null;
+      created_at: string;
+      updated_at: string;
+    };
+  };
   /** Get a workflow run. A run's status, stage, what it waits on, its artifacts (agent outputs, the audit report) and its trace (decisions and tool write-backs in order). */
   get_workflow_status: {
     input: {
@@ -607,6 +640,8 @@ export interface Operations {
       }>;
       status: string;
       requested_by: string;
+      /** Others who may not decide it either, e.g. who requested the plan being carried out */
+      authors?: Array<string>;
       due_at: string | null;
       /** What a timeout does: { outcome } or { escalate_to: [roles] }; null: nothing */
       on_timeout: {
@@ -648,6 +683,8 @@ export interface Operations {
         }>;
         status: string;
         requested_by: string;
+        /** Others who may not decide it either, e.g. who requested the plan being carried out */
+        authors?: Array<string>;
         due_at: string | null;
         /** What a timeout does: { outcome } or { escalate_to: [roles] }; null: nothing */
         on_timeout: {
@@ -760,6 +797,8 @@ export interface Operations {
         }>;
         status: string;
         requested_by: string;
+        /** Others who may not decide it either, e.g. who requested the plan being carried out */
+        authors?: Array<string>;
         due_at: string | null;
         /** What a timeout does: { outcome } or { escalate_to: [roles] }; null: nothing */
         on_timeout: {
@@ -1107,6 +1146,7 @@ export const ROUTES = {
   list_tools: { method: 'GET', path: '/tools', write: false, privileged: false },
   list_workflow_definitions: { method: 'GET', path: '/workflows/definitions', write: false, privileged: false },
   start_workflow_run: { method: 'POST', path: '/workflows/start', write: true, privileged: true },
+  activate_plan: { method: 'POST', path: '/workflows/{workflow_id}/activate', write: true, privileged: true },
   get_workflow_status: { method: 'GET', path: '/workflows/{workflow_id}/status', write: false, privileged: false },
   list_workflow_runs: { method: 'GET', path: '/workflows/runs', write: false, privileged: false },
   cancel_workflow_run: { method: 'POST', path: '/workflows/{workflow_id}/cancel', write: true, privileged: true },

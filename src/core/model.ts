@@ -263,6 +263,11 @@ export interface ApprovalRequest {
   readonly status: ApprovalStatus;
   /** Who asked (a run's initiator or an agent); never one of its approvers. */
   readonly requested_by: string;
+  /**
+   * Others who may not decide it either, e.g. who requested the plan an activation carries out.
+   * Absent: only `requested_by`.
+   */
+  readonly authors?: readonly string[] | undefined;
   readonly due_at: string | null;
   /** On timeout: `{ outcome }` or `{ escalate_to: [roles] }`. */
   readonly on_timeout: JsonObject | null;

@@ -1,5 +1,5 @@
 import { canonicalJson, gateHash, sha256Hex } from './canonical.js';
-import { assertActsAs, assertMayDecide } from './authority.js';
+import { type Author, assertActsAs, assertMayDecide } from './authority.js';
 import { type CallContext, actorPrincipal, assertContext } from './context.js';
 import { CountersignError } from './errors.js';
 import type { Kernel } from './kernel.js';
@@ -85,6 +85,8 @@ export interface GateRequest {
   readonly required_roles: readonly string[];
   /** Approvals per role (quorum.ts); absent: any-of. */
   readonly role_quorum?: RoleQuorum | undefined;
+  /** Who else may not decide it, beside the run's starter (e.g. a plan's requester). */
+  readonly authors?: readonly string[] | undefined;
   readonly proposals: readonly { proposal_id: string; hash: string }[];
   readonly due_at: string | null;
   readonly on_timeout: JsonObject | null;
@@ -621,6 +623,7 @@ export class WorkflowOps {
       proposals: g.proposals.map((p) => ({ proposal_id: p.proposal_id, hash: p.hash })),
       status: 'pending',
       requested_by: run.started_by,
+      ...(authorsOf(g, run.started_by).length ? { authors: authorsOf(g, run.started_by) } : {}),
       due_at: g.due_at,
       on_timeout: g.on_timeout,
       created_at: now,
@@ -638,6 +641,7 @@ export class WorkflowOps {
         required_approvals: g.required_approvals,
         required_roles: [...g.required_roles],
         ...(g.role_quorum ? { role_quorum: { ...g.role_quorum } } : {}),
+        ...(approval.authors ? { authors: [...approval.authors] } : {}),
         proposals: approval.proposals.map((p) => ({ ...p })),
         due_at: g.due_at,
       },
@@ -673,7 +677,7 @@ export class WorkflowOps {
         const subject = { type: 'approval', id: approval.id } as const;
         assertMayDecide({
           decider: reviewer,
-          authors: [{ id: approval.requested_by, as: 'requester' }],
+          authors: gateAuthors(approval),
           roles: [],
           earlier: [],
           subject,
@@ -705,7 +709,7 @@ export class WorkflowOps {
         const earlier = await tx.runs.listApprovalDecisions(ctx.tenant_id, approval.id);
         assertMayDecide({
           decider: reviewer,
-          authors: [],
+          authors: gateAuthors(approval),
           roles: approval.required_roles,
           earlier: earlier.map((d) => d.reviewer_id),
           subject,
@@ -918,7 +922,7 @@ export class WorkflowOps {
             workflow_id: a.workflow_id,
             title: a.title,
             requested_by: a.requested_by,
-            authors: [a.requested_by],
+            authors: gateAuthors(a).map((x) => x.id),
             required_roles: a.required_roles,
             ...(a.role_quorum ? { role_quorum: a.role_quorum } : {}),
             approvals: { received: tally.received, required: a.required_approvals },
@@ -1042,7 +1046,22 @@ function gateMismatch(a: ApprovalRequest, g: GateRequest, requested_by: string):
   const bound = (ps: readonly { proposal_id: string; hash: string }[]) =>
     canonicalJson(ps.map((p) => [p.proposal_id, p.hash]).sort());
   if (bound(a.proposals) !== bound(g.proposals)) return 'set of bound calls';
+  if (canonicalJson(a.authors ?? []) !== canonicalJson(authorsOf(g, requested_by)))
+    return 'set of authors';
   return null;
+}
+
+/** A gate request's other authors: distinct, sorted, without the requester. */
+function authorsOf(g: GateRequest, requested_by: string): string[] {
+  return [...new Set(g.authors ?? [])].filter((id) => id !== requested_by).sort();
+}
+
+/** Everyone who may not decide a gate: whoever asked for it, and its other authors. */
+function gateAuthors(a: ApprovalRequest): Author[] {
+  return [
+    { id: a.requested_by, as: 'requester' },
+    ...(a.authors ?? []).map((id) => ({ id, as: 'requester' as const })),
+  ];
 }
 
 /** A gate's approvals under its rule (quorum.ts); the run's starter never counts. */
@@ -1055,7 +1074,11 @@ async function tallyGate(
   const approvers = a.role_quorum
     ? await approversOf(tx, a.tenant_id, approvals)
     : [...new Set(approvals.map((d) => d.reviewer_id))].map((id) => ({ id, roles: [] }));
-  return tallyApprovals(a, approvers, [a.requested_by]);
+  return tallyApprovals(
+    a,
+    approvers,
+    gateAuthors(a).map((x) => x.id),
+  );
 }
 
 /**

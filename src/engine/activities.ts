@@ -593,6 +593,7 @@ export function createActivities(deps: ActivityDeps): Activities {
             plan: plan.saved.plan as unknown as JsonObject,
             reads: plan.saved.reads.map((r) => ({ tool: r.tool, params: r.params })),
             read_digest: plan.read_digest,
+            requested_by: run.started_by,
           };
         } catch (e) {
           if (!(e instanceof CountersignError) || e.retryable) throw e;

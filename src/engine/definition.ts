@@ -135,6 +135,11 @@ export interface GateStep<I> {
    * of": each role fills its own slots, on top of `approvals` and `roles`. Undefined: any-of.
    */
   readonly quorum?: Fn<I, RoleQuorum | undefined>;
+  /**
+   * Who else may not decide this gate, beside the run's starter: e.g. who requested the plan
+   * an activation carries out. Recorded on the gate; policy cannot lift it.
+   */
+  readonly authors?: Fn<I, readonly string[]>;
   /** The `propose` step whose calls this gate approves, each bound by its hash. */
   readonly binds?: string;
   /** Ask only when this holds (default: always). */

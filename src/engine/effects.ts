@@ -114,6 +114,8 @@ export interface ActivityTypes {
       required_approvals: number;
       required_roles: string[];
       role_quorum?: Record<string, number>;
+      /** Who else may not decide it (GateStep.authors). */
+      authors?: string[];
       proposals: { proposal_id: string; hash: string }[];
       due_at: string | null;
       on_timeout: JsonObject | null;
@@ -158,6 +160,8 @@ export interface ActivityTypes {
           plan: JsonObject;
           reads: { tool: string; params: JsonObject }[];
           read_digest: string;
+          /** Who started the plan run: like the activator, never a decider of its phases. */
+          requested_by?: string;
         }
       | { ok: false; code: string; error: string };
   };

@@ -419,6 +419,7 @@ export async function interpret<I>(
       required_roles: [...(step.roles?.(st) ?? [])],
       role_quorum: step.quorum?.(st),
     });
+    const authors = [...new Set(step.authors?.(st) ?? [])].filter((a) => a !== '');
     const now = await fx.now(next());
     let due_at = step.timeout ? timeAfter(now, step.timeout.after_ms) : null;
     const on_timeout: JsonObject | null = step.timeout
@@ -443,6 +444,8 @@ export async function interpret<I>(
       required_roles: [...rule.required_roles],
       // Only a quorum adds the key: recorded histories of any-of gates stay as they were.
       ...(rule.role_quorum ? { role_quorum: { ...rule.role_quorum } } : {}),
+      // Likewise only a gate with other authors adds them.
+      ...(authors.length ? { authors } : {}),
       proposals: pending.map((b) => ({ proposal_id: b.proposal_id, hash: b.hash })),
       due_at,
       on_timeout,
@@ -592,6 +595,8 @@ export async function interpret<I>(
       plan_run_id,
       plan_hash,
       read_digest: r.read_digest,
+      // Absent from activations recorded before it was kept.
+      ...(r.requested_by ? { requested_by: r.requested_by } : {}),
       plan: r.plan,
       reads: r.reads,
       proposed,

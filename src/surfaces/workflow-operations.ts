@@ -51,6 +51,10 @@ const approvalOutput = z.object({
   proposals: z.array(z.object({ proposal_id: z.string(), hash: z.string() })),
   status: z.string(),
   requested_by: z.string(),
+  authors: z
+    .array(z.string())
+    .optional()
+    .describe('Others who may not decide it either, e.g. who requested the plan being carried out'),
   due_at: z.string().nullable(),
   on_timeout: record
     .nullable()

@@ -6,6 +6,7 @@ import { knowledgeMigration } from './knowledge-migration.js';
 import { proposalDescriptionMigration } from './proposal-description-migration.js';
 import { principalsMigration } from './principals-migration.js';
 import { decisionRoleMigration } from './decision-role-migration.js';
+import { gateAuthorsMigration } from './gate-authors-migration.js';
 import { roleQuorumMigration } from './role-quorum-migration.js';
 import { tokenGenerationMigration } from './token-generation-migration.js';
 
@@ -254,6 +255,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0010_proposal_description': proposalDescriptionMigration,
         '0011_role_quorum': roleQuorumMigration,
         '0012_decision_roles': decisionRoleMigration,
+        '0013_gate_authors': gateAuthorsMigration,
       }),
   };
 }

@@ -57,6 +57,7 @@ export interface RunTables {
     proposals: string;
     status: string;
     requested_by: string;
+    authors: string | null;
     due_at: string | null;
     on_timeout: string | null;
     created_at: string;
@@ -305,16 +306,18 @@ function fromApproval(a: ApprovalRequest): RunTables['approval_requests'] {
     packet: json(a.packet),
     required_roles: json(a.required_roles),
     role_quorum: a.role_quorum ? json(a.role_quorum) : null,
+    authors: a.authors?.length ? json(a.authors) : null,
     proposals: json(a.proposals),
     on_timeout: a.on_timeout === null ? null : json(a.on_timeout),
   };
 }
 
 function toApproval(r: Selectable<RunTables['approval_requests']>): ApprovalRequest {
-  const { role_quorum, ...rest } = r;
+  const { role_quorum, authors, ...rest } = r;
   return {
     ...rest,
     ...(role_quorum ? { role_quorum: parse<RoleQuorum>(role_quorum) } : {}),
+    ...(authors ? { authors: parse<string[]>(authors) } : {}),
     required_approvals: Number(r.required_approvals),
     status: r.status as ApprovalRequest['status'],
     packet: parse<JsonObject>(r.packet),

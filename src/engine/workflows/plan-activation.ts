@@ -40,6 +40,7 @@ const loaded = (run: Run) =>
   run.artifacts.activation as unknown as {
     plan: { phases: LoadedPhase[] };
     reads: ReadCall[];
+    requested_by?: string;
   };
 
 const baselineDigest = (run: Run): string => {
@@ -91,6 +92,12 @@ function phaseSteps(phase: LoadedPhase): Step<ActivationInput>[] {
         acceptance_criteria: [...phase.acceptance_criteria],
         read_digest: baselineDigest(run),
       }),
+      // Nobody approves a change they asked for: not the activator (the run's starter), and
+      // not whoever requested the plan, when someone else activates it.
+      authors: (run) => {
+        const by = loaded(run).requested_by;
+        return by ? [by] : [];
+      },
       binds: `${p}.calls`,
       on_reject: { stage: 'rejected' },
     },
