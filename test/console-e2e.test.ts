@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoServer, startDemoServer } from './support/console-server.js';
+import { SCHEMA_PLAN_REQUEST, seedPlanTarget } from './support/schema-plan-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve('.test-results/screenshots');
@@ -30,6 +31,9 @@ const cspViolations: string[] = [];
 let elsewhere: http.Server;
 let elsewhereUrl: string;
 const elsewhereHits: string[] = [];
+/** The plan run the plan test makes, and its plan gate, for the phone-width sweep. */
+let planRun = '';
+let planGate = '';
 
 /** Calls the API as a demo person, the way an agent or another client would. */
 async function api(who: string, method: string, url: string, body?: unknown) {
@@ -448,6 +452,75 @@ describe(
       await signIn('Bob', 'CAB review of CHG-1042');
     });
 
+    it('shows a plan as a plan at its gate, then activates the approved plan', async () => {
+      seedPlanTarget(dir, 'plan_e2e');
+      // Alice asks for a plan; Bob confirms its scope through the API.
+      const started = (await api('Alice', 'POST', '/workflows/start', {
+        definition: 'schema_change_plan',
+        idempotency_key: 'e2e-plan',
+        input: { ...SCHEMA_PLAN_REQUEST, database: 'plan_e2e' },
+      })) as { workflow_id: string; waiting_on: { approval_id: string } };
+      planRun = started.workflow_id;
+      const scope = started.waiting_on.approval_id;
+      const afterScope = (await api('Bob', 'POST', `/approvals/${scope}/decision`, {
+        reviewer_id: 'actor_2',
+        decision: 'approve',
+      })) as { run: { waiting_on: { approval_id: string } } };
+      planGate = afterScope.run.waiting_on.approval_id;
+
+      // Bob is signed in after the tests before; alone, this test signs him in.
+      await page.goto(`${server.url}/#/`);
+      if (await page.getByLabel('API token').count()) await signIn('Bob');
+      await page.goto(`${server.url}/#/approvals/${planGate}`);
+      await poll(() => page.getByTestId('plan-brief').count()).toBe(1);
+      // PLAN ONLY, every phase with its status, the blocked one with why, without expanding.
+      expect(await text('plan-only')).toContain('PLAN ONLY');
+      const blocked = page.getByTestId('phase-drop_users_legacy_flag');
+      expect(await blocked.getByTestId('phase-status').textContent()).toMatch(/blocked/);
+      const why = blocked.getByTestId('phase-blocked');
+      expect(await why.isVisible()).toBe(true);
+      expect(await why.textContent()).toContain('WRITE_NOT_IMPLEMENTED');
+      expect(await page.getByTestId('phase-status').allTextContents()).toEqual([
+        expect.stringMatching(/proposed/),
+        expect.stringMatching(/proposed/),
+        expect.stringMatching(/proposed/),
+        expect.stringMatching(/blocked/),
+        expect.stringMatching(/proposed/),
+      ]);
+      expect(await page.getByTestId('plan-read-digest').textContent()).toMatch(/[0-9a-f]{12}/);
+      expect(await page.getByRole('button', { name: 'Activate' }).count()).toBe(0);
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('plan-gate');
+      await page.getByRole('button', { name: 'Approve', exact: true }).click();
+      await poll(() => text('approval-status')).toBe('approved');
+
+      // The approved plan offers Activate; activating opens the new run, linked to the plan.
+      await page.goto(`${server.url}/#/runs/${planRun}`);
+      await poll(() => text('run-status')).toBe('completed');
+      await poll(() => page.getByRole('button', { name: 'Activate' }).count()).toBe(1);
+      expect(await accessibilityProblems()).toEqual([]);
+      await shot('plan-run');
+      await page.getByRole('button', { name: 'Activate' }).click();
+      await poll(() => page.url()).not.toContain(planRun);
+      await poll(() => page.getByTestId('run-activation').count()).toBe(1);
+      expect(await text('run-activation')).toContain(planRun);
+      await poll(() => text('run-stage')).toBe('phase backup');
+      // Neither Alice, who asked for the plan, nor Bob, who activated it, may approve a phase.
+      const activated = page.url().split('#/runs/')[1]!;
+      const status = (await api('Carol', 'GET', `/workflows/${activated}/status`)) as {
+        waiting_on: { approval_id: string };
+      };
+      const phaseGate = (await api(
+        'Carol',
+        'GET',
+        `/approvals/${status.waiting_on.approval_id}`,
+      )) as {
+        approval: { requested_by: string; authors: string[] };
+      };
+      expect(phaseGate.approval).toMatchObject({ requested_by: 'actor_2', authors: ['actor_1'] });
+      await shot('plan-activated');
+    });
+
     it('works at phone width', async () => {
       await api('Carol', 'POST', '/proposals', {
         workflow_id: 'workflow_1',
@@ -487,6 +560,11 @@ describe(
           '#/people',
           () =>
             poll(() => page.getByRole('heading', { name: 'People and tokens' }).count()).toBe(1),
+        ],
+        [`#/runs/${planRun}`, () => poll(() => page.getByTestId('plan-brief').count()).toBe(1)],
+        [
+          `#/approvals/${planGate}`,
+          () => poll(() => page.getByTestId('plan-brief').count()).toBe(1),
         ],
       ];
       for (const [hash, ready] of views) {
