@@ -9,15 +9,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as checks from './support/browser-checks.js';
 import { type DemoServer, startDemoServer } from './support/console-server.js';
 import { SCHEMA_PLAN_REQUEST, seedPlanTarget } from './support/schema-plan-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve('.test-results/screenshots');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const STEP_TIMEOUT = 15_000;
 
 let dir: string;
@@ -69,53 +68,6 @@ async function shot(name: string) {
 }
 
 const text = (testId: string) => page.getByTestId(testId).textContent();
-
-/** How far the page scrolls sideways: 0 when it fits the window. */
-/**
- * Elements that stick out of the viewport and are not inside a scroll container, and scroll
- * containers other than code blocks that need to scroll sideways: content a phone user cannot
- * see without panning. As "tag.class: px".
- */
-const clipped = () =>
-  page.evaluate<string[]>(`(() => {
-    const out = [];
-    const width = document.documentElement.clientWidth;
-    const scrolls = (el) => {
-      for (let p = el.parentElement; p; p = p.parentElement) {
-        const o = getComputedStyle(p).overflowX;
-        if (o === 'auto' || o === 'scroll') return true;
-      }
-      return false;
-    };
-    for (const el of document.querySelectorAll('main *')) {
-      // Only code scrolls sideways: any other scroll box that needs to is clipped content too.
-      const o = getComputedStyle(el).overflowX;
-      if ((o === 'auto' || o === 'scroll') && el.tagName !== 'PRE' && el.scrollWidth > el.clientWidth + 1)
-        out.push('scrolls ' + el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '') + ': ' + (el.scrollWidth - el.clientWidth));
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 || r.right <= width + 1 || scrolls(el)) continue;
-      out.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '') + ': ' + Math.round(r.right - width));
-    }
-    return out;
-  })()`);
-
-const overflowX = () =>
-  page.evaluate<number>(
-    'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-  );
-
-/**
- * WCAG 2 A and AA problems axe-core finds on the page as it is now (labels, contrast, names,
- * landmarks), as "rule: element" lines; none is expected.
- */
-async function accessibilityProblems(): Promise<string[]> {
-  // Evaluated through the DevTools protocol: the console's CSP rightly refuses an inline script.
-  await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-  const violations = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }).then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
-}
 
 /** Waits for a browser-side condition; vitest's default of one second is short for a page. */
 const poll = <T>(fn: () => T | Promise<T>, o: { timeout?: number } = {}) =>
@@ -172,7 +124,7 @@ describe(
       await page.getByLabel('API token').fill('cs_not_a_real_token_at_all_0000');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await poll(() => page.getByRole('alert').textContent()).toContain('UNAUTHENTICATED');
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
     });
 
     it('signs in, lists the demo requests and shows a new proposal without a reload', async () => {
@@ -193,7 +145,7 @@ describe(
       await poll(() => items.first().textContent()).toContain('Record that the migration');
       // Same document: the marker set before the proposal is still there.
       expect(await page.evaluate<number>('window.marker')).toBe(42);
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('inbox-1280');
     });
 
@@ -207,7 +159,7 @@ describe(
       for (const name of ['Approve', 'Reject', 'Request more information', 'Propose an edit'])
         expect(await page.getByRole('button', { name, exact: true }).isDisabled()).toBe(true);
       expect(await text('proposal-status')).toBe('pending');
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('decision-self-approval');
       await signOut();
     });
@@ -222,8 +174,8 @@ describe(
       await page.getByLabel('Comment').fill('Low risk, staging only.');
       await page.getByRole('button', { name: 'Approve', exact: true }).click();
       await poll(() => text('approval-status')).toBe('approved');
-      expect(await overflowX()).toBeLessThanOrEqual(0);
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('decision-risk-gate');
       // The run went on to plan approval: open it and approve the plan too.
       await page.getByTestId('run-after-decision').getByRole('link').click();
@@ -243,7 +195,7 @@ describe(
       expect(await page.getByTestId('bound-description').allTextContents()).toEqual(
         expect.arrayContaining([expect.stringMatching(/^Set \S+ of checkout-api to "/)]),
       );
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('decision-plan-gate');
       await page.getByRole('button', { name: 'Approve', exact: true }).click();
       await poll(() => text('approval-status')).toBe('approved');
@@ -266,8 +218,8 @@ describe(
         await page.getByText(/Bob \(.+\)\s*approve at gate risk_review/).count(),
       ).toBeGreaterThan(0);
       expect(await page.getByRole('table').count()).toBeGreaterThan(0); // markdown tables rendered
-      expect(await overflowX()).toBeLessThanOrEqual(0);
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('run-timeline');
     });
 
@@ -322,7 +274,7 @@ describe(
         expect.arrayContaining([expect.stringContaining('"rollback_plan": "enabled"')]),
       );
       expect(page.url()).toContain(`#/proposals/${String(made.proposal_id)}`);
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('decision-edit-diff');
     });
 
@@ -336,7 +288,7 @@ describe(
       await execute.click();
       await poll(() => text('execute-result')).toContain('succeeded');
       await poll(() => text('proposal-status')).toBe('executed');
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('decision-executed');
     });
 
@@ -352,7 +304,7 @@ describe(
       // A row opens to its whole event.
       await page.getByRole('button', { name: 'Event 1: show all of it' }).click();
       await poll(() => page.getByLabel('Data of event 1').textContent()).toContain('{');
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       const [download] = await Promise.all([
         page.waitForEvent('download'),
         page.getByRole('button', { name: 'Export JSON lines' }).click(),
@@ -429,7 +381,7 @@ describe(
       expect(await text('verdict-Current')).not.toContain('no-migrations');
       await page.getByRole('button', { name: /^Replay last/ }).click();
       await poll(() => text('replay-summary')).toMatch(/: [1-9]\d* would change/);
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('policy-1280');
     });
 
@@ -446,7 +398,7 @@ describe(
       await page.getByLabel('Role', { exact: true }).fill('security');
       await page.getByRole('button', { name: 'Register' }).click();
       await poll(() => page.getByRole('alert').textContent()).toMatch(/POLICY_DENIED|scope/i);
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('people-1280');
       await signOut();
       await signIn('Bob', 'CAB review of CHG-1042');
@@ -489,7 +441,7 @@ describe(
       ]);
       expect(await page.getByTestId('plan-read-digest').textContent()).toMatch(/[0-9a-f]{12}/);
       expect(await page.getByRole('button', { name: 'Activate' }).count()).toBe(0);
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('plan-gate');
       await page.getByRole('button', { name: 'Approve', exact: true }).click();
       await poll(() => text('approval-status')).toBe('approved');
@@ -498,7 +450,7 @@ describe(
       await page.goto(`${server.url}/#/runs/${planRun}`);
       await poll(() => text('run-status')).toBe('completed');
       await poll(() => page.getByRole('button', { name: 'Activate' }).count()).toBe(1);
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('plan-run');
       await page.getByRole('button', { name: 'Activate' }).click();
       await poll(() => page.url()).not.toContain(planRun);
@@ -532,11 +484,11 @@ describe(
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${server.url}/#/`);
       await poll(() => text('waiting-count')).toBe('1 waiting on you (Senior Developer)');
-      expect(await overflowX()).toBeLessThanOrEqual(0);
+      expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
       await shot('inbox-phone');
       await page.getByRole('link', { name: /Tell the team the migration is done/ }).click();
       await poll(() => text('proposal-status')).toBe('pending');
-      expect(await overflowX()).toBeLessThanOrEqual(0);
+      expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
       await shot('decision-phone');
       // Every view, at 390 px: nothing sticks out that cannot be scrolled to.
       const views: [string, () => Promise<unknown>][] = [
@@ -570,20 +522,24 @@ describe(
       for (const [hash, ready] of views) {
         await page.goto(`${server.url}/${hash}`);
         await ready();
-        expect({ hash, overflow: await overflowX(), clipped: await clipped() }).toEqual({
+        expect({
+          hash,
+          overflow: await checks.overflowX(page),
+          clipped: await checks.clipped(page),
+        }).toEqual({
           hash,
           overflow: expect.any(Number) as number,
           clipped: [],
         });
-        expect(await overflowX()).toBeLessThanOrEqual(0);
+        expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
         await shot(`phone-${hash.replace(/[#/]+/g, '-').replace(/^-|-$/g, '') || 'inbox'}`);
       }
       // The run with its report and its plan.
       await page.goto(`${server.url}/#/runs`);
       await page.getByRole('link', { name: /run_/ }).first().click();
       await poll(() => text('run-status')).toBeTruthy();
-      expect(await clipped()).toEqual([]);
-      expect(await overflowX()).toBeLessThanOrEqual(0);
+      expect(await checks.clipped(page)).toEqual([]);
+      expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
       await shot('phone-run');
     });
 
@@ -633,7 +589,7 @@ describe(
       page.off('request', onRequest);
       expect(requested.filter((u) => u.startsWith(elsewhereUrl))).toEqual([]);
       expect(elsewhereHits).toEqual([]);
-      expect(await accessibilityProblems()).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('run-report-remote-image');
     });
 

@@ -10,15 +10,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as checks from './support/browser-checks.js';
 import { SAVED_PLAN } from '../console/test/plan-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const DIST = path.resolve('dist/console');
 const SHOTS = path.resolve('.test-results/screenshots');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const STEP_TIMEOUT = 15_000;
 const T = '2026-12-01T10:00:00.000Z';
 
@@ -246,46 +245,6 @@ afterAll(async () => {
 const poll = <T>(fn: () => T | Promise<T>) =>
   expect.poll(fn, { timeout: STEP_TIMEOUT, interval: 100 });
 
-/**
- * Elements of the page's content that stick out of the viewport outside a scroll container,
- * and scroll boxes other than code blocks that need to scroll sideways (as console-e2e's check).
- */
-const clipped = () =>
-  page.evaluate<string[]>(`(() => {
-    const out = [];
-    const width = document.documentElement.clientWidth;
-    const scrolls = (el) => {
-      for (let p = el.parentElement; p; p = p.parentElement) {
-        const o = getComputedStyle(p).overflowX;
-        if (o === 'auto' || o === 'scroll') return true;
-      }
-      return false;
-    };
-    const name = (el) => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '');
-    for (const el of document.querySelectorAll('main *')) {
-      const o = getComputedStyle(el).overflowX;
-      if ((o === 'auto' || o === 'scroll') && el.tagName !== 'PRE' && el.scrollWidth > el.clientWidth + 1)
-        out.push('scrolls ' + name(el) + ': ' + (el.scrollWidth - el.clientWidth));
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 || r.right <= width + 1 || scrolls(el)) continue;
-      out.push(name(el) + ': ' + Math.round(r.right - width));
-    }
-    return out;
-  })()`);
-
-const overflowX = () =>
-  page.evaluate<number>(
-    'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-  );
-
-async function accessibilityProblems(): Promise<string[]> {
-  await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-  const violations = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }).then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
-}
-
 /** Opens every <details> of the plan, so what is behind a click is checked too. */
 const openAll = () =>
   page.evaluate(`document.querySelectorAll('main details').forEach((d) => (d.open = true))`);
@@ -305,17 +264,17 @@ describe('the plan view in a browser', () => {
         await page.getByTestId(ready).waitFor();
         await page.getByTestId('plan-only').waitFor();
         expect(await page.getByTestId('phase-blocked').count()).toBe(2);
-        expect({ hash, clipped: await clipped() }).toEqual({ hash, clipped: [] });
-        expect(await overflowX()).toBeLessThanOrEqual(0);
-        expect({ hash, axe: await accessibilityProblems() }).toEqual({ hash, axe: [] });
+        expect({ hash, clipped: await checks.clipped(page) }).toEqual({ hash, clipped: [] });
+        expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
+        expect({ hash, axe: await checks.accessibilityProblems(page) }).toEqual({ hash, axe: [] });
         await openAll();
-        expect({ hash, open: true, clipped: await clipped() }).toEqual({
+        expect({ hash, open: true, clipped: await checks.clipped(page) }).toEqual({
           hash,
           open: true,
           clipped: [],
         });
-        expect(await overflowX()).toBeLessThanOrEqual(0);
-        expect({ hash, open: true, axe: await accessibilityProblems() }).toEqual({
+        expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
+        expect({ hash, open: true, axe: await checks.accessibilityProblems(page) }).toEqual({
           hash,
           open: true,
           axe: [],
@@ -343,7 +302,7 @@ describe('the plan view in a browser', () => {
     expect(posts).toEqual([
       { url: '/workflows/run_plan/activate', purpose: 'review the users plan', body: '{}' },
     ]);
-    expect(await clipped()).toEqual([]);
-    expect(await accessibilityProblems()).toEqual([]);
+    expect(await checks.clipped(page)).toEqual([]);
+    expect(await checks.accessibilityProblems(page)).toEqual([]);
   });
 });
