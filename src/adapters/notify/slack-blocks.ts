@@ -1,5 +1,6 @@
 import type { JsonObject } from '../../core/model.js';
 import type { ProposalView } from '../../core/ops/proposals.js';
+import { type RoleQuorum, describeMissing } from '../../core/quorum.js';
 import { redactJson, redactText } from '../../core/redact.js';
 
 /**
@@ -52,13 +53,26 @@ const STATUS: Readonly<Record<string, string>> = {
   needs_info: ':question: More information requested',
 };
 
+/**
+ * Whose approvals a call or gate needs, after "needs N approvals": ` from a or b` for any-of,
+ * ` from each of: a, 2 × b` for a quorum (every role must sign), nothing for any reviewer.
+ */
+export function whoMustApprove(rule: {
+  readonly required_roles: readonly string[];
+  readonly role_quorum?: RoleQuorum | undefined;
+}): string {
+  if (rule.role_quorum && Object.keys(rule.role_quorum).length > 0)
+    return ` from each of: ${describeMissing(rule.role_quorum)}`;
+  return rule.required_roles.length > 0 ? ` from ${rule.required_roles.join(' or ')}` : '';
+}
+
 export function approvalMessage(view: ProposalView, note?: SlackRefusalNote): SlackMessage {
   const p = view.proposal;
   const call = view.final_tool_call;
   const hashPrefix = call.hash.slice(0, HASH_PREFIX);
   const description = call.description === null ? null : redactText(call.description).text;
   const params = cut(JSON.stringify(redactJson(call.params).value, null, 2));
-  const roles = p.required_roles.length > 0 ? ` from ${p.required_roles.join(' or ')}` : '';
+  const roles = whoMustApprove(p);
   const status = STATUS[p.status] ?? p.status;
   const blocks: JsonObject[] = [
     {

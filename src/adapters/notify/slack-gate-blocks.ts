@@ -9,6 +9,7 @@ import {
   cut,
   decisionBlocks,
   escape,
+  whoMustApprove,
 } from './slack-blocks.js';
 
 /**
@@ -56,7 +57,7 @@ export function gateMessage(view: GateView, note?: SlackRefusalNote): SlackMessa
   const hash = gateHash(a);
   const status = STATUS[a.status] ?? a.status;
   const title = redactText(a.title).text;
-  const roles = a.required_roles.length > 0 ? ` from ${a.required_roles.join(' or ')}` : '';
+  const roles = whoMustApprove(a);
   const run = view.definition === null ? a.workflow_id : `${a.workflow_id} (${view.definition})`;
   const blocks: JsonObject[] = [
     {
