@@ -9,13 +9,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as checks from './support/browser-checks.js';
 import { type DemoServer, startDemoServer } from './support/console-server.js';
 import { SCHEMA_PLAN_REQUEST, seedPlanTarget } from './support/schema-plan-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve('.test-results/screenshots');
 const STEP_TIMEOUT = 15_000;
 
@@ -74,8 +73,6 @@ const poll = <T>(fn: () => T | Promise<T>, o: { timeout?: number } = {}) =>
   expect.poll(fn, { timeout: o.timeout ?? STEP_TIMEOUT, interval: 100 });
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash .ci/run does).`);
   fs.mkdirSync(SHOTS, { recursive: true });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-console-e2e-'));
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-chromium-'));
@@ -86,21 +83,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
   elsewhereUrl = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  ({ context, page } = await checks.launchChromium(profile));
   page.setDefaultTimeout(STEP_TIMEOUT);
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());

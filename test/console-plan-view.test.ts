@@ -10,12 +10,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as checks from './support/browser-checks.js';
 import { SAVED_PLAN } from '../console/test/plan-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const DIST = path.resolve('dist/console');
 const SHOTS = path.resolve('.test-results/screenshots');
 const STEP_TIMEOUT = 15_000;
@@ -164,8 +163,6 @@ let page: Page;
 const posts: { url: string; purpose: string | undefined; body: string }[] = [];
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash .ci/run does).`);
   if (!fs.existsSync(path.join(DIST, 'index.html')))
     throw new Error(`${DIST} is missing: run npm run build first.`);
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -212,21 +209,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-chromium-plan-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  ({ context, page } = await checks.launchChromium(profile));
   page.setDefaultTimeout(STEP_TIMEOUT);
   await page.goto(`${base}/#/`);
   await page.getByLabel('API token').fill('cs_test_token_0123456789');

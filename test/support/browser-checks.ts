@@ -1,8 +1,34 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Page } from 'playwright-core';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
 
-/** What the real-browser tests check on a page, whatever server stands behind it. */
+/** The real-browser tests' browser, and what they check on a page, whatever server stands behind it. */
+
+/** Debian's chromium, which .ci/run installs (no browser is downloaded). */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** A headless chromium on `profile` at 1280 × 900, and its first page. */
+export async function launchChromium(
+  profile: string,
+): Promise<{ context: BrowserContext; page: Page }> {
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash .ci/run does).`);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return { context, page: context.pages()[0] ?? (await context.newPage()) };
+}
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
