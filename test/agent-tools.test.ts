@@ -1,6 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -15,6 +13,12 @@ import { validateDefinition, type WorkflowDefinition } from '../src/engine/defin
 import { ModelGateway } from '../src/engine/model-gateway.js';
 import { ctx, engineOn } from './support/engine-fixture.js';
 import { STORES, expectCode } from './support/kernel-fixture.js';
+import {
+  type ChatBody,
+  type Reply,
+  type ScriptedModel,
+  startScriptedModel,
+} from './support/scripted-model-server.js';
 
 /**
  * Agent steps that use tools: a real Chat Completions server on 127.0.0.1 stands in for the
@@ -23,76 +27,6 @@ import { STORES, expectCode } from './support/kernel-fixture.js';
  */
 
 type Env = Awaited<ReturnType<typeof engineOn>>;
-
-interface ChatBody {
-  model: string;
-  messages: { role: string; content: string | null; tool_calls?: unknown; tool_call_id?: string }[];
-  tools?: {
-    type: string;
-    function: { name: string; description: string; parameters: JsonObject };
-  }[];
-}
-
-type Reply =
-  { tool_calls: { id: string; name: string; arguments: string }[] } | { content: string };
-
-interface FakeModel {
-  readonly baseUrl: string;
-  readonly bodies: ChatBody[];
-  close(): Promise<void>;
-}
-
-/** A Chat Completions server whose answer to the n-th request (1-based) is `script`'s. */
-async function fakeModel(script: (body: ChatBody, n: number) => Reply): Promise<FakeModel> {
-  const bodies: ChatBody[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const send = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
-        send(404, { error: { message: 'no such route' } });
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatBody;
-      bodies.push(body);
-      const reply = script(body, bodies.length);
-      const message =
-        'content' in reply
-          ? { role: 'assistant', content: reply.content }
-          : {
-              role: 'assistant',
-              content: null,
-              tool_calls: reply.tool_calls.map((c) => ({
-                id: c.id,
-                type: 'function',
-                function: { name: c.name, arguments: c.arguments },
-              })),
-            };
-      send(200, {
-        id: `chatcmpl-${bodies.length}`,
-        object: 'chat.completion',
-        created: 0,
-        model: 'fake',
-        choices: [{ index: 0, message, finish_reason: 'content' in reply ? 'stop' : 'tool_calls' }],
-        usage: { prompt_tokens: 10, completion_tokens: 5 },
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    bodies,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 function gateway(baseUrl: string, defaultModel = 'openai-compatible/fake') {
   return new ModelGateway({
@@ -203,7 +137,7 @@ const start = (env: Env, definition: string, input: JsonObject, key = 'k1') =>
 
 describe('agent steps with tools', () => {
   let env: Env | undefined;
-  let model: FakeModel | undefined;
+  let model: ScriptedModel | undefined;
   afterEach(async () => {
     await env?.runtime.close();
     await env?.cleanup();
@@ -213,7 +147,7 @@ describe('agent steps with tools', () => {
   });
 
   it('runs a read tool the model asks for once, as a governed call of the run, and answers with its result', async () => {
-    model = await fakeModel((_b, n) =>
+    model = await startScriptedModel((_b, n) =>
       n === 1 ? ask(['call_a', 'noop', '{"n":2}']) : answer('looked up'),
     );
     env = await engineOn(STORES[0]!, {
@@ -280,7 +214,7 @@ describe('agent steps with tools', () => {
   });
 
   it('refuses a write tool, records the refusal, tells the model, and the run goes on', async () => {
-    model = await fakeModel((_b, n) =>
+    model = await startScriptedModel((_b, n) =>
       n === 1 ? ask(['w1', 'write_record', '{"table":"users"}']) : answer('could not write'),
     );
     env = await engineOn(STORES[0]!, {
@@ -317,7 +251,7 @@ describe('agent steps with tools', () => {
       '@id("calls-need-review")\n@approvals("0")',
     );
     expect(permissive).not.toBe(defaults);
-    model = await fakeModel((_b, n) =>
+    model = await startScriptedModel((_b, n) =>
       n === 1 ? ask(['w1', 'write_record', '{"table":"users"}']) : answer('no write'),
     );
     env = await engineOn(STORES[0]!, {
@@ -337,7 +271,7 @@ describe('agent steps with tools', () => {
 
   it('refuses a read that policy sends to review, without leaving a proposal waiting', async () => {
     const defaults = fs.readFileSync(path.resolve('policies/default/policies.cedar'), 'utf8');
-    model = await fakeModel((_b, n) =>
+    model = await startScriptedModel((_b, n) =>
       n === 1 ? ask(['r1', 'noop', '{}']) : answer('needs a reviewer'),
     );
     env = await engineOn(STORES[0]!, {
@@ -362,7 +296,7 @@ describe('agent steps with tools', () => {
   });
 
   it('fails the step with a clear error when the model still asks for tools at max_turns', async () => {
-    model = await fakeModel((_b, n) => ask([`c${n}`, 'noop', `{"n":${n}}`]));
+    model = await startScriptedModel((_b, n) => ask([`c${n}`, 'noop', `{"n":${n}}`]));
     env = await engineOn(STORES[0]!, {
       models: gateway(model.baseUrl),
       definitions: [researchDefinition(3)],
@@ -382,7 +316,7 @@ describe('agent steps with tools', () => {
   });
 
   it('retries an invalid final answer once, as an agent without tools does', async () => {
-    model = await fakeModel((_b, n) =>
+    model = await startScriptedModel((_b, n) =>
       n === 1
         ? ask(['c1', 'noop', '{}'])
         : n === 2
@@ -407,7 +341,7 @@ describe('agent steps with tools', () => {
   });
 
   it('a crash after the tool ran resumes without calling the tool or the model again', async () => {
-    model = await fakeModel((_b, n) =>
+    model = await startScriptedModel((_b, n) =>
       n === 1 ? ask(['call_a', 'noop', '{"n":7}']) : answer('after restart'),
     );
     env = await engineOn(STORES[0]!, {
@@ -487,7 +421,7 @@ describe('agent steps with tools', () => {
 
 describe('an agent that asks for what it may not use (attacks)', () => {
   let env: Env | undefined;
-  let model: FakeModel | undefined;
+  let model: ScriptedModel | undefined;
   afterEach(async () => {
     await env?.runtime.close();
     await env?.cleanup();
@@ -497,7 +431,7 @@ describe('an agent that asks for what it may not use (attacks)', () => {
   });
 
   it('refuses tools outside the step and approval operations; nothing runs, nothing is proposed or decided', async () => {
-    model = await fakeModel((_b, n) =>
+    model = await startScriptedModel((_b, n) =>
       n === 1
         ? ask(
             ['x1', 'drop_table', '{"table":"users"}'],
@@ -547,7 +481,7 @@ describe('an agent that asks for what it may not use (attacks)', () => {
 
 describe('the openai-compatible provider with tools', () => {
   it('offers tool names Chat Completions accepts and maps the calls back to the tool names', async () => {
-    const model = await fakeModel(() => ask(['c1', 'tickets_lookup', '{"id":"T-9"}']));
+    const model = await startScriptedModel(() => ask(['c1', 'tickets_lookup', '{"id":"T-9"}']));
     try {
       const provider = new OpenAiCompatibleProvider({ baseUrl: model.baseUrl, model: 'fake' });
       const response = await provider.generate({

@@ -6,12 +6,9 @@
  * answers break each plan invariant in turn, or ask for a write tool.
  */
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { OpenAiCompatibleProvider } from '../src/adapters/models/openai-compatible.js';
 import { RulesProvider } from '../src/adapters/models/rules-provider.js';
 import { CedarPolicyEngine } from '../src/adapters/policy/cedar-policy-engine.js';
@@ -30,6 +27,8 @@ import { schemaChangePlan } from '../src/engine/workflows/schema-change-plan.js'
 import { ctx, engineOn } from './support/engine-fixture.js';
 import { STORES } from './support/kernel-fixture.js';
 import { SCHEMA_PLAN_REQUEST, columnsOf, seedPlanTarget } from './support/schema-plan-fixture.js';
+import { type ScriptedModel, startScriptedModel } from './support/scripted-model-server.js';
+import { BREAKERS, goodBrief, tinyPlan, tinyScript, writerRequests } from './support/tiny-plan.js';
 
 type Env = Awaited<ReturnType<typeof engineOn>>;
 const READS = ['list_tables', 'get_table_schema', 'read_row_counts', 'list_backups'];
@@ -256,62 +255,6 @@ describe('schema_change_plan (rules models, embedded runtime)', () => {
 
 // ---- a model behind a real Chat Completions server ------------------------------------------
 
-type Reply =
-  { tool_calls: { id: string; name: string; arguments: string }[] } | { content: string };
-
-interface ChatBody {
-  messages: { role: string; content: string | null }[];
-  response_format?: { json_schema?: { name?: string } };
-}
-
-async function fakeModel(script: (body: ChatBody, n: number) => Reply) {
-  const bodies: ChatBody[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatBody;
-      bodies.push(body);
-      const reply = script(body, bodies.length);
-      const message =
-        'content' in reply
-          ? { role: 'assistant', content: reply.content }
-          : {
-              role: 'assistant',
-              content: null,
-              tool_calls: reply.tool_calls.map((c) => ({
-                id: c.id,
-                type: 'function',
-                function: { name: c.name, arguments: c.arguments },
-              })),
-            };
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          id: `chatcmpl-${bodies.length}`,
-          object: 'chat.completion',
-          created: 0,
-          model: 'fake',
-          choices: [
-            { index: 0, message, finish_reason: 'content' in reply ? 'stop' : 'tool_calls' },
-          ],
-          usage: { prompt_tokens: 10, completion_tokens: 5 },
-        }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    bodies,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 function openAiGateway(baseUrl: string): ModelGateway {
   return new ModelGateway({
     providers: new Map<string, ModelProvider>([
@@ -322,144 +265,9 @@ function openAiGateway(baseUrl: string): ModelGateway {
   });
 }
 
-const notes = z.strictObject({ notes: z.array(z.string()), phase_ids: z.array(z.string()) });
-
-/** A small plan-only definition: a planner with one read tool, a writer that saves, a gate. */
-const tinyPlan: WorkflowDefinition<{ topic: string }> = {
-  name: 'tiny_plan',
-  version: '1',
-  archetype: 'proposal_only',
-  title: (i) => `Tiny plan: ${i.topic}`,
-  description: 'PLAN ONLY (test).',
-  input: z.strictObject({ topic: z.string() }),
-  initial_stage: 'planning',
-  final_stage: 'planned',
-  allowed_tools: () => ['list_tables'],
-  steps: [
-    { kind: 'stage', id: 'open', stage: 'planning' },
-    {
-      kind: 'agent',
-      id: 'plan',
-      role: 'planner',
-      artifact: 'notes',
-      instructions: 'Read, then list the phases.',
-      output: notes,
-      input: (run) => ({ topic: run.input.topic }),
-      tools: ['list_tables'],
-      max_turns: 3,
-    },
-    {
-      kind: 'agent',
-      id: 'write',
-      role: 'writer',
-      artifact: 'draft',
-      instructions: 'Write the ChangeProposalBrief.',
-      output: changeProposalBrief,
-      input: (run) => ({ notes: run.artifacts.notes ?? null }),
-      saves_plan: {
-        expected_phases: (run) => (run.artifacts.notes as { phase_ids: string[] }).phase_ids,
-      },
-    },
-    {
-      kind: 'gate',
-      id: 'plan_review',
-      title: () => 'Review the plan',
-      packet: (run) => ({ plan: run.artifacts.plan_brief ?? null }),
-      on_reject: { stage: 'rejected' },
-    },
-  ],
-};
-
-function goodBrief(): JsonObject {
-  return {
-    proposal_id: 'tiny-1',
-    artifact_type: 'ChangeProposalBrief',
-    human_review_required: true,
-    status: 'proposed',
-    title: 'Tiny plan',
-    summary: 'Back up, then add a column.',
-    phases: [
-      {
-        phase_id: 'p1',
-        phase_type: 'backup',
-        title: 'Back up',
-        status: 'proposed',
-        blocked_reason: null,
-        deferred_to: null,
-        risk_level: 'low',
-        rollback_note: 'none',
-        calls: [
-          { tool: 'database_backup', params: '{"database":"production","backup_type":"full"}' },
-        ],
-        acceptance_criteria: ['a backup exists'],
-      },
-      {
-        phase_id: 'p2',
-        phase_type: 'cutover',
-        title: 'Cut over',
-        status: 'proposed',
-        blocked_reason: null,
-        deferred_to: null,
-        risk_level: 'high',
-        rollback_note: 'revert',
-        calls: [{ tool: 'registrar_set_nameservers', params: '{"domain":"example.com"}' }],
-        acceptance_criteria: ['resolves'],
-      },
-    ],
-    risks: [],
-    assumptions: [],
-    next_step: { requires_human_approval: true, instructions: 'Review it.' },
-    read_digest: null,
-  };
-}
-
-type Brief = ReturnType<typeof goodBrief> & { phases: JsonObject[] };
-const BREAKERS: Record<(typeof PLAN_INVARIANTS)[number], (b: Brief) => JsonObject> = {
-  HUMAN_REVIEW_REQUIRED: (b) => ({ ...b, human_review_required: false }),
-  STATUS_PROPOSED_OR_BLOCKED: (b) => ({
-    ...b,
-    phases: [{ ...b.phases[0]!, status: 'executed' }, b.phases[1]!],
-  }),
-  BLOCKED_HAS_REASON: (b) => ({
-    ...b,
-    phases: [b.phases[0]!, { ...b.phases[1]!, status: 'blocked' }],
-  }),
-  PROPOSED_HAS_NO_BLOCK: (b) => ({
-    ...b,
-    phases: [{ ...b.phases[0]!, deferred_to: 'later' }, b.phases[1]!],
-  }),
-  NEXT_STEP_NEEDS_APPROVAL: (b) => ({
-    ...b,
-    next_step: { requires_human_approval: false, instructions: 'Run it.' },
-  }),
-  NO_PHASE_DROPPED: (b) => ({ ...b, phases: [b.phases[0]!] }),
-  NO_SECRETS: (b) => ({ ...b, summary: 'Use key AKIAIOSFODNN7EXAMPLE to back up.' }),
-};
-
-/** The planner reads once, then answers; the writer answers with `brief(n)` (n: its attempt). */
-function tinyScript(brief: (attempt: number) => JsonObject, firstRead = 'list_tables') {
-  let writes = 0;
-  return (body: ChatBody, _n: number): Reply => {
-    const schema = body.response_format?.json_schema?.name;
-    if (schema === 'notes') {
-      const asked = body.messages.some((m) => m.role === 'tool');
-      return asked
-        ? { content: JSON.stringify({ notes: ['read'], phase_ids: ['p1', 'p2'] }) }
-        : {
-            tool_calls: [
-              { id: 'c1', name: firstRead, arguments: '{"database":"production"}' },
-              { id: 'c2', name: 'list_tables', arguments: '{"database":"production"}' },
-            ],
-          };
-    }
-    writes++;
-    return { content: JSON.stringify(brief(writes)) };
-  };
-}
-
 describe('a plan-only output agent behind a real model server', () => {
   let s: Setup | undefined;
-  let model: Awaited<ReturnType<typeof fakeModel>> | undefined;
+  let model: ScriptedModel | undefined;
   afterEach(async () => {
     await s?.close();
     await model?.close();
@@ -469,7 +277,7 @@ describe('a plan-only output agent behind a real model server', () => {
 
   for (const invariant of PLAN_INVARIANTS)
     it(`fails the writer's step naming ${invariant} when both its answers break it`, async () => {
-      model = await fakeModel(tinyScript(() => BREAKERS[invariant](goodBrief() as Brief)));
+      model = await startScriptedModel(tinyScript(() => BREAKERS[invariant](goodBrief())));
       s = await setup(openAiGateway(model.baseUrl), [tinyPlan]);
       const run = await s.env.runtime.start(ctx, {
         definition: 'tiny_plan',
@@ -484,19 +292,19 @@ describe('a plan-only output agent behind a real model server', () => {
       )!;
       expect(String((failed.data.detail as { error: string }).error)).toContain(invariant);
       const writer = ofType(events, 'AGENT_INVOKE').filter((e) => e.data.role === 'writer');
-      expect(writer.map((e) => e.data.ok)).toEqual([false]);
+      // One failed invocation, after the two answers the model actually gave.
+      expect(writer.map((e) => [e.data.ok, e.data.attempts])).toEqual([[false, 2]]);
+      expect(writerRequests(model.bodies)).toHaveLength(2);
       // The retry told the model which invariant its first answer broke.
-      const retry = model.bodies.filter(
-        (b) => b.response_format?.json_schema?.name === 'draft',
-      )[1]!;
+      const retry = writerRequests(model.bodies)[1]!;
       expect(JSON.stringify(retry.messages)).toContain(invariant);
       expect(validateTrace(run.workflow_id, events).problems).toEqual([]);
     }, 60_000);
 
   it('accepts a corrected answer on the retry and saves it, blocking the unregistered cutover', async () => {
-    model = await fakeModel(
+    model = await startScriptedModel(
       tinyScript((attempt) =>
-        attempt === 1 ? BREAKERS.NO_PHASE_DROPPED(goodBrief() as Brief) : goodBrief(),
+        attempt === 1 ? BREAKERS.NO_PHASE_DROPPED(goodBrief()) : goodBrief(),
       ),
     );
     s = await setup(openAiGateway(model.baseUrl), [tinyPlan]);
@@ -519,7 +327,7 @@ describe('a plan-only output agent behind a real model server', () => {
   }, 60_000);
 
   it('refuses a planner asking for a write tool, records the refusal, and the run goes on', async () => {
-    model = await fakeModel(tinyScript(() => goodBrief(), 'database_migration'));
+    model = await startScriptedModel(tinyScript(() => goodBrief(), 'database_migration'));
     s = await setup(openAiGateway(model.baseUrl), [tinyPlan]);
     const before = columnsOf(s.dbFile, 'users');
     const run = await s.env.runtime.start(ctx, {

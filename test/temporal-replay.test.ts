@@ -19,6 +19,7 @@ const USER_WORKFLOWS = path.resolve('test/fixtures/temporal/user-workflows.mjs')
 const ALTERED_WORKFLOWS = path.resolve('test/fixtures/temporal/altered-workflows.mjs');
 const AGENT_TOOLS_WORKFLOWS = path.resolve('test/fixtures/temporal/agent-tools-workflows.mjs');
 const PLAN_WORKFLOWS = path.resolve('test/fixtures/temporal/plan-workflows.mjs');
+const TINY_PLAN_WORKFLOWS = path.resolve('test/fixtures/temporal/tiny-plan-workflows.mjs');
 const histories = fs
   .readdirSync(HISTORIES_DIR)
   .filter((f) => f.endsWith('.json'))
@@ -36,7 +37,7 @@ const quiet = {
 };
 
 describe('recorded Temporal histories', () => {
-  it('cover the ops change control (approved and rejected), the safe AI workflow, a user definition, an agent with tools, a plan-only run and a plan activation', () => {
+  it('cover the ops change control (approved and rejected), the safe AI workflow, a user definition, an agent with tools, plan-only runs (approved, an invariant broken, a write tool refused) and a plan activation', () => {
     expect(histories).toEqual([
       'agent-lookup.json',
       'ops-change-control-approved.json',
@@ -45,6 +46,8 @@ describe('recorded Temporal histories', () => {
       'quick-review-expired.json',
       'safe-ai-approved.json',
       'schema-change-plan-approved.json',
+      'tiny-plan-invariant-failed.json',
+      'tiny-plan-write-refused.json',
     ]);
   });
 
@@ -53,6 +56,7 @@ describe('recorded Temporal histories', () => {
     const user = await bundle(USER_WORKFLOWS);
     const agentTools = await bundle(AGENT_TOOLS_WORKFLOWS);
     const plans = await bundle(PLAN_WORKFLOWS);
+    const tinyPlans = await bundle(TINY_PLAN_WORKFLOWS);
     for (const file of histories) {
       const workflowBundle = file.startsWith('quick-review')
         ? user
@@ -60,7 +64,9 @@ describe('recorded Temporal histories', () => {
           ? agentTools
           : file.startsWith('plan-activation')
             ? plans
-            : shipped;
+            : file.startsWith('tiny-plan')
+              ? tinyPlans
+              : shipped;
       await expect(
         Worker.runReplayHistory(
           { workflowBundle, dataConverter: testDataConverter() },

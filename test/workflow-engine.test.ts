@@ -68,7 +68,10 @@ describe('agent output validation', () => {
       );
       expect(models.requests).toHaveLength(2);
       const events = await ledger(env, run.workflow_id);
-      expect(events.find((e) => e.type === 'AGENT_INVOKE')!.data).toMatchObject({ ok: false });
+      expect(events.find((e) => e.type === 'AGENT_INVOKE')!.data).toMatchObject({
+        ok: false,
+        attempts: 2,
+      });
       expect(events.filter((e) => e.type === 'ACTION_PROPOSED')).toEqual([]);
       expect(events.at(-1)!.type).toBe('WORKFLOW_FAILED');
     } finally {

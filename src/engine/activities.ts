@@ -177,7 +177,9 @@ export function createActivities(deps: ActivityDeps): Activities {
       if (a.model) {
         const validate = validatorFor(a.output_schema);
         let previous_error: string | undefined;
-        for (attempts = 1; attempts <= 2; attempts++) {
+        // `attempts` counts the answers asked for, so a failure after two says 2, not 3.
+        for (let attempt = 1; attempt <= 2; attempt++) {
+          attempts = attempt;
           try {
             const answer = await models.generate({
               tenant_id: ref.tenant_id,
