@@ -63,10 +63,20 @@ describe('the console reads over HTTP', () => {
       roles: ['Senior Developer'],
       principal_kind: 'human',
       token_id: expect.stringMatching(/^token_\d+$/) as unknown,
+      // Under the default policies an actor starts runs and activates plans, nothing more.
+      may: ['start_workflow_run', 'activate_plan'],
     });
     expect((await get('/me', server.adminToken!)).body).toMatchObject({
       kind: 'operator',
       roles: ['operator'],
+      may: [
+        'start_workflow_run',
+        'activate_plan',
+        'register_actor',
+        'set_actor_role',
+        'set_policy',
+        'create_token',
+      ],
     });
     expect((await get('/me', 'cs_unknown_token_000000000')).status).toBe(401);
   });

@@ -124,6 +124,7 @@ function answer(method: string, url: string): { status: number; body: unknown } 
       actor_id: 'actor_1',
       name: 'Alice',
       roles: ['Developer'],
+      may: ['start_workflow_run', 'activate_plan'],
     });
   if (method === 'GET' && p === '/actors') return ok({ actors: [] });
   if (method === 'GET' && p === '/workflows/definitions')

@@ -16,6 +16,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { HTTP_STATUS } from '../src/surfaces/http/errors.js';
 import { OPERATIONS, type Operation } from '../src/surfaces/operations.js';
+import { TENANT_OPERATIONS } from '../src/core/console-schemas.js';
 import { errorCode } from './support/mcp-client.js';
 
 type Role = 'operator' | 'admin' | 'actor' | 'none' | 'foreign-admin' | 'foreign-operator';
@@ -646,6 +647,17 @@ describe('authorization matrix over HTTP', () => {
       operatorActs.every((c) => c.status === 403 && c.text.includes('never acts as an actor')),
     ).toBe(true);
     expect(cells.length).toBeGreaterThan(60);
+  });
+
+  it("says in who_am_i's may exactly the tenant-level operations the table lets each role call", async () => {
+    for (const role of ['operator', 'admin', 'actor', 'foreign-admin'] as const) {
+      const me = await send(role, REQUESTS.who_am_i!(own.actor!));
+      expect(me.status, me.text).toBe(200);
+      // What the doors answered above, per the table: a 403 is "may not"; anything else is "may".
+      const kind = role === 'foreign-admin' ? 'admin' : role;
+      const allowed = TENANT_OPERATIONS.filter((o) => !OWN[o]![kind]!.includes(403));
+      expect([role, me.body.may]).toEqual([role, allowed]);
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { createContext, useContext } from 'react';
 import type { Api, Credentials } from './api.js';
-import type { Me } from './types.js';
+import type { Me, TenantOperation } from './types.js';
 
 export interface Session {
   readonly creds: Credentials;
@@ -17,6 +17,14 @@ export function useSession(): Session {
   const s = useContext(SessionContext);
   if (!s) throw new Error('useSession outside a signed-in console');
   return s;
+}
+
+/**
+ * Whether the server said the caller may call `operation` (who_am_i's `may`): the console offers
+ * a form or a button on it, and keeps no rules of its own. The server still decides each call.
+ */
+export function mayCall(me: Me, operation: TenantOperation): boolean {
+  return Array.isArray(me.may) && me.may.includes(operation);
 }
 
 const KEY = 'countersign.console.session';

@@ -1,4 +1,7 @@
 /** The shapes of the API answers the console reads (see /openapi.json). */
+import type { TenantOperation } from '../../src/core/console-schemas.js';
+
+export type { TenantOperation };
 
 export interface Me {
   tenant_id: string;
@@ -8,6 +11,12 @@ export interface Me {
   actor_id: string;
   name: string;
   roles: string[];
+  /**
+   * The tenant-level operations the server says this caller would be allowed (its token's
+   * scope and policy, asked by the server itself): what the console offers. The server still
+   * decides each call.
+   */
+  may: TenantOperation[];
 }
 
 export interface PendingItem {

@@ -61,6 +61,8 @@ export const BOB: Me = {
   actor_id: 'actor_2',
   name: 'Bob',
   roles: ['Senior Developer'],
+  // What the default policies let an actor do at the tenant level.
+  may: ['start_workflow_run', 'activate_plan'],
 };
 
 export const ALICE: Me = { ...BOB, actor_id: 'actor_1', name: 'Alice', roles: ['Developer'] };

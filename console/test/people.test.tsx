@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Me } from '../src/types.js';
 import { People } from '../src/views/People.js';
 import { BOB, type Recorded, fakeServer, renderSignedIn, route } from './harness.js';
 
@@ -14,6 +15,20 @@ const OPERATOR = {
   name: 'operator',
   roles: ['operator'],
   principal_kind: 'operator' as const,
+  may: [
+    'start_workflow_run',
+    'activate_plan',
+    'register_actor',
+    'set_actor_role',
+    'set_policy',
+    'create_token',
+  ] as Me['may'],
+};
+/** An admin under the default policies: registers actors and changes roles, mints no token. */
+const ADMIN: Me = {
+  ...BOB,
+  roles: ['admin'],
+  may: ['start_workflow_run', 'activate_plan', 'register_actor', 'set_actor_role', 'set_policy'],
 };
 const token = (token_id: string, status: 'active' | 'revoked', actor_id = 'actor_2') => ({
   token_id,
@@ -84,7 +99,35 @@ describe('People', () => {
     );
   });
 
-  it('offers an actor no minting, and shows the server refusing a registration', async () => {
+  it('offers an actor without the permissions no form to register, change a role or mint, and says who may', async () => {
+    const server = fakeServer(
+      route('GET', '/actors', {
+        actors: [
+          { actor_id: 'actor_1', name: 'Alice', role: 'Developer', kind: 'human', created_at: T },
+        ],
+      }),
+      route('GET', '/tokens', { tokens: [token('token_5', 'active')] }),
+    );
+    renderSignedIn(<People />, server, BOB);
+    await screen.findByRole('table', { name: 'Actors' });
+    expect(screen.getByTestId('register-not-allowed').textContent).toContain(
+      'Registering an actor needs permission',
+    );
+    expect(screen.getByTestId('set-role-not-allowed').textContent).toContain(
+      'Changing a role needs permission',
+    );
+    expect(screen.getByTestId('mint-operator-only').textContent).toContain(
+      'Only the operator mints tokens',
+    );
+    for (const name of ['Register', 'Change role', 'Mint'])
+      expect(screen.queryByRole('button', { name })).toBeNull();
+    expect(screen.queryByRole('form', { name: 'Change a role' })).toBeNull();
+    // Revoking its own token stays offered: the server lets an actor revoke its own.
+    expect(screen.getByRole('button', { name: 'Revoke token_5-name' })).toBeTruthy();
+    expect(server.requests.every((r) => r.method === 'GET')).toBe(true);
+  });
+
+  it('offers an admin no minting, and shows the server refusing a registration', async () => {
     const server = fakeServer(
       route('GET', '/actors', { actors: [] }),
       route('GET', '/tokens', { tokens: [token('token_5', 'active')] }),
@@ -95,7 +138,8 @@ describe('People', () => {
         403,
       ),
     );
-    renderSignedIn(<People />, server, BOB);
+    // The session said the admin may register; the policy has changed since, and the server refuses.
+    renderSignedIn(<People />, server, ADMIN);
     expect((await screen.findByTestId('mint-operator-only')).textContent).toContain(
       'Only the operator mints tokens',
     );
@@ -132,7 +176,7 @@ describe('People', () => {
         };
       },
     );
-    renderSignedIn(<People />, server, BOB);
+    renderSignedIn(<People />, server, ADMIN);
     const form = await screen.findByRole('form', { name: 'Change a role' });
     const select = within(form).getByLabelText<HTMLSelectElement>('Actor');
     expect([...select.options].map((o) => o.value)).toEqual(['actor_1']);

@@ -350,6 +350,35 @@ describe('activating an approved plan', () => {
     expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
   });
 
+  it('does not offer Activate to a caller the server says may not activate, and says who may', async () => {
+    const server = fakeServer(
+      status(planRun()),
+      route('POST', `/workflows/${ID}/activate`, NEW_RUN),
+    );
+    // A reviewer who may start runs but not activate plans (policy forbids plan.activate).
+    const reviewer = { ...ALICE, roles: ['reviewer'], may: ['start_workflow_run' as const] };
+    renderSignedIn(
+      <RunView id={ID} runtime="embedded" config={NO_TEMPORAL} pollMs={0} />,
+      server,
+      reviewer,
+    );
+    const card = await screen.findByTestId('activate-plan');
+    expect(within(card).getByTestId('activate-not-allowed').textContent).toBe(
+      'Activating this plan needs permission to activate plans; ask an admin or the operator.',
+    );
+    expect(screen.queryByRole('button', { name: 'Activate' })).toBeNull();
+    expect(server.requests.filter((r) => r.method === 'POST')).toEqual([]);
+    cleanup();
+    // The same plan, for a caller who may: the button, and no note.
+    renderSignedIn(
+      <RunView id={ID} runtime="embedded" config={NO_TEMPORAL} pollMs={0} />,
+      fakeServer(status(planRun())),
+      { ...reviewer, may: ['start_workflow_run', 'activate_plan'] },
+    );
+    expect(await screen.findByRole('button', { name: 'Activate' })).toBeTruthy();
+    expect(screen.queryByTestId('activate-not-allowed')).toBeNull();
+  });
+
   it('shows the server refusing someone policy does not let activate, and does not move', async () => {
     const server = fakeServer(
       status(planRun()),

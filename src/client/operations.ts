@@ -873,7 +873,7 @@ export interface Operations {
       }>;
     };
   };
-  /** Who am I. The caller this token stands for: tenant, actor ID, name and roles (what approval requests check). */
+  /** Who am I. The caller this token stands for: tenant, actor ID, name and roles (what approval requests check), and may: which of the tenant-level operations start_workflow_run, activate_plan, register_actor, set_actor_role, set_policy, create_token this caller would be allowed, by the server's own checks (the token's scope, policy for this caller on the tenant). A listed operation may still be refused for its object; the server decides each call. */
   who_am_i: {
     input: Record<string, never>;
     output: {
@@ -884,6 +884,8 @@ export interface Operations {
       actor_id: string;
       name: string;
       roles: Array<string>;
+      /** Of the tenant-level operations start_workflow_run, activate_plan, register_actor, set_actor_role, set_policy, create_token: those this caller would be allowed, by the checks the operations themselves make before looking at any object (the token's scope, then policy for this caller on the tenant, with this call’s purpose; only the operator mints tokens). A call may still be refused for its object (a plan not approved, one’s own role): the server decides each call. */
+      may: Array<"start_workflow_run" | "activate_plan" | "register_actor" | "set_actor_role" | "set_policy" | "create_token">;
     };
   };
   /** List the tenant's actors. Who the actor IDs stand for: every actor of the tenant with its name, role and kind, in registration order. Filter with kind. Any caller that may read the tenant’s workflows may list them; no secret is included. */

@@ -33,15 +33,29 @@ export function assertActsAs(ctx: CallContext, actor_id: string, field: string):
     );
 }
 
+/** Whether the call's token (if any) lists `operation` in its scope; an unscoped token lists all. */
+export function inScope(ctx: CallContext, operation: string): boolean {
+  const scope = ctx.token?.scope;
+  return !scope || scope.includes(operation);
+}
+
 /** Refuses a token-authenticated call to an operation outside the token's scope. */
 export function assertInScope(ctx: CallContext, operation: string): void {
   const scope = ctx.token?.scope;
-  if (scope && !scope.includes(operation))
+  if (scope && !inScope(ctx, operation))
     throw new CountersignError(
       'POLICY_DENIED',
       `Denied: this token is scoped to ${scope.join(', ')}; ${operation} is outside its scope.`,
       { operation, scope: [...scope], token_id: ctx.token?.id ?? null },
     );
+}
+
+/**
+ * Only the operator mints tokens: it is the root of trust, and no actor mints one, whatever its
+ * role or what policy says (`token.create` is asked after this).
+ */
+export function mintsTokens(ctx: CallContext): boolean {
+  return ctx.caller.kind === 'operator';
 }
 
 /** Someone who wrote the thing being decided, and in what capacity. */

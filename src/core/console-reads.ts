@@ -1,20 +1,50 @@
-import { type CallContext, assertContext } from './context.js';
+import { inScope, mintsTokens } from './authority.js';
+import { type CallContext, actorPrincipal, assertContext, operatorPrincipal } from './context.js';
 import { CountersignError, isCountersignError } from './errors.js';
 import type { Kernel } from './kernel.js';
 import { EVENT_TYPES } from './ledger.js';
 import type { JsonObject, LedgerEvent } from './model.js';
+import type { PolicyAction, PolicyPrincipal } from './ports/policy.js';
 import * as C from './console-schemas.js';
 import { parseInput } from './validation.js';
 
 const DEFAULT_LEDGER_PAGE = 200;
 
 /**
+ * The check each operation of `may` makes of its caller before it looks at any object: the
+ * policy action it asks on the tenant, and for minting tokens the rule no policy lifts.
+ */
+const TENANT_CHECKS: Readonly<
+  Record<C.TenantOperation, { action: PolicyAction; caller?: (ctx: CallContext) => boolean }>
+> = {
+  start_workflow_run: { action: 'workflow.start' },
+  activate_plan: { action: 'plan.activate' },
+  register_actor: { action: 'actor.register' },
+  set_actor_role: { action: 'actor.set_role' },
+  set_policy: { action: 'policy.set' },
+  create_token: { action: 'token.create', caller: mintsTokens },
+};
+
+/**
  * Who the caller is: the tenant, the actor and its roles (the console counts the requests
- * waiting on these roles). Any authenticated caller may ask about itself.
+ * waiting on these roles), and `may`: the tenant-level operations the caller would be allowed,
+ * asked of the same checks the doors and the operations make (the token's scope, the kernel's
+ * policy decision for this caller on the tenant), so the console offers what the server would
+ * do and never keeps a copy of the rules. Any authenticated caller may ask about itself.
  */
 export async function whoAmI(kernel: Kernel, ctx: CallContext): Promise<C.WhoAmI> {
   assertContext(ctx);
   const k = kernel.r;
+  const mayOf = (principal: PolicyPrincipal): C.TenantOperation[] =>
+    C.TENANT_OPERATIONS.filter((operation) => {
+      const check = TENANT_CHECKS[operation];
+      return (
+        inScope(ctx, operation) &&
+        (check.caller?.(ctx) ?? true) &&
+        k.decide(ctx, principal, check.action, { type: 'Tenant', id: ctx.tenant_id }).effect !==
+          'deny'
+      );
+    });
   if (ctx.caller.kind === 'operator')
     return {
       tenant_id: ctx.tenant_id,
@@ -24,6 +54,7 @@ export async function whoAmI(kernel: Kernel, ctx: CallContext): Promise<C.WhoAmI
       actor_id: 'operator',
       name: 'operator',
       roles: ['operator'],
+      may: mayOf(operatorPrincipal),
     };
   const actor_id = ctx.caller.actor_id;
   const actor = await k.store.read((tx) => k.actor(tx, ctx, actor_id, 'caller'));
@@ -35,6 +66,7 @@ export async function whoAmI(kernel: Kernel, ctx: CallContext): Promise<C.WhoAmI
     actor_id: actor.id,
     name: actor.name,
     roles: [actor.role],
+    may: mayOf(actorPrincipal(actor)),
   };
 }
 

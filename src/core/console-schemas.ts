@@ -7,6 +7,21 @@ import { ledgerEntry, proposalId } from './schemas.js';
  * plan. Like every operation they are also MCP tools and CLI commands.
  */
 
+/**
+ * The tenant-level operations who_am_i answers for in `may`: what the console offers (start a
+ * run, activate a plan, register an actor, change a role, change policy, mint a token) only to
+ * callers the server would let do it.
+ */
+export const TENANT_OPERATIONS = [
+  'start_workflow_run',
+  'activate_plan',
+  'register_actor',
+  'set_actor_role',
+  'set_policy',
+  'create_token',
+] as const;
+export type TenantOperation = (typeof TENANT_OPERATIONS)[number];
+
 export const whoAmIInput = z.strictObject({});
 export const whoAmIOutput = z.object({
   tenant_id: z.string(),
@@ -18,6 +33,14 @@ export const whoAmIOutput = z.object({
   actor_id: z.string(),
   name: z.string(),
   roles: z.array(z.string()),
+  may: z
+    .array(z.enum(TENANT_OPERATIONS))
+    .describe(
+      `Of the tenant-level operations ${TENANT_OPERATIONS.join(', ')}: those this caller would be allowed, ` +
+        "by the checks the operations themselves make before looking at any object (the token's scope, " +
+        'then policy for this caller on the tenant, with this call’s purpose; only the operator mints tokens). ' +
+        'A call may still be refused for its object (a plan not approved, one’s own role): the server decides each call.',
+    ),
 });
 export type WhoAmI = z.infer<typeof whoAmIOutput>;
 

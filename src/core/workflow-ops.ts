@@ -15,6 +15,7 @@ import type {
   WorkflowRun,
 } from './model.js';
 import type { KnowledgeHit } from './ports/knowledge.js';
+import type { PolicyAction } from './ports/policy.js';
 import type { StoreReader, StoreTx } from './ports/store.js';
 import {
   type RoleQuorum,
@@ -51,7 +52,12 @@ export interface NewRun {
   readonly case_id?: string | null | undefined;
   /** The definition's archetype (`proposal_only`: plan-only); policy and the kernel read it. */
   readonly archetype?: 'proposal_only' | undefined;
+  /** The policy action starting it takes (default `workflow.start`). */
+  readonly start_action?: StartAction | undefined;
 }
+
+/** The policy actions a run is started under: a plan's activation has its own. */
+export type StartAction = Extract<PolicyAction, 'workflow.start' | 'plan.activate'>;
 
 /** What a workflow effect may do inside its transaction. */
 export interface EffectScope {
@@ -130,6 +136,21 @@ export class WorkflowOps {
 
   // ---- runs -------------------------------------------------------------------------------
 
+  /**
+   * Refuses with POLICY_DENIED a caller whom policy does not allow `action` on the tenant, before
+   * an operation reads or checks anything else (activate_plan asks for `plan.activate` first, so
+   * a caller without it learns nothing about the plan and no read is made again for it).
+   */
+  async requireOnTenant(ctx: CallContext, action: PolicyAction): Promise<void> {
+    assertContext(ctx);
+    await this.k.store.read(async (tx) => {
+      this.k.require(ctx, await this.k.principalOf(tx, ctx), action, {
+        type: 'Tenant',
+        id: ctx.tenant_id,
+      });
+    });
+  }
+
   /** Creates the run (and its workflow) or returns the one the idempotency key started. */
   async createRun(ctx: CallContext, n: NewRun): Promise<{ run: WorkflowRun; created: boolean }> {
     assertContext(ctx);
@@ -137,7 +158,10 @@ export class WorkflowOps {
     const input_hash = sha256Hex(canonicalJson(n.input));
     return this.k.final(ctx, async (tx) => {
       const principal = await this.k.principalOf(tx, ctx);
-      this.k.require(ctx, principal, 'workflow.start', { type: 'Tenant', id: ctx.tenant_id });
+      this.k.require(ctx, principal, n.start_action ?? 'workflow.start', {
+        type: 'Tenant',
+        id: ctx.tenant_id,
+      });
       const existing = await tx.runs.getRun(ctx.tenant_id, id);
       if (existing) {
         if (existing.input_hash !== input_hash)

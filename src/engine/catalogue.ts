@@ -110,6 +110,7 @@ export class DefinitionCatalogue {
       allowed_tools,
       case_id: def.case_id?.(checked.data) ?? null,
       ...(def.archetype ? { archetype: def.archetype } : {}),
+      ...(def.start_action ? { start_action: def.start_action } : {}),
     });
   }
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/model.js';
 import type { RoleQuorum } from '../core/quorum.js';
+import type { StartAction } from '../core/workflow-ops.js';
 
 /**
  * A workflow is declared once, as data plus pure functions of the run state, and run by one
@@ -287,6 +288,12 @@ export interface WorkflowDefinition<I = JsonObject> {
    * it never executes anything (checked when registered: src/engine/plan-only.ts).
    */
   readonly archetype?: 'proposal_only';
+  /**
+   * The policy action that starts a run of it, by whichever door: `workflow.start` unless it
+   * says otherwise. An approved plan's activation says `plan.activate`, so starting its run
+   * with start_workflow_run takes the same permission as activate_plan.
+   */
+  readonly start_action?: StartAction;
 }
 
 /** Checks a definition's structure once, when it is registered. */

@@ -190,8 +190,9 @@ export async function assertFresh(
 }
 
 /**
- * The `activate_plan` operation: checks the plan (found, plan-only, approved, the version
- * `plan_hash` names, fresh) and starts its activation run. Refused with nothing written when a
+ * The `activate_plan` operation: checks the caller may activate plans (policy action
+ * `plan.activate`), then the plan (found, plan-only, approved, the version `plan_hash` names,
+ * fresh) and starts its activation run. Refused with nothing written when a
  * check fails. A plan version is activated once: asking again answers with the same run.
  *
  * @example
@@ -204,6 +205,8 @@ export async function activatePlan(
   input: ActivatePlanInput,
 ): Promise<RunStatusView> {
   const { ops, engine } = deps;
+  // Its own policy action, asked before anything else; the run's start asks it again.
+  await ops.requireOnTenant(ctx, 'plan.activate');
   const run = await ops.getRun(ctx, input.workflow_id);
   const plan = await approvedPlan(
     run,

@@ -487,7 +487,9 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 
   program
     .command('whoami')
-    .description('the tenant, actor and roles the token (or the local operator) stands for')
+    .description(
+      'the tenant, actor and roles the token (or the local operator) stands for, and what it may do (may)',
+    )
     .addHelpText(
       'after',
       `\nExample:\n  countersign whoami --server http://127.0.0.1:8787 --token cs_…`,
@@ -776,7 +778,7 @@ Example:
     )
     .addHelpText(
       'after',
-      `\nExample:\n  countersign workflow activate run_3f0c… --plan-hash 9b1e…\n\nRefused with PLAN_STALE when what the plan read has changed since it was made.\n${LOCAL_OR_REMOTE}`,
+      `\nExample:\n  countersign workflow activate run_3f0c… --plan-hash 9b1e…\n\nRefused with PLAN_STALE when what the plan read has changed since it was made, and with\nPOLICY_DENIED when policy does not let you activate plans (action plan.activate).\n${LOCAL_OR_REMOTE}`,
     )
     .action((workflow_id: string, o: { planHash?: string }) =>
       show('activate_plan', { workflow_id, plan_hash: o.planHash }),

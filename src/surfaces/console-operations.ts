@@ -12,7 +12,9 @@ export const CONSOLE_OPERATIONS: readonly Operation[] = [
     name: 'who_am_i',
     title: 'Who am I',
     description:
-      'The caller this token stands for: tenant, actor ID, name and roles (what approval requests check).',
+      'The caller this token stands for: tenant, actor ID, name and roles (what approval requests check), ' +
+      `and may: which of the tenant-level operations ${C.TENANT_OPERATIONS.join(', ')} this caller would be allowed, ` +
+      "by the server's own checks (the token's scope, policy for this caller on the tenant). A listed operation may still be refused for its object; the server decides each call.",
     input: C.whoAmIInput,
     output: C.whoAmIOutput,
     write: false,

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { ApiError } from '../api.js';
-import { useSession } from '../session.js';
+import { mayCall, useSession } from '../session.js';
 import type { Run } from '../types.js';
 
 /** What a refusal to activate means, in the reviewer's words, for the codes that say more than their message. */
@@ -16,7 +16,9 @@ const REFUSAL_WORDS: Readonly<Record<string, string>> = {
  * Activates an approved plan: `POST /workflows/{id}/activate` starts a new run that carries the
  * plan out under policy and approvals, and the console opens it. The console does not hash the
  * plan itself: a completed run's saved plan no longer changes, and the server binds the new run
- * to its hash. A refusal is shown with its code and changes nothing.
+ * to its hash. The button is offered only when the server said the caller may activate plans
+ * (`/me`'s `may`); others read who may. A refusal is still shown with its code and changes
+ * nothing: the server decides.
  */
 export function ActivatePlan({
   run,
@@ -27,7 +29,8 @@ export function ActivatePlan({
   run: Run;
   onActivated?: (next: Run) => void;
 }) {
-  const { api } = useSession();
+  const { api, me } = useSession();
+  const allowed = mayCall(me, 'activate_plan');
   const [busy, setBusy] = useState(false);
   const [refusal, setRefusal] = useState<{ code: string; message: string }>();
 
@@ -59,11 +62,17 @@ export function ActivatePlan({
         in order, each call under policy and its own approval; blocked phases stay blocked. The
         plan’s reads are made again first, and a changed target refuses the activation.
       </p>
-      <div className="actions">
-        <button type="button" className="primary" disabled={busy} onClick={() => void activate()}>
-          {busy ? 'Activating…' : 'Activate'}
-        </button>
-      </div>
+      {allowed ? (
+        <div className="actions">
+          <button type="button" className="primary" disabled={busy} onClick={() => void activate()}>
+            {busy ? 'Activating…' : 'Activate'}
+          </button>
+        </div>
+      ) : (
+        <p className="notice" role="note" data-testid="activate-not-allowed">
+          Activating this plan needs permission to activate plans; ask an admin or the operator.
+        </p>
+      )}
       {refusal && (
         <div className="notice notice-error" role="alert" data-testid="activate-refusal">
           <strong>Not activated.</strong>{' '}

@@ -3,7 +3,7 @@ import type { ActorInfo } from '../actors.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Empty, Loading } from '../components/Loading.js';
 import { useLoad } from '../hooks.js';
-import { useSession } from '../session.js';
+import { mayCall, useSession } from '../session.js';
 
 interface TokenRow {
   token_id: string;
@@ -23,10 +23,10 @@ const KINDS = ['human', 'agent', 'service'] as const;
 /**
  * People and tokens, for whoever administers the tenant: the actors (add one, with its role and
  * kind) and the API tokens (list, mint, revoke). The server decides who may do what (an admin
- * registers actors and changes roles, only the operator mints tokens, an actor revokes its own);
- * the page shows its refusals as they come. A role change applies to decisions made after it:
- * each decision keeps the role it was made with. Nobody changes their own role, and an actor's
- * kind never changes.
+ * registers actors and changes roles, only the operator mints tokens, an actor revokes its own):
+ * each form is offered to those `/me`'s `may` lists, and the page shows any refusal as it comes.
+ * A role change applies to decisions made after it: each decision keeps the role it was made
+ * with. Nobody changes their own role, and an actor's kind never changes.
  */
 export function People() {
   const { api, me } = useSession();
@@ -35,7 +35,6 @@ export function People() {
     [api],
   );
   const tokens = useLoad(() => api.get<{ tokens: TokenRow[] }>('/tokens'), [api]);
-  const operator = me.principal_kind === 'operator' || me.kind === 'operator';
 
   return (
     <section aria-labelledby="people-title">
@@ -73,12 +72,25 @@ export function People() {
           </tbody>
         </table>
       )}
-      <RegisterActor onDone={actors.reload} />
-      {actors.data && actors.data.actors.length > 0 && (
-        <ChangeRole
-          actors={actors.data.actors.filter((a) => a.actor_id !== me.actor_id)}
-          onDone={actors.reload}
-        />
+      {mayCall(me, 'register_actor') ? (
+        <RegisterActor onDone={actors.reload} />
+      ) : (
+        <p className="muted small" data-testid="register-not-allowed">
+          Registering an actor needs permission to register actors; ask an admin or the operator.
+        </p>
+      )}
+      {!mayCall(me, 'set_actor_role') ? (
+        <p className="muted small" data-testid="set-role-not-allowed">
+          Changing a role needs permission to change roles; ask an admin or the operator.
+        </p>
+      ) : (
+        actors.data &&
+        actors.data.actors.length > 0 && (
+          <ChangeRole
+            actors={actors.data.actors.filter((a) => a.actor_id !== me.actor_id)}
+            onDone={actors.reload}
+          />
+        )
       )}
       <h2>API tokens</h2>
       <ErrorNotice error={tokens.error} title="The tokens could not be listed" />
@@ -87,7 +99,7 @@ export function People() {
       {tokens.data && tokens.data.tokens.length > 0 && (
         <TokenTable tokens={tokens.data.tokens} onRevoked={tokens.reload} />
       )}
-      {operator ? (
+      {mayCall(me, 'create_token') ? (
         <MintToken onDone={tokens.reload} />
       ) : (
         <p className="muted small" data-testid="mint-operator-only">

@@ -1,4 +1,5 @@
 import { sha256Hex } from '../canonical.js';
+import { mintsTokens } from '../authority.js';
 import { type CallContext, OPERATOR_ID, assertContext } from '../context.js';
 import { CountersignError } from '../errors.js';
 import { EVENT_TYPES } from '../ledger.js';
@@ -56,7 +57,7 @@ export class TokenOps {
     if (!newSecret) throw new CountersignError('INTERNAL', 'No secret generator is configured.');
     return this.r.final(ctx, async (tx) => {
       const principal = await this.r.principalOf(tx, ctx);
-      if (ctx.caller.kind !== 'operator')
+      if (!mintsTokens(ctx))
         throw new CountersignError(
           'POLICY_DENIED',
           `Denied: only the operator mints tokens (it is the root of trust); ${principal.id} cannot, whatever its role.`,

@@ -6,6 +6,7 @@ export const POLICY_ACTIONS = [
   'actor.register',
   'actor.set_role',
   'workflow.start',
+  'plan.activate',
   'workflow.read',
   'workflow.cancel',
   'proposal.create',

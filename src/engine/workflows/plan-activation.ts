@@ -143,6 +143,8 @@ export const planActivation: WorkflowDefinition<ActivationInput> = {
   final_stage: 'activated',
   allowed_tools: (i) => i.tools,
   case_id: (i) => i.plan_run_id,
+  // Whichever door starts it (activate_plan, or start_workflow_run naming this definition).
+  start_action: 'plan.activate',
   steps: [
     { kind: 'stage', id: 'open', stage: 'activating' },
     {
