@@ -17,11 +17,15 @@ import { Rules } from './ops/rules.js';
 import { SettingsOps } from './ops/settings.js';
 import { type Authenticated, TokenOps } from './ops/tokens.js';
 import { WorkflowRecordOps } from './ops/workflows.js';
+import { WorkPackageOps, type WorkPackageView } from './ops/work-packages.js';
+import type { WorkPackage } from './ports/work-packages.js';
+import type * as W from './work-packages/schemas.js';
 
 export type { Authenticated } from './ops/tokens.js';
 export type { BoundAgent } from './ops/actors.js';
 export type { Refusal } from './ops/rules.js';
 export type { PendingReview, ProposalView } from './ops/proposals.js';
+export type { WorkPackageView } from './ops/work-packages.js';
 
 export interface KernelDeps {
   readonly store: Store;
@@ -60,6 +64,7 @@ export class Kernel {
   private readonly executions: ExecutionOps;
   private readonly audit: AuditOps;
   private readonly idempotency: IdempotencyOps;
+  private readonly workPackages: WorkPackageOps;
 
   constructor(deps: KernelDeps) {
     this.r = new Rules(deps);
@@ -72,6 +77,7 @@ export class Kernel {
     this.executions = new ExecutionOps(this.r, this.proposals, deps.maxParallel ?? 4);
     this.audit = new AuditOps(this.r);
     this.idempotency = new IdempotencyOps(this.r, deps.idempotencyRetentionSeconds);
+    this.workPackages = new WorkPackageOps(this.r);
   }
 
   get policyVersion(): string {
@@ -226,5 +232,24 @@ export class Kernel {
   /** Deletes idempotency records past their retention period; returns how many. */
   purgeResponses(): Promise<number> {
     return this.idempotency.purge();
+  }
+
+  // ---- work packages (ops/work-packages.ts) ---------------------------------------------
+
+  bookWorkPackage(ctx: CallContext, input: W.BookWorkPackageInput): Promise<WorkPackageView> {
+    return this.workPackages.book(ctx, input);
+  }
+
+  getWorkPackage(ctx: CallContext, input: W.GetWorkPackageInput): Promise<WorkPackageView> {
+    return this.workPackages.get(ctx, input);
+  }
+
+  listWorkPackages(ctx: CallContext, input: W.ListWorkPackagesInput): Promise<WorkPackage[]> {
+    return this.workPackages.list(ctx, input);
+  }
+
+  /** One step of a package's lifecycle (work-packages/lifecycle.ts), by whoever may make it. */
+  moveWorkPackage(ctx: CallContext, input: W.MoveWorkPackageInput): Promise<WorkPackageView> {
+    return this.workPackages.move(ctx, input);
   }
 }

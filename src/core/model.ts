@@ -18,7 +18,8 @@ export type IdKind =
   | 'parallel'
   | 'token'
   | 'document'
-  | 'approval';
+  | 'approval'
+  | 'wp';
 
 export type RiskClass = 'read' | 'write' | 'irreversible';
 

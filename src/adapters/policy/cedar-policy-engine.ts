@@ -498,6 +498,12 @@ function buildRequest(request: PolicyRequest): BuiltRequest {
       },
       parents: [],
     });
+  } else if (resource.type === 'WorkPackage') {
+    entities.push({
+      uid: resourceUid,
+      attrs: { role: resource.role, state: resource.state },
+      parents: [],
+    });
   } else {
     entities.push({ uid: resourceUid, attrs: {}, parents: [] });
   }

@@ -20,6 +20,7 @@ import type { StoreReader } from '../../core/ports/store.js';
 import { OUTSIDE_RUNS } from './engine-migration.js';
 import { KyselyKnowledgeReader } from './knowledge-tx.js';
 import { KyselyRunReader } from './run-tx.js';
+import { KyselyWorkPackageReader } from './work-package-tx.js';
 import { FixedQuery } from './fixed-query.js';
 import { unpackLedgerData } from './ledger-data.js';
 import { hashColumn, hashColumnOrNull, hashHex, hashHexOrNull } from './hash-column.js';
@@ -92,17 +93,24 @@ const Q = {
 export class KyselyReader implements StoreReader {
   readonly knowledge: KyselyKnowledgeReader;
   readonly runs: KyselyRunReader;
+  readonly workPackages: KyselyWorkPackageReader;
 
   constructor(
     protected readonly db: Db,
     protected readonly dialect: Dialect,
-    parts: { knowledge: KyselyKnowledgeReader; runs: KyselyRunReader } = {
+    parts: {
+      knowledge: KyselyKnowledgeReader;
+      runs: KyselyRunReader;
+      workPackages: KyselyWorkPackageReader;
+    } = {
       knowledge: new KyselyKnowledgeReader(db, dialect),
       runs: new KyselyRunReader(db, dialect),
+      workPackages: new KyselyWorkPackageReader(db, dialect),
     },
   ) {
     this.knowledge = parts.knowledge;
     this.runs = parts.runs;
+    this.workPackages = parts.workPackages;
   }
 
   async tokenGeneration(): Promise<number> {

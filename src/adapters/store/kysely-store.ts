@@ -16,6 +16,7 @@ import type {
 } from '../../core/model.js';
 import type { Store, StoreReader, StoreTx } from '../../core/ports/store.js';
 import { KyselyKnowledgeTx } from './knowledge-tx.js';
+import { KyselyWorkPackageTx } from './work-package-tx.js';
 import {
   type Db,
   type Dialect,
@@ -204,6 +205,7 @@ const W = {
 class KyselyTx extends KyselyReader implements StoreTx {
   declare readonly knowledge: KyselyKnowledgeTx;
   declare readonly runs: KyselyRunTx;
+  declare readonly workPackages: KyselyWorkPackageTx;
   /** Heads this transaction holds the lock on, as its appends moved them. */
   private readonly heads = new Map<string, LedgerHead>();
   /** Tenants whose head moved: recorded once, when the work is done (`recordHeads`). */
@@ -213,6 +215,7 @@ class KyselyTx extends KyselyReader implements StoreTx {
     super(db, dialect, {
       knowledge: new KyselyKnowledgeTx(db, dialect),
       runs: new KyselyRunTx(db, dialect),
+      workPackages: new KyselyWorkPackageTx(db, dialect),
     });
   }
 

@@ -9,6 +9,7 @@ import { decisionRoleMigration } from './decision-role-migration.js';
 import { gateAuthorsMigration } from './gate-authors-migration.js';
 import { roleQuorumMigration } from './role-quorum-migration.js';
 import { tokenGenerationMigration } from './token-generation-migration.js';
+import { workPackagesMigration } from './work-packages-migration.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -256,6 +257,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0011_role_quorum': roleQuorumMigration,
         '0012_decision_roles': decisionRoleMigration,
         '0013_gate_authors': gateAuthorsMigration,
+        '0014_work_packages': workPackagesMigration(appendOnly, dialect),
       }),
   };
 }

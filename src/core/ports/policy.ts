@@ -23,6 +23,10 @@ export const POLICY_ACTIONS = [
   'knowledge.add',
   'knowledge.search',
   'proposal.approve_own_edit',
+  'wp.book',
+  'wp.read',
+  'wp.move',
+  'wp.verdict',
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
@@ -53,6 +57,13 @@ export type PolicyResource =
       readonly workflow: string;
     }
   | { readonly type: 'Agent'; readonly id: string }
+  | {
+      readonly type: 'WorkPackage';
+      readonly id: string;
+      /** The agent role the package is addressed to. */
+      readonly role: string;
+      readonly state: string;
+    }
   | { readonly type: 'Tenant'; readonly id: string };
 
 export interface PolicyRequest {

@@ -13,6 +13,7 @@ import type {
   Workflow,
 } from '../model.js';
 import type { KnowledgeReader, KnowledgeTx } from './knowledge.js';
+import type { WorkPackageReader, WorkPackageTx } from './work-packages.js';
 import type { RunReader, RunTx } from './runs.js';
 
 /**
@@ -51,6 +52,8 @@ export interface StoreReader {
   readonly knowledge: KnowledgeReader;
   /** Durable workflow runs, their effects and approval requests. */
   readonly runs: RunReader;
+  /** Work packages and their versions. */
+  readonly workPackages: WorkPackageReader;
 
   getActor(tenant_id: string, id: string): Promise<Actor | undefined>;
   /** The tenant's actors in the order they were registered. */
@@ -116,6 +119,7 @@ export interface StoreReader {
 export interface StoreTx extends StoreReader {
   readonly knowledge: KnowledgeTx;
   readonly runs: RunTx;
+  readonly workPackages: WorkPackageTx;
 
   /** Next `<kind>_<n>` for the tenant; never reused, gapless within committed transactions. */
   nextId(tenant_id: string, kind: IdKind): Promise<string>;
