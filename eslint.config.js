@@ -140,6 +140,7 @@ export default tseslint.config(
       'src/engine/temporal/contract.ts',
       'src/engine/temporal/failure-converter.cts',
       'src/engine/interpreter.ts',
+      'src/engine/plan-steps.ts',
       'src/engine/definition.ts',
       'src/engine/catalogue.ts',
       'src/engine/effects.ts',

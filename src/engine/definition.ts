@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/model.js';
 import type { RoleQuorum } from '../core/quorum.js';
+import { PLAN_ARTIFACT } from './plan-brief.js';
 
 /**
  * A workflow is declared once, as data plus pure functions of the run state, and run by one
@@ -97,9 +98,6 @@ export interface AgentStep<I> {
    */
   readonly saves_plan?: { readonly expected_phases?: Fn<I, readonly string[]> };
 }
-
-/** The artifact a plan-only run's saved plan is stored under (PLAN_ARTIFACT in plan-reads.ts). */
-const SAVED_PLAN_ARTIFACT = 'plan_brief';
 
 /** Model turns an agent with tools may take when its step does not say. */
 export const DEFAULT_MAX_TURNS = 6;
@@ -323,9 +321,9 @@ export function validateDefinition<I>(def: WorkflowDefinition<I>): void {
     problems.push('only a proposal_only definition has an agent step that saves_plan');
   if (savers.length > 1) problems.push('only one agent step may save the plan');
   for (const s of savers)
-    if (s.artifact === SAVED_PLAN_ARTIFACT)
+    if (s.artifact === PLAN_ARTIFACT)
       problems.push(
-        `agent "${s.id}" cannot name its artifact "${SAVED_PLAN_ARTIFACT}": the saved plan is stored there`,
+        `agent "${s.id}" cannot name its artifact "${PLAN_ARTIFACT}": the saved plan is stored there`,
       );
   if (problems.length) throw new Error(`Invalid workflow ${def.name}: ${problems.join('; ')}`);
 }

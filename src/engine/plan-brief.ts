@@ -14,6 +14,13 @@ import type { JsonObject, JsonValue } from '../core/model.js';
  * schemas/ChangeProposalBrief.json is generated from it (`npm run schemas`).
  */
 
+/**
+ * The run artifact a plan-only run saves its plan under. Defined here, with the brief, because
+ * workflow code (the interpreter, definitions) needs it and plan-reads.ts, which exports it to
+ * the rest, hashes with Node's crypto.
+ */
+export const PLAN_ARTIFACT = 'plan_brief';
+
 const nullableText = z.string().nullable();
 
 export const plannedCallSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../core/model.js';
 import type { RunState, WorkflowDefinition } from '../definition.js';
-import { changeProposalBrief } from '../plan-brief.js';
+import { PLAN_ARTIFACT, changeProposalBrief } from '../plan-brief.js';
 import {
   type PlanFindings,
   type PlanScope,
@@ -33,7 +33,7 @@ export const SCHEMA_PLAN_READS = [
 ] as const;
 
 function savedPlanSummary(run: Run): JsonObject {
-  const saved = run.artifacts.plan_brief as
+  const saved = run.artifacts[PLAN_ARTIFACT] as
     { plan?: { title?: string; phases?: { phase_id: string; status: string }[] } } | undefined;
   const phases = saved?.plan?.phases ?? [];
   return {
