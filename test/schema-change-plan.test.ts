@@ -392,6 +392,16 @@ function goodBrief(): JsonObject {
           { tool: 'database_backup', params: '{"database":"production","backup_type":"full"}' },
         ],
         acceptance_criteria: ['a backup exists'],
+        checks: [
+          {
+            criterion: 'users is still there',
+            tool: 'list_tables',
+            params: '{"database":"production"}',
+            path: 'tables.*.name',
+            op: 'contains',
+            value: '"users"',
+          },
+        ],
       },
       {
         phase_id: 'p2',
@@ -404,6 +414,7 @@ function goodBrief(): JsonObject {
         rollback_note: 'revert',
         calls: [{ tool: 'registrar_set_nameservers', params: '{"domain":"example.com"}' }],
         acceptance_criteria: ['resolves'],
+        checks: [],
       },
     ],
     risks: [],
@@ -434,6 +445,27 @@ const BREAKERS: Record<(typeof PLAN_INVARIANTS)[number], (b: Brief) => JsonObjec
   }),
   NO_PHASE_DROPPED: (b) => ({ ...b, phases: [b.phases[0]!] }),
   NO_SECRETS: (b) => ({ ...b, summary: 'Use key AKIAIOSFODNN7EXAMPLE to back up.' }),
+  // The attack: a "check" that would run a write after the phase.
+  CHECKS_ARE_READS: (b) => ({
+    ...b,
+    phases: [
+      {
+        ...b.phases[0]!,
+        checks: [
+          {
+            criterion: 'the column is there',
+            tool: 'database_migration',
+            params:
+              '{"database":"production","table":"users","operation":"add_column","column_name":"pwned","column_type":"text"}',
+            path: '',
+            op: 'exists',
+            value: null,
+          },
+        ],
+      },
+      b.phases[1]!,
+    ],
+  }),
 };
 
 /** The planner reads once, then answers; the writer answers with `brief(n)` (n: its attempt). */
@@ -491,6 +523,11 @@ describe('a plan-only output agent behind a real model server', () => {
       )[1]!;
       expect(JSON.stringify(retry.messages)).toContain(invariant);
       expect(validateTrace(run.workflow_id, events).problems).toEqual([]);
+      // Nothing but the planner's reads ran (a check naming a write tool included).
+      expect(ofType(events, 'TOOL_INVOKE').map((e) => e.data.tool)).toEqual([
+        'list_tables',
+        'list_tables',
+      ]);
     }, 60_000);
 
   it('accepts a corrected answer on the retry and saves it, blocking the unregistered cutover', async () => {
@@ -512,6 +549,9 @@ describe('a plan-only output agent behind a real model server', () => {
       ['p2', 'blocked'],
     ]);
     expect(saved.plan.phases[1]!.blocked_reason).toContain('not registered');
+    expect(saved.plan.phases[0]!.checks).toEqual(
+      (goodBrief() as { phases: { checks: unknown }[] }).phases[0]!.checks,
+    );
     expect(saved.reads).toEqual([
       { tool: 'list_tables', params: { database: 'production' } },
       { tool: 'list_tables', params: { database: 'production' } },

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/model.js';
 import type { RoleQuorum } from '../core/quorum.js';
 import { PLAN_ARTIFACT } from './plan-brief.js';
+import type { PlanCheck } from './plan-checks.js';
 
 /**
  * A workflow is declared once, as data plus pure functions of the run state, and run by one
@@ -231,6 +232,12 @@ export interface CheckReadsStep<I> {
   readonly expect: 'same' | 'record';
   /** Criteria to report on (free text: each is recorded as checked or not, and why). */
   readonly criteria?: Fn<I, readonly string[]>;
+  /**
+   * Acceptance checks to run after the reads (src/engine/plan-checks.ts): their reads are made
+   * the same governed way, each check is evaluated, and any that fails fails the step with
+   * ACCEPTANCE_FAILED. A criterion a check states is recorded as checked; the rest stay words.
+   */
+  readonly checks?: Fn<I, readonly PlanCheck[]>;
   /** The artifact the reads and their digest are stored as. */
   readonly artifact: string;
   /** An artifact `{ digest, results }` the digest found is stored under (what later checks expect). */

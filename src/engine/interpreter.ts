@@ -161,6 +161,7 @@ export async function interpret<I>(
             ? {
                 plan_check: {
                   expected_phase_ids: [...(step.saves_plan.expected_phases?.(st) ?? [])],
+                  read_tools: [...def.allowed_tools(st.input)],
                 },
               }
             : {}),
@@ -190,7 +191,7 @@ export async function interpret<I>(
             agent_invocation_id,
             checked.data as JsonValue,
             [...readsByStep.values()].flat(),
-            ask.plan_check?.expected_phase_ids ?? [],
+            ask.plan_check,
           );
           artifacts = { ...artifacts, ...plan.artifacts };
           saved = plan.saved;

@@ -2,6 +2,7 @@ import type { JsonObject, JsonValue } from '../core/model.js';
 import type { AgentStep, CheckReadsStep, LoadPlanStep, RunState } from './definition.js';
 import type { ActivityArgs, ActivityName, ActivityResult } from './effects.js';
 import { PLAN_ARTIFACT } from './plan-brief.js';
+import { type PlanCheck, checkRead, evaluateCheck, recordedFound } from './plan-checks.js';
 
 /**
  * The step runners of plans: saving a plan-only run's plan (its output agent), loading an
@@ -52,13 +53,14 @@ export async function savePlanOf<I>(
   agent_invocation_id: string,
   plan: JsonValue,
   reads: readonly MadeRead[],
-  expected_phase_ids: readonly string[],
+  check: ActivityArgs<'agent'>['plan_check'],
 ): Promise<{ artifacts: JsonObject; saved: JsonObject }> {
   const r = await ctx.activity('save_plan', {
     step_id: step.id,
     plan,
     reads: [...reads],
-    expected_phase_ids: [...expected_phase_ids],
+    expected_phase_ids: check?.expected_phase_ids ?? [],
+    ...(check?.read_tools ? { read_tools: check.read_tools } : {}),
   });
   if (!r.ok) {
     await ctx.event(step, 'failed', { error: r.error }, { agent_invocation_id });
@@ -164,11 +166,20 @@ export async function runCheckReads<I>(
         .map((x) => ({ tool: x.tool, params: x.params }))
     : null;
   const same = r.digest === expected;
-  const criteria = (step.criteria?.(st) ?? []).map((criterion) => ({
-    criterion,
-    checked: false,
-    note: 'stated in words, not as a check Countersign can run: compare it with the reads recorded here',
-  }));
+  const checks = step.expect === 'record' ? (step.checks?.(st) ?? []) : [];
+  const judged = checks.length ? await runChecks(ctx, step, checks) : [];
+  const stated = new Set(checks.map((c) => c.criterion));
+  const criteria: JsonObject[] = [
+    ...judged,
+    ...(step.criteria?.(st) ?? [])
+      .filter((criterion) => !stated.has(criterion))
+      .map((criterion) => ({
+        criterion,
+        checked: false,
+        note: 'stated in words, not as a check Countersign can run: compare it with the reads recorded here',
+      })),
+  ];
+  const failed = judged.filter((c) => c.passed === false).map((c) => c.criterion as string);
   const found: JsonObject = {
     phase_id: step.phase,
     expect: step.expect,
@@ -177,7 +188,7 @@ export async function runCheckReads<I>(
     same,
     changed,
     reads: r.results,
-    ...(step.criteria ? { criteria } : {}),
+    ...(step.criteria || checks.length ? { criteria } : {}),
   };
   const artifacts: JsonObject = {
     [step.artifact]: found,
@@ -195,6 +206,24 @@ export async function runCheckReads<I>(
     ctx.fail(step.id, reason);
   }
   ctx.addArtifacts(artifacts);
+  const counts: JsonObject =
+    step.criteria || checks.length
+      ? { criteria_checked: judged.length, criteria: criteria.length }
+      : {};
+  // Only a step with checks adds them to the trace: recorded runs without checks stay as they were.
+  const trace: JsonObject[] = checks.length
+    ? [{ type: 'acceptance', phase_id: step.phase, checks: judged.length, failed }]
+    : [];
+  if (failed.length) {
+    const reason = `ACCEPTANCE_FAILED: phase ${step.phase} ran but ${failed.length} of its ${judged.length} acceptance check(s) failed: ${failed.map((f) => JSON.stringify(f)).join(', ')}`;
+    await ctx.event(
+      step,
+      'failed',
+      { phase_id: step.phase, code: 'ACCEPTANCE_FAILED', failed, ...counts, error: reason },
+      { artifacts, trace },
+    );
+    ctx.fail(step.id, reason);
+  }
   await ctx.event(
     step,
     'completed',
@@ -204,8 +233,51 @@ export async function runCheckReads<I>(
       digest: r.digest,
       same,
       changed,
-      ...(step.criteria ? { criteria_checked: 0, criteria: criteria.length } : {}),
+      ...counts,
     },
-    { artifacts },
+    { artifacts, trace },
   );
+}
+
+/**
+ * Makes the reads of a phase's checks (the plan's governed read path: read tools' dry runs; one
+ * read per distinct tool and parameters) and evaluates each check on what its read returned.
+ */
+async function runChecks<I>(
+  ctx: PlanStepContext<I>,
+  step: CheckReadsStep<I>,
+  checks: readonly PlanCheck[],
+): Promise<JsonObject[]> {
+  const reads: { tool: string; params: JsonObject }[] = [];
+  const index = new Map<string, number>();
+  const keys = checks.map((check, i) => {
+    const read = checkRead(check);
+    // Checked when the plan was loaded; a check that slipped past fails its step, not the run.
+    if (!read) ctx.fail(step.id, `check ${i + 1} of phase ${step.phase}: params is not an object`);
+    const key = JSON.stringify([read.tool, read.params]);
+    if (!index.has(key)) {
+      index.set(key, reads.length);
+      reads.push(read);
+    }
+    return index.get(key)!;
+  });
+  const r = await ctx.activity('plan_reads', { step_id: step.id, reads });
+  if (!r.ok) {
+    await ctx.event(step, 'failed', { phase_id: step.phase, code: r.code, error: r.error });
+    ctx.fail(step.id, `${r.code}: ${r.error}`);
+  }
+  return checks.map((check, i) => {
+    const outcome = evaluateCheck(check, r.results[keys[i]!]?.result ?? null);
+    return {
+      criterion: check.criterion,
+      checked: true,
+      passed: outcome.passed,
+      tool: check.tool,
+      path: check.path,
+      op: check.op,
+      expected: check.value,
+      found: recordedFound(outcome.found),
+      ...(outcome.why ? { why: outcome.why } : {}),
+    };
+  });
 }
