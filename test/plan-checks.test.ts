@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { defineTool } from '../src/core/define-tool.js';
 import type { JsonValue } from '../src/core/model.js';
 import type { ToolDefinition } from '../src/core/ports/tools.js';
-import { checkPlanInvariants } from '../src/engine/plan-brief.js';
+import { savePlan } from '../src/engine/plan-activities.js';
+import { type ChangeProposalBrief, checkPlanInvariants } from '../src/engine/plan-brief.js';
 import {
   FOUND_LIMIT,
   type PlanCheck,
@@ -217,5 +218,81 @@ describe('checkProblems', () => {
     ]);
     // Without the registry only the form is checked.
     expect(checkPlanInvariants(plan)).toEqual([]);
+  });
+});
+
+describe('save_plan', () => {
+  const tool = (name: string, risk: 'read' | 'write'): ToolDefinition =>
+    defineTool({
+      name,
+      description: name,
+      risk,
+      input: z.strictObject({ table: z.string() }),
+      plan: () => Promise.resolve({ ok: true }),
+      apply: () => Promise.reject(new Error(`${name} must not run`)),
+    });
+  const tools = [tool('get_table_schema', 'read'), tool('alter_table', 'write')];
+  const brief = (c: Partial<PlanCheck>): ChangeProposalBrief => ({
+    proposal_id: 'p',
+    artifact_type: 'ChangeProposalBrief',
+    human_review_required: true,
+    status: 'proposed',
+    title: 'Add a column',
+    summary: 'Add a column.',
+    phases: [
+      {
+        phase_id: 'p1',
+        phase_type: 'migration',
+        title: 'Add it',
+        status: 'proposed',
+        blocked_reason: null,
+        deferred_to: null,
+        risk_level: 'low',
+        rollback_note: 'none',
+        calls: [{ tool: 'alter_table', params: '{"table":"users"}' }],
+        acceptance_criteria: ['users has email'],
+        checks: [{ ...check('columns.*.name', 'contains', 'email'), ...c }],
+      },
+    ],
+    risks: [],
+    assumptions: [],
+    next_step: { requires_human_approval: true, instructions: 'Review it.' },
+    read_digest: null,
+  });
+  const save = (plan: ChangeProposalBrief, read_tools = ['get_table_schema']) =>
+    savePlan(
+      tools,
+      '2026-01-01T00:00:00.000Z',
+      { tenant_id: 't', run_id: 'run_1', purpose: 'x' },
+      1,
+      {
+        step_id: 'write',
+        plan,
+        reads: [],
+        expected_phase_ids: [],
+        read_tools,
+      },
+    );
+
+  it('saves a plan whose checks are reads of the run, with them', async () => {
+    const r = await save(brief({}));
+    expect(r.ok).toBe(true);
+    if (r.ok)
+      expect((r.saved as { plan: ChangeProposalBrief }).plan.phases[0]!.checks).toEqual(
+        brief({}).phases[0]!.checks,
+      );
+  });
+
+  it('refuses, naming CHECKS_ARE_READS, a check with a write tool or a read the run may not call', async () => {
+    const write = await save(brief({ tool: 'alter_table' }));
+    expect(write).toEqual({
+      ok: false,
+      error:
+        'the plan breaks CHECKS_ARE_READS (check 1 of phase p1: alter_table is a write tool, not a read)',
+    });
+    const other = await save(brief({}), ['list_tables']);
+    expect(other.ok).toBe(false);
+    if (!other.ok)
+      expect(other.error).toContain('get_table_schema is not a tool this run may call');
   });
 });
