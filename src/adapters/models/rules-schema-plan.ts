@@ -353,14 +353,11 @@ export function schemaPlanner(input: JsonObject, messages: readonly ModelMessage
         ? `${c.table}.${c.column} exists${c.not_null ? ' and has no NULL value' : ''}`
         : `${c.table}.${c.column} no longer exists`,
     ),
-    // Whether a column is NULL-free is not in what the read tools answer: that stays in words.
+    // That a column exists is checked; that it has no NULL value is not in what the read tools
+    // answer, and a dropped column may stay because its phase is blocked: those stay in words.
     checks: scope.changes
-      .filter((c) => c.action === 'drop_column' || !c.not_null)
-      .map((c) =>
-        c.action === 'add_column'
-          ? columnCheck(`${c.table}.${c.column} exists`, db, c, true)
-          : columnCheck(`${c.table}.${c.column} no longer exists`, db, c, false),
-      ),
+      .filter((c) => c.action === 'add_column')
+      .map((c) => columnCheck(`${c.table}.${c.column} exists`, db, c, true)),
   });
   const out: PlanFindings = { database: db, observations, phases, risks, assumptions };
   return { output: planFindings.parse(out) };
