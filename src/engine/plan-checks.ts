@@ -66,9 +66,7 @@ function parseJson(text: string): { ok: true; value: JsonValue } | { ok: false }
 /** The read a check makes: its tool and parameters (null when the parameters are not an object). */
 export function checkRead(check: PlanCheck): { tool: string; params: JsonObject } | null {
   const parsed = parseJson(check.params);
-  return parsed.ok && isObject(parsed.value)
-    ? { tool: check.tool, params: parsed.value }
-    : null;
+  return parsed.ok && isObject(parsed.value) ? { tool: check.tool, params: parsed.value } : null;
 }
 
 /**
