@@ -140,6 +140,8 @@ export default tseslint.config(
       'src/engine/temporal/contract.ts',
       'src/engine/temporal/failure-converter.cts',
       'src/engine/interpreter.ts',
+      'src/engine/plan-steps.ts',
+      'src/engine/plan-checks.ts',
       'src/engine/definition.ts',
       'src/engine/catalogue.ts',
       'src/engine/effects.ts',

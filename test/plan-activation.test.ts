@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoTarget } from '../src/adapters/tools/demo-tools.js';
 import { type CallContext, operatorContext, tokenContext } from '../src/core/context.js';
 import { isCountersignError } from '../src/core/errors.js';
+import type { PlanCheck } from '../src/engine/plan-checks.js';
 import type { PlanRead } from '../src/engine/plan-reads.js';
 import { planHash } from '../src/engine/plan-reads.js';
 import { type Runtime, openRuntime } from '../src/main/compose.js';
@@ -218,15 +219,34 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** A check that users has (or, with `absent`, has not) a column, by get_table_schema. */
+const columnCheck = (criterion: string, column: string, op = 'contains'): PlanCheck => ({
+  criterion,
+  tool: 'get_table_schema',
+  params: JSON.stringify({ database: 'production', table: 'users' }),
+  path: 'columns.*.name',
+  op: op as PlanCheck['op'],
+  value: JSON.stringify(column),
+});
 const backupPhase = proposedPhase(
   'p1',
   'Back up production',
   [{ tool: 'database_backup', params: { database: 'production', backup_type: 'full' } }],
   ['a full backup of production exists'],
+  [
+    {
+      criterion: 'a full backup of production exists',
+      tool: 'list_backups',
+      params: JSON.stringify({ database: 'production' }),
+      path: 'backups.*.type',
+      op: 'contains',
+      value: '"full"',
+    },
+  ],
 );
-const columnPhase = (column: string) =>
+const columnPhase = (column: string, id = 'p2', checked = column) =>
   proposedPhase(
-    'p2',
+    id,
     `Add users.${column}`,
     [
       {
@@ -241,6 +261,7 @@ const columnPhase = (column: string) =>
       },
     ],
     [`users has a column ${column}`, 'no rows were lost'],
+    [columnCheck(`users has a column ${column}`, checked)],
   );
 const dropPhase = blockedPhase(
   'p3',
@@ -291,6 +312,8 @@ describe('activate_plan', () => {
       plan_run_id: plan.id,
       plan_hash: plan.hash,
     });
+    // It shows what will be checked after the phase ran.
+    expect(approval.packet.checks).toEqual(backupPhase.checks);
     expect(approval.proposals).toHaveLength(1);
     expect(approval.proposals[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
 
@@ -309,7 +332,20 @@ describe('activate_plan', () => {
     expect(run.status).toBe('waiting');
     expect(run.stage).toBe('phase p2');
     expect(columns()).not.toContain('nickname');
-    expect(run.artifacts['phase.p1.assurance']).toMatchObject({ phase_id: 'p1', expect: 'record' });
+    expect(run.artifacts['phase.p1.assurance']).toMatchObject({
+      phase_id: 'p1',
+      expect: 'record',
+      criteria: [
+        {
+          criterion: 'a full backup of production exists',
+          checked: true,
+          passed: true,
+          op: 'contains',
+          expected: '"full"',
+          found: ['full'],
+        },
+      ],
+    });
 
     expect((await decide('bob', run.waiting_on!.approval_id!)).status).toBe(200);
     run = await status(run.workflow_id);
@@ -322,7 +358,8 @@ describe('activate_plan', () => {
       ['database_migration', 'succeeded'],
     ]);
     expect(JSON.stringify(run.trace)).not.toContain('drop_column"');
-    // Assurance: the reads again, what changed, and criteria honestly reported as not checked.
+    // Assurance: the reads again, what changed, the check made and passed, and the criterion in
+    // words only honestly reported as not checked.
     const assured = run.artifacts['phase.p2.assurance'] as {
       changed: { tool: string }[];
       criteria: { criterion: string; checked: boolean }[];
@@ -331,8 +368,21 @@ describe('activate_plan', () => {
     expect(assured.changed.map((c) => c.tool)).toContain('get_table_schema');
     expect(assured.reads[1]!.result.columns!.map((c) => c.name)).toContain('nickname');
     expect(assured.criteria).toEqual([
-      expect.objectContaining({ criterion: 'users has a column nickname', checked: false }),
+      {
+        criterion: 'users has a column nickname',
+        checked: true,
+        passed: true,
+        tool: 'get_table_schema',
+        path: 'columns.*.name',
+        op: 'contains',
+        expected: '"nickname"',
+        found: [...before, 'nickname'],
+      },
       expect.objectContaining({ criterion: 'no rows were lost', checked: false }),
+    ]);
+    expect(run.trace.filter((t) => t.type === 'acceptance')).toEqual([
+      { type: 'acceptance', phase_id: 'p1', checks: 1, failed: [] },
+      { type: 'acceptance', phase_id: 'p2', checks: 1, failed: [] },
     ]);
 
     // Both runs tell a complete, governed story.
@@ -369,6 +419,98 @@ describe('activate_plan', () => {
     expect((await status(run.workflow_id)).stage).toBe('phase p1');
     expect((await decide('bob', gate)).status).toBe(200);
     expect((await status(run.workflow_id)).status).toBe('completed');
+  }, 120_000);
+
+  it('fails the run with ACCEPTANCE_FAILED when a phase ran but its check does not hold, and runs no later phase', async () => {
+    // p1 adds acc_col but its check expects acc_ghost; p2 would add after_col.
+    const plan = await makePlan('activate-acceptance', [
+      columnPhase('acc_col', 'p1', 'acc_ghost'),
+      columnPhase('after_col', 'p2'),
+    ]);
+    const r = await call('POST', `/workflows/${plan.id}/activate`, 'alice', {});
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    let run = asRun(r);
+    expect((await decide('bob', run.waiting_on!.approval_id!)).status).toBe(200);
+    run = await status(run.workflow_id);
+    expect(run.status).toBe('failed');
+    expect(run.stage).toBe('failed');
+    expect(run.error).toMatchObject({ step_id: 'phase.p1.assure' });
+    expect(run.error!.reason).toMatch(/^ACCEPTANCE_FAILED: phase p1 /);
+    expect(run.error!.reason).toContain('"users has a column acc_col"');
+    // The phase's change was made; the check says it is not what the plan promised.
+    expect(columns()).toContain('acc_col');
+    expect(columns()).not.toContain('after_col');
+    expect(run.waiting_on).toBeNull();
+    expect(run.trace.filter((t) => t.type === 'tool').map((t) => t.tool)).toEqual([
+      'database_migration',
+    ]);
+    expect(run.trace).toContainEqual({
+      type: 'acceptance',
+      phase_id: 'p1',
+      checks: 1,
+      failed: ['users has a column acc_col'],
+    });
+    const assured = run.artifacts['phase.p1.assurance'] as { criteria: Body[] };
+    expect(assured.criteria[0]).toMatchObject({
+      checked: true,
+      passed: false,
+      expected: '"acc_ghost"',
+      why: '"columns.*.name" does not contain "acc_ghost"',
+    });
+    expect((assured.criteria[0]!.found as string[]).includes('acc_col')).toBe(true);
+    // No gate of p2 was ever asked for.
+    const pending = await call('GET', '/approvals/pending', 'bob');
+    expect(JSON.stringify(pending.body)).not.toContain(run.workflow_id);
+    const t = await call('GET', `/workflows/${run.workflow_id}/trace`, 'alice');
+    expect(t.body).toMatchObject({ valid: true });
+  }, 120_000);
+
+  it('refuses a stored plan whose check names a write tool, at activate_plan and again at plan_load; the write never runs', async () => {
+    // The planner of this test stores its plan as it answers it: no save-time check stands
+    // between it and the store, as for a plan edited in the database after it was saved.
+    const evil: PlanCheck = {
+      criterion: 'the column is there',
+      tool: 'database_migration',
+      params: JSON.stringify({
+        database: 'production',
+        table: 'users',
+        operation: 'add_column',
+        column_name: 'pwned',
+        column_type: 'text',
+      }),
+      path: '',
+      op: 'exists',
+      value: null,
+    };
+    const p1 = { ...columnPhase('safe_col', 'p1'), checks: [evil] };
+    const plan = await makePlan('activate-evil-check', [p1]);
+    const before = await activations();
+    const r = await call('POST', `/workflows/${plan.id}/activate`, 'alice', {});
+    expect(r.status).toBe(400);
+    expect(codeOf(r)).toBe('VALIDATION_FAILED');
+    const message = (r.body.error as { message: string }).message;
+    expect(message).toContain('Check 1 of phase p1 ("the column is there")');
+    expect(message).toContain('database_migration is a write tool, not a read');
+    expect(JSON.stringify(r.body)).not.toContain('    at ');
+    expect(await activations()).toEqual(before);
+    // Defence in depth: an activation run that gets past the door loads the plan and refuses it.
+    const started = await call('POST', '/workflows/start', 'alice', {
+      definition: 'plan_activation',
+      input: { plan_run_id: plan.id, plan_hash: plan.hash, tools: ['database_migration'] },
+      idempotency_key: 'evil-check-around',
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    const run = asRun(started);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatchObject({ step_id: 'load' });
+    expect(run.error!.reason).toContain('VALIDATION_FAILED: Check 1 of phase p1');
+    expect(run.trace.filter((t) => t.type === 'tool')).toEqual([]);
+    expect(columns()).not.toContain('pwned');
+    expect(columns()).not.toContain('safe_col');
+    const events = await rt.store.transaction((tx) => tx.listLedger('default', {}));
+    expect(
+      events.filter((e) => e.type === 'TOOL_INVOKE' && JSON.stringify(e.data).includes('pwned')),
+    ).toEqual([]);
   }, 120_000);
 
   it('refuses a plan whose reads answer differently now (PLAN_STALE), starting nothing', async () => {

@@ -42,6 +42,16 @@ function validPlan(): ChangeProposalBrief {
         rollback_note: 'Drop the empty table.',
         calls: [{ tool: 'get_schema', params: '{"table":"orders"}' }],
         acceptance_criteria: ['orders_archive exists'],
+        checks: [
+          {
+            criterion: 'orders_archive exists',
+            tool: 'get_schema',
+            params: '{"table":"orders_archive"}',
+            path: 'name',
+            op: 'equals',
+            value: '"orders_archive"',
+          },
+        ],
       },
       {
         phase_id: 'p2',
@@ -54,6 +64,7 @@ function validPlan(): ChangeProposalBrief {
         rollback_note: 'Delete the copied rows.',
         calls: [{ tool: 'copy_rows', params: '{"from":"orders","to":"orders_archive"}' }],
         acceptance_criteria: ['row counts match'],
+        checks: [],
       },
     ],
     risks: ['Long-running copy locks the table'],
@@ -106,9 +117,9 @@ describe('schemas/ChangeProposalBrief.json', () => {
         expect([...(s.required as string[])].sort()).toEqual([...props].sort());
       }
     });
-    expect(objects).toBe(4); // the brief, a phase, a call, next_step
+    expect(objects).toBe(5); // the brief, a phase, a call, a check, next_step
     expect(maxDepth).toBeLessThanOrEqual(5);
-    expect(nullable).toEqual(Array(3).fill('["string","null"]'));
+    expect(nullable).toEqual(Array(4).fill('["string","null"]'));
     expect(strictCompatible(doc)).toBe(true);
   });
 
@@ -181,6 +192,17 @@ describe('checkPlanInvariants', () => {
                 ...ph,
                 calls: [{ tool: 'get_schema', params: '{"password":"hunter2-correct-horse"}' }],
               }
+            : ph,
+        ),
+      }),
+    ],
+    [
+      'CHECKS_ARE_READS',
+      (p) => ({
+        ...p,
+        phases: (p.phases as { checks: object[] }[]).map((ph, i) =>
+          i === 0
+            ? { ...ph, checks: ph.checks.map((c) => ({ ...c, op: 'equals', value: 'not json' })) }
             : ph,
         ),
       }),

@@ -22,6 +22,7 @@ import { validateTrace } from '../src/core/trace.js';
 import type { AgentModels } from '../src/engine/activities.js';
 import type { WorkflowDefinition } from '../src/engine/definition.js';
 import { changeProposalBrief } from '../src/engine/plan-brief.js';
+import { type PlanCheck, evaluateCheck } from '../src/engine/plan-checks.js';
 import { PLAN_ARTIFACT, type SavedPlan, readDigest } from '../src/engine/plan-reads.js';
 import { ctx, engineOn } from './support/engine-fixture.js';
 import { STORES } from './support/kernel-fixture.js';
@@ -29,6 +30,30 @@ import { STORES } from './support/kernel-fixture.js';
 const FIXTURE = path.resolve('test/fixtures/dns-mcp-server.mjs');
 const ZONE = 'example.com';
 const NEW_NAMESERVERS = ['ns1.new-dns.example', 'ns2.new-dns.example'];
+
+/** The writer's machine-checked criteria: reads of the zone over MCP, and what they must show. */
+const CHECKS: Record<string, PlanCheck[]> = {
+  inventory: [
+    {
+      criterion: 'the zone still has its MX record',
+      tool: 'dns.list_records',
+      params: JSON.stringify({ zone: ZONE }),
+      path: 'structuredContent.records.*.type',
+      op: 'contains',
+      value: '"MX"',
+    },
+  ],
+  verify: [
+    {
+      criterion: 'the zone is served by the new nameservers',
+      tool: 'dns.get_zone',
+      params: JSON.stringify({ zone: ZONE }),
+      path: 'structuredContent.nameservers',
+      op: 'contains',
+      value: JSON.stringify(NEW_NAMESERVERS[0]),
+    },
+  ],
+};
 
 /** Written by the apply() of the test's write tools, which must never run. */
 const applied: string[] = [];
@@ -196,6 +221,7 @@ const models: AgentModels = {
               : 'Nothing to undo.',
           calls: [{ tool: p.tool, params: JSON.stringify(p.params) }],
           acceptance_criteria: [`${p.phase_id} checked`],
+          checks: CHECKS[p.phase_id] ?? [],
         })),
         risks: ['DNS propagation takes up to 48 hours.'],
         assumptions: [`${zone} is not changed while the plan is reviewed.`],
@@ -307,6 +333,14 @@ it('reads the zone over MCP, keeps the nameserver cutover in the plan blocked, a
     again.push({ ...r, result: (await tool.apply(r.params, toolCtx)) as JsonValue });
   }
   expect(saved.plan.read_digest).toBe(readDigest(again));
+  // The checks are saved as written, and say what they should of the zone as it is now: the
+  // records are there, the new nameservers are not yet (that is for after the cutover).
+  expect(saved.plan.phases.map((p) => p.checks)).toEqual([CHECKS.inventory, [], [], CHECKS.verify]);
+  expect(evaluateCheck(CHECKS.inventory![0]!, again[1]!.result).passed).toBe(true);
+  expect(evaluateCheck(CHECKS.verify![0]!, again[0]!.result)).toMatchObject({
+    passed: false,
+    found: ['ns1.old-dns.example', 'ns2.old-dns.example'],
+  });
 
   const reviewer = (
     await env.kernel.registerActor(ctx, { name: 'Nadia', role: 'dns_admin', kind: 'human' })

@@ -23,6 +23,8 @@ import type { WorkflowDefinition } from '../src/engine/definition.js';
 import { ModelGateway } from '../src/engine/model-gateway.js';
 import { PLAN_INVARIANTS, changeProposalBrief } from '../src/engine/plan-brief.js';
 import { PLAN_ARTIFACT, type SavedPlan, planHash, readDigest } from '../src/engine/plan-reads.js';
+import { activatePlan } from '../src/engine/plan-activation.js';
+import { planActivation } from '../src/engine/workflows/plan-activation.js';
 import { schemaChangePlan } from '../src/engine/workflows/schema-change-plan.js';
 import { ctx, engineOn } from './support/engine-fixture.js';
 import { STORES } from './support/kernel-fixture.js';
@@ -214,6 +216,60 @@ describe('schema_change_plan (rules models, embedded runtime)', () => {
     expect(validateTrace(run.workflow_id, events).problems).toEqual([]);
   }, 60_000);
 
+  it('writes checks its activation makes and passes after each phase; the blocked drop is never checked', async () => {
+    s = await setup(rulesGateway(), [schemaChangePlan, planActivation]);
+    const { env } = s;
+    const reviewer = await human(env, 'Olivia');
+    const asOlivia = { ...operatorContext('review'), caller: callerFor(reviewer) };
+    const approve = async (run: { waiting_on: JsonObject | null }) =>
+      (
+        await env.runtime.decide(asOlivia, {
+          approval_id: waitingApproval(run),
+          reviewer_id: reviewer,
+          decision: 'approve',
+        })
+      ).run;
+    let run = await env.runtime.start(ctx, {
+      definition: 'schema_change_plan',
+      input: SCHEMA_PLAN_REQUEST,
+      idempotency_key: 'plan-checks',
+    });
+    run = await approve(run); // the scope
+    const saved = run.artifacts[PLAN_ARTIFACT] as unknown as SavedPlan;
+    const checks = Object.fromEntries(
+      saved.plan.phases.map((p) => [p.phase_id, p.checks.map((c) => [c.tool, c.path, c.op])]),
+    );
+    expect(checks).toEqual({
+      backup: [['list_backups', 'backups.*.type', 'contains']],
+      add_users_email_verified: [['get_table_schema', 'columns.*.name', 'contains']],
+      backfill_users_email_verified: [['read_row_counts', 'counts.0.rows', 'equals']],
+      drop_users_legacy_flag: [['get_table_schema', 'columns.*.name', 'not_contains']],
+      verify: [['get_table_schema', 'columns.*.name', 'contains']],
+    });
+    run = await approve(run); // the plan
+    expect(run.status).toBe('completed');
+    let activation = await activatePlan({ ops: env.ops, engine: env.runtime }, ctx, {
+      workflow_id: run.workflow_id,
+    });
+    while (activation.status === 'waiting') activation = await approve(activation);
+    expect(activation.status, JSON.stringify(activation.error)).toBe('completed');
+    expect(columnsOf(s.dbFile, 'users')).toContain('email_verified');
+    const judged = Object.entries(activation.artifacts)
+      .filter(([k]) => k.endsWith('.assurance'))
+      .map(([k, v]) => [
+        k,
+        ((v as { criteria: { checked: boolean; passed?: boolean }[] }).criteria ?? [])
+          .filter((c) => c.checked)
+          .map((c) => c.passed),
+      ]);
+    expect(judged).toEqual([
+      ['phase.backup.assurance', [true]],
+      ['phase.add_users_email_verified.assurance', [true]],
+      ['phase.backfill_users_email_verified.assurance', [true]],
+      ['phase.verify.assurance', [true]],
+    ]);
+  }, 120_000);
+
   it('refuses the requester approving the plan of the run they started', async () => {
     s = await setup(rulesGateway());
     const { env } = s;
@@ -299,6 +355,11 @@ describe('a plan-only output agent behind a real model server', () => {
       const retry = writerRequests(model.bodies)[1]!;
       expect(JSON.stringify(retry.messages)).toContain(invariant);
       expect(validateTrace(run.workflow_id, events).problems).toEqual([]);
+      // Nothing but the planner's reads ran (a check naming a write tool included).
+      expect(ofType(events, 'TOOL_INVOKE').map((e) => e.data.tool)).toEqual([
+        'list_tables',
+        'list_tables',
+      ]);
     }, 60_000);
 
   it('accepts a corrected answer on the retry and saves it, blocking the unregistered cutover', async () => {
@@ -320,6 +381,9 @@ describe('a plan-only output agent behind a real model server', () => {
       ['p2', 'blocked'],
     ]);
     expect(saved.plan.phases[1]!.blocked_reason).toContain('not registered');
+    expect(saved.plan.phases[0]!.checks).toEqual(
+      (goodBrief() as { phases: { checks: unknown }[] }).phases[0]!.checks,
+    );
     expect(saved.reads).toEqual([
       { tool: 'list_tables', params: { database: 'production' } },
       { tool: 'list_tables', params: { database: 'production' } },

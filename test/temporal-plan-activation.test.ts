@@ -87,12 +87,32 @@ const column = (name: string) =>
       },
     ],
     [`users has a column ${name}`],
+    [
+      {
+        criterion: `users has a column ${name}`,
+        tool: 'get_table_schema',
+        params: JSON.stringify({ database: 'production', table: 'users' }),
+        path: 'columns.*.name',
+        op: 'contains',
+        value: JSON.stringify(name),
+      },
+    ],
   );
 const backup = proposedPhase(
   'p1',
   'Back up production',
   [{ tool: 'database_backup', params: { database: 'production', backup_type: 'full' } }],
   ['a full backup exists'],
+  [
+    {
+      criterion: 'a full backup exists',
+      tool: 'list_backups',
+      params: JSON.stringify({ database: 'production' }),
+      path: 'backups.*.type',
+      op: 'contains',
+      value: '"full"',
+    },
+  ],
 );
 
 async function approve(run: RunStatusView): Promise<RunStatusView> {
@@ -202,6 +222,18 @@ describe('plan activation on Temporal', () => {
     expect(run.trace.filter((t) => t.type === 'tool').map((t) => [t.tool, t.status])).toEqual([
       ['database_backup', 'succeeded'],
       ['database_migration', 'succeeded'],
+    ]);
+    // Each phase's checks were made after it ran, in workflow code, and passed.
+    for (const [phase, criterion, found] of [
+      ['p1', 'a full backup exists', ['full']],
+      ['p2', 'users has a column nickname', columns()],
+    ] as const)
+      expect(run.artifacts[`phase.${phase}.assurance`]).toMatchObject({
+        criteria: [{ criterion, checked: true, passed: true, found }],
+      });
+    expect(run.trace.filter((t) => t.type === 'acceptance')).toEqual([
+      { type: 'acceptance', phase_id: 'p1', checks: 1, failed: [] },
+      { type: 'acceptance', phase_id: 'p2', checks: 1, failed: [] },
     ]);
     for (const id of [plan.id, run.workflow_id]) {
       const events = await rt.store.transaction((tx) =>

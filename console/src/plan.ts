@@ -16,6 +16,19 @@ export interface PlannedCall {
   readonly params: string;
 }
 
+/** A machine-checked acceptance criterion: a read, a path into its result and a comparison. */
+export interface PlanCheck {
+  readonly criterion: string;
+  readonly tool: string;
+  /** The read's parameters, JSON-encoded. */
+  readonly params: string;
+  /** Dotted path into the read's result; `*` maps over a list; "" is the whole result. */
+  readonly path: string;
+  readonly op: string;
+  /** The expected value, JSON-encoded; null for exists and absent. */
+  readonly value: string | null;
+}
+
 export interface PlanPhase {
   readonly phase_id: string;
   readonly phase_type: string;
@@ -27,6 +40,7 @@ export interface PlanPhase {
   readonly rollback_note: string;
   readonly calls: readonly PlannedCall[];
   readonly acceptance_criteria: readonly string[];
+  readonly checks: readonly PlanCheck[];
 }
 
 export interface PlanBrief {
@@ -87,6 +101,14 @@ export function savedPlanOf(value: Json | undefined): SavedPlan | null {
         params: typeof c.params === 'string' ? c.params : JSON.stringify(c.params ?? {}),
       })),
       acceptance_criteria: strings(raw.acceptance_criteria),
+      checks: (Array.isArray(raw.checks) ? raw.checks : []).filter(isObject).map((c) => ({
+        criterion: str(c.criterion),
+        tool: str(c.tool),
+        params: typeof c.params === 'string' ? c.params : JSON.stringify(c.params ?? {}),
+        path: str(c.path),
+        op: str(c.op),
+        value: typeof c.value === 'string' ? c.value : null,
+      })),
     });
   }
   const next = isObject(p.next_step) ? p.next_step : {};
@@ -110,6 +132,55 @@ export function savedPlanOf(value: Json | undefined): SavedPlan | null {
     },
     reads,
   };
+}
+
+/**
+ * A check in one compact line: the read, the path and the comparison, e.g.
+ * `get_table_schema {"table":"users"} → columns.*.name contains "email"`.
+ */
+export function checkLine(check: PlanCheck): string {
+  const path = check.path === '' ? '(the whole result)' : check.path;
+  const value = check.value === null ? '' : ` ${check.value}`;
+  const read = check.params ? `${check.tool} ${check.params}` : check.tool;
+  return `${read} → ${path} ${check.op.replace(/_/g, ' ')}${value}`;
+}
+
+/** One acceptance check as an activation's assurance step recorded it. */
+export interface CheckedCriterion {
+  readonly criterion: string;
+  readonly passed: boolean;
+  /** The read, path and comparison in one line (checkLine). */
+  readonly line: string;
+  readonly found: Json;
+  /** Why it failed; null when it passed. */
+  readonly why: string | null;
+}
+
+/**
+ * The acceptance checks an assurance step recorded in an artifact (`criteria` entries with
+ * `checked: true`), or null when the artifact holds none. Criteria stated in words only are not
+ * checks: they stay in the artifact's JSON.
+ */
+export function checkedCriteriaOf(value: Json | undefined): CheckedCriterion[] | null {
+  if (!isObject(value) || !Array.isArray(value.criteria)) return null;
+  const out = value.criteria
+    .filter(isObject)
+    .filter((c) => c.checked === true)
+    .map((c) => ({
+      criterion: str(c.criterion),
+      passed: c.passed === true,
+      line: checkLine({
+        criterion: str(c.criterion),
+        tool: str(c.tool),
+        params: '',
+        path: str(c.path),
+        op: str(c.op),
+        value: typeof c.expected === 'string' ? c.expected : null,
+      }),
+      found: c.found ?? null,
+      why: strOrNull(c.why),
+    }));
+  return out.length ? out : null;
 }
 
 /** A planned call's parameters as JSON, or the text as it is when it is not JSON. */

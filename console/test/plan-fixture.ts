@@ -32,6 +32,7 @@ export const SAVED_PLAN = {
         rollback_note: 'Nothing to undo: a backup changes no data.',
         calls: [{ tool: 'create_backup', params: '{"table":"users"}' }],
         acceptance_criteria: ['A backup of users newer than the plan exists'],
+        checks: [],
       },
       {
         phase_id: 'change',
@@ -50,6 +51,24 @@ export const SAVED_PLAN = {
           },
         ],
         acceptance_criteria: ['users has the column email_verified', 'No row is lost'],
+        checks: [
+          {
+            criterion: 'users has the column email_verified',
+            tool: 'get_table_schema',
+            params: '{"database":"app","table":"users"}',
+            path: 'columns.*.name',
+            op: 'contains',
+            value: '"email_verified"',
+          },
+          {
+            criterion: 'No row is lost',
+            tool: 'read_row_counts',
+            params: '{"database":"app","tables":["users"]}',
+            path: 'counts.0.rows',
+            op: 'gte',
+            value: '1200',
+          },
+        ],
       },
       {
         phase_id: 'drop_legacy',
@@ -68,6 +87,7 @@ export const SAVED_PLAN = {
           },
         ],
         acceptance_criteria: ['users no longer has legacy_flag'],
+        checks: [],
       },
     ],
     risks: ['The backfill locks users for a few seconds'],

@@ -138,6 +138,83 @@ describe('the plan of a plan-only run', () => {
     );
   });
 
+  it('shows each phase’s checks: the criterion, then the read, path, op and value in one line', async () => {
+    renderSignedIn(
+      <RunView id={ID} runtime="embedded" config={NO_TEMPORAL} pollMs={0} />,
+      fakeServer(status(planRun())),
+    );
+    const change = await screen.findByTestId('phase-change');
+    const checks = within(change).getByRole('list', { name: 'Checks of change' });
+    expect(
+      within(checks)
+        .getAllByRole('listitem')
+        .map((li) => [li.firstChild?.textContent, li.querySelector('code')?.textContent]),
+    ).toEqual([
+      [
+        'users has the column email_verified',
+        'get_table_schema {"database":"app","table":"users"} → columns.*.name contains "email_verified"',
+      ],
+      [
+        'No row is lost',
+        'read_row_counts {"database":"app","tables":["users"]} → counts.0.rows gte 1200',
+      ],
+    ]);
+    expect(visible(checks)).toBe(true);
+    const backup = screen.getByTestId('phase-backup');
+    expect(within(backup).queryByTestId('phase-checks')).toBeNull();
+    expect(backup.textContent).toContain('None: the criteria are in words only.');
+  });
+
+  it('shows an activation’s acceptance checks with a passed or failed badge each', async () => {
+    const assurance: JsonObject = {
+      phase_id: 'change',
+      criteria: [
+        {
+          criterion: 'users has the column email_verified',
+          checked: true,
+          passed: true,
+          tool: 'get_table_schema',
+          path: 'columns.*.name',
+          op: 'contains',
+          expected: '"email_verified"',
+          found: ['id', 'email_verified'],
+        },
+        {
+          criterion: 'No row is lost',
+          checked: true,
+          passed: false,
+          tool: 'read_row_counts',
+          path: 'counts.0.rows',
+          op: 'gte',
+          expected: '1200',
+          found: 3,
+          why: '"counts.0.rows" is 3, not >= 1200',
+        },
+        { criterion: 'in words', checked: false, note: 'stated in words' },
+      ],
+    };
+    renderSignedIn(
+      <RunView id="run_activated" runtime="embedded" config={NO_TEMPORAL} pollMs={0} />,
+      fakeServer(
+        status({
+          ...NEW_RUN,
+          status: 'failed',
+          artifacts: { 'phase.change.assurance': assurance },
+        }),
+      ),
+    );
+    const list = await screen.findByRole('list', {
+      name: 'Acceptance checks of phase.change.assurance',
+    });
+    const items = within(list).getAllByTestId('acceptance-check');
+    expect(items.map((li) => li.querySelector('.tag')?.textContent)).toEqual(['passed', 'failed']);
+    expect(items[0]!.querySelector('.tag')!.className).toContain('status-completed');
+    expect(items[1]!.querySelector('.tag')!.className).toContain('status-failed');
+    expect(items[1]!.textContent).toContain('read_row_counts → counts.0.rows gte 1200');
+    expect(items[1]!.textContent).toContain('is 3, not >= 1200');
+    expect(list.textContent).not.toContain('in words');
+  });
+
   it('shows a blocked phase with its reason and what it waits for, without expanding anything', async () => {
     renderSignedIn(
       <RunView id={ID} runtime="embedded" config={NO_TEMPORAL} pollMs={0} />,

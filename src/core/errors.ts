@@ -91,6 +91,11 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'The workflow is plan-only: no action is executed in it.',
   },
+  ACCEPTANCE_FAILED: {
+    retryable: false,
+    summary:
+      'A phase of an activated plan ran but its acceptance checks failed; the run stops there.',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -77,6 +77,9 @@ function contextOf(ref: RunRef, agent_invocation_id?: string): CallContext {
 export function createActivities(deps: ActivityDeps): Activities {
   const { ops, kernel, models } = deps;
 
+  /** The registered tools by name (what a plan's checks are held to). */
+  const registry = { get: (name: string) => kernel.listTools().find((t) => t.name === name) };
+
   /** The registered tools among `names`, as a model is shown them. */
   function toolsOffered(names: readonly string[] | undefined): ModelTool[] {
     if (!names?.length) return [];
@@ -210,6 +213,8 @@ export function createActivities(deps: ActivityDeps): Activities {
             const broken = a.plan_check
               ? checkPlanInvariants(answer.response.output, {
                   expectedPhaseIds: a.plan_check.expected_phase_ids,
+                  tools: registry,
+                  ...(a.plan_check.read_tools ? { readTools: a.plan_check.read_tools } : {}),
                 })
               : [];
             if (broken.length > 0) {

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/model.js';
 import type { RoleQuorum } from '../core/quorum.js';
 import type { StartAction } from '../core/workflow-ops.js';
+import { PLAN_ARTIFACT } from './plan-brief.js';
+import type { PlanCheck } from './plan-checks.js';
 
 /**
  * A workflow is declared once, as data plus pure functions of the run state, and run by one
@@ -98,9 +100,6 @@ export interface AgentStep<I> {
    */
   readonly saves_plan?: { readonly expected_phases?: Fn<I, readonly string[]> };
 }
-
-/** The artifact a plan-only run's saved plan is stored under (PLAN_ARTIFACT in plan-reads.ts). */
-const SAVED_PLAN_ARTIFACT = 'plan_brief';
 
 /** Model turns an agent with tools may take when its step does not say. */
 export const DEFAULT_MAX_TURNS = 6;
@@ -234,6 +233,12 @@ export interface CheckReadsStep<I> {
   readonly expect: 'same' | 'record';
   /** Criteria to report on (free text: each is recorded as checked or not, and why). */
   readonly criteria?: Fn<I, readonly string[]>;
+  /**
+   * Acceptance checks to run after the reads (src/engine/plan-checks.ts): their reads are made
+   * the same governed way, each check is evaluated, and any that fails fails the step with
+   * ACCEPTANCE_FAILED. A criterion a check states is recorded as checked; the rest stay words.
+   */
+  readonly checks?: Fn<I, readonly PlanCheck[]>;
   /** The artifact the reads and their digest are stored as. */
   readonly artifact: string;
   /** An artifact `{ digest, results }` the digest found is stored under (what later checks expect). */
@@ -330,9 +335,9 @@ export function validateDefinition<I>(def: WorkflowDefinition<I>): void {
     problems.push('only a proposal_only definition has an agent step that saves_plan');
   if (savers.length > 1) problems.push('only one agent step may save the plan');
   for (const s of savers)
-    if (s.artifact === SAVED_PLAN_ARTIFACT)
+    if (s.artifact === PLAN_ARTIFACT)
       problems.push(
-        `agent "${s.id}" cannot name its artifact "${SAVED_PLAN_ARTIFACT}": the saved plan is stored there`,
+        `agent "${s.id}" cannot name its artifact "${PLAN_ARTIFACT}": the saved plan is stored there`,
       );
   if (problems.length) throw new Error(`Invalid workflow ${def.name}: ${problems.join('; ')}`);
 }

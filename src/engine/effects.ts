@@ -46,8 +46,12 @@ export interface ActivityTypes {
       messages?: ModelMessage[];
       /** 1 for the first model turn of the invocation. */
       turn?: number;
-      /** The answer is a plan: held to the plan invariants too (an agent step's `saves_plan`). */
-      plan_check?: { expected_phase_ids: string[] };
+      /**
+       * The answer is a plan: held to the plan invariants too (an agent step's `saves_plan`).
+       * `read_tools`: the tools the run may call, which its checks must read with (absent from
+       * runs recorded before checks).
+       */
+      plan_check?: { expected_phase_ids: string[]; read_tools?: string[] };
     };
     result:
       | {
@@ -90,6 +94,8 @@ export interface ActivityTypes {
       /** The reads the run's agents made, in order, with what they returned. */
       reads: { tool: string; params: JsonObject; result: JsonValue }[];
       expected_phase_ids: string[];
+      /** The tools the run may call: a phase's checks read with them only (CHECKS_ARE_READS). */
+      read_tools?: string[];
     };
     result:
       | { ok: true; saved: JsonObject; plan_hash: string; blocked: string[] }

@@ -10,6 +10,7 @@ import {
   type WorkflowDefinition,
 } from './definition.js';
 import type { ActivityArgs, ActivityResult, Effects, GateWait } from './effects.js';
+import { type PlanStepContext, runCheckReads, runLoadPlan, savePlanOf } from './plan-steps.js';
 
 /**
  * The one interpreter of workflow definitions. It holds no I/O of its own: every side effect
@@ -80,7 +81,7 @@ export async function interpret<I>(
   const readsByStep = new Map<string, { tool: string; params: JsonObject; result: JsonValue }[]>();
 
   const stepEvent = async (
-    step: Step<I>,
+    step: { readonly id: string; readonly kind: string },
     status: 'completed' | 'failed' | 'skipped' | 'waiting',
     detail: JsonObject,
     extra: {
@@ -103,6 +104,23 @@ export async function interpret<I>(
       approval_required: st.approval_required,
     });
     st.stage = r.stage;
+  };
+
+  /** What the plan step runners (plan-steps.ts) may use of this run. */
+  const planCtx: PlanStepContext<I> = {
+    state: () => st,
+    addArtifacts: (artifacts) => {
+      st.artifacts = { ...st.artifacts, ...artifacts };
+    },
+    activity: (name, args) => fx.activity(next(), name, args),
+    newInvocation,
+    invoked: (step_id, agent_invocation_id) => {
+      invocations.set(step_id, agent_invocation_id);
+    },
+    event: stepEvent,
+    fail: (step_id, reason) => {
+      throw new StepFailed(step_id, reason);
+    },
   };
 
   const timeAfter = (now: string, ms: number) => new Date(Date.parse(now) + ms).toISOString();
@@ -143,6 +161,7 @@ export async function interpret<I>(
             ? {
                 plan_check: {
                   expected_phase_ids: [...(step.saves_plan.expected_phases?.(st) ?? [])],
+                  read_tools: [...def.allowed_tools(st.input)],
                 },
               }
             : {}),
@@ -166,19 +185,16 @@ export async function interpret<I>(
         let artifacts: JsonObject = { [step.artifact]: checked.data as JsonValue };
         let saved: JsonObject = {};
         if (step.saves_plan) {
-          const plan = await savePlan(step, checked.data as JsonValue, ask.plan_check);
-          if (!plan.ok) {
-            await stepEvent(step, 'failed', { error: plan.error }, { agent_invocation_id });
-            throw new StepFailed(step.id, plan.error);
-          }
-          artifacts = { ...artifacts, plan_brief: plan.saved };
-          saved = {
-            plan_saved: {
-              artifact: 'plan_brief',
-              plan_hash: plan.plan_hash,
-              blocked_phases: plan.blocked,
-            },
-          };
+          const plan = await savePlanOf(
+            planCtx,
+            step,
+            agent_invocation_id,
+            checked.data as JsonValue,
+            [...readsByStep.values()].flat(),
+            ask.plan_check,
+          );
+          artifacts = { ...artifacts, ...plan.artifacts };
+          saved = plan.saved;
         }
         st.artifacts = { ...st.artifacts, ...artifacts };
         await stepEvent(
@@ -275,10 +291,10 @@ export async function interpret<I>(
         return undefined;
       }
       case 'load_plan':
-        await runLoadPlan(step);
+        await runLoadPlan(planCtx, step);
         return undefined;
       case 'check_reads':
-        await runCheckReads(step);
+        await runCheckReads(planCtx, step);
         return undefined;
       case 'each': {
         const items = step.items(st);
@@ -299,23 +315,6 @@ export async function interpret<I>(
         return undefined;
       }
     }
-  }
-
-  /**
-   * The plan a plan-only run's output agent answered, saved (an effect: a replay reads the
-   * recorded outcome). The reads are those of each agent step's latest invocation, in order.
-   */
-  function savePlan(
-    step: Extract<Step<I>, { kind: 'agent' }>,
-    plan: JsonValue,
-    check: ActivityArgs<'agent'>['plan_check'],
-  ): Promise<ActivityResult<'save_plan'>> {
-    return fx.activity(next(), 'save_plan', {
-      step_id: step.id,
-      plan,
-      reads: [...readsByStep.values()].flat(),
-      expected_phase_ids: check?.expected_phase_ids ?? [],
-    });
   }
 
   /**
@@ -554,132 +553,6 @@ export async function interpret<I>(
       { stage: step.on_failure.stage, artifacts: { executions: results } },
     );
     throw new StepFailed(step.id, failure);
-  }
-
-  /**
-   * Loads an approved plan: an invocation of the agent role its calls are proposed as (no
-   * model), then the plan itself. Blocked phases go to the trace here: they are never run.
-   */
-  async function runLoadPlan(step: Extract<Step<I>, { kind: 'load_plan' }>): Promise<void> {
-    const plan_run_id = step.plan_run_id(st);
-    const plan_hash = step.plan_hash(st);
-    const agent_invocation_id = newInvocation(step.id);
-    const inv = await fx.activity(next(), 'agent', {
-      step_id: step.id,
-      agent_invocation_id,
-      role: step.as,
-      model: false,
-      artifact: step.artifact,
-      instructions: `Load the approved plan of ${plan_run_id} and propose its phases as written.`,
-      input: { plan_run_id, plan_hash },
-      output_schema: {},
-    });
-    if (!inv.ok) throw new StepFailed(step.id, inv.error);
-    const r = await fx.activity(next(), 'plan_load', { plan_run_id, plan_hash });
-    if (!r.ok) {
-      await stepEvent(step, 'failed', { code: r.code, error: r.error }, { agent_invocation_id });
-      throw new StepFailed(step.id, `${r.code}: ${r.error}`);
-    }
-    invocations.set(step.id, agent_invocation_id);
-    const phases = (r.plan.phases ?? []) as JsonObject[];
-    const blocked = phases
-      .filter((p) => p.status === 'blocked')
-      .map((p) => ({
-        phase_id: p.phase_id ?? null,
-        title: p.title ?? null,
-        blocked_reason: p.blocked_reason ?? null,
-        deferred_to: p.deferred_to ?? null,
-      }));
-    const proposed = phases.filter((p) => p.status === 'proposed').map((p) => p.phase_id ?? null);
-    const loaded: JsonObject = {
-      plan_run_id,
-      plan_hash,
-      read_digest: r.read_digest,
-      // Absent from activations recorded before it was kept.
-      ...(r.requested_by ? { requested_by: r.requested_by } : {}),
-      plan: r.plan,
-      reads: r.reads,
-      proposed,
-      blocked,
-    };
-    const baseline: JsonObject = { digest: r.read_digest, results: null };
-    st.artifacts = { ...st.artifacts, [step.artifact]: loaded, [step.baseline]: baseline };
-    await stepEvent(
-      step,
-      'completed',
-      { plan_run_id, plan_hash, read_digest: r.read_digest, proposed, blocked: blocked.length },
-      {
-        agent_invocation_id,
-        artifacts: { [step.artifact]: loaded, [step.baseline]: baseline },
-        trace: [
-          { type: 'plan', plan_run_id, plan_hash, read_digest: r.read_digest },
-          ...blocked.map((b) => ({ type: 'blocked_phase', ...b })),
-        ],
-      },
-    );
-  }
-
-  /** Makes a plan's reads again and compares their digest (PLAN_STALE on a difference). */
-  async function runCheckReads(step: Extract<Step<I>, { kind: 'check_reads' }>): Promise<void> {
-    const reads = step.reads(st).map((r) => ({ tool: r.tool, params: r.params }));
-    const expected = step.expected(st);
-    const r = await fx.activity(next(), 'plan_reads', { step_id: step.id, reads });
-    if (!r.ok) {
-      await stepEvent(step, 'failed', { phase_id: step.phase, code: r.code, error: r.error });
-      throw new StepFailed(step.id, `${r.code}: ${r.error}`);
-    }
-    const before = step.baseline ? (st.artifacts[step.baseline] as JsonObject | undefined) : null;
-    const earlier = Array.isArray(before?.results) ? (before.results as JsonObject[]) : null;
-    const changed = earlier
-      ? r.results
-          .filter((x, i) => JSON.stringify(x.result) !== JSON.stringify(earlier[i]?.result ?? null))
-          .map((x) => ({ tool: x.tool, params: x.params }))
-      : null;
-    const same = r.digest === expected;
-    const criteria = (step.criteria?.(st) ?? []).map((criterion) => ({
-      criterion,
-      checked: false,
-      note: 'stated in words, not as a check Countersign can run: compare it with the reads recorded here',
-    }));
-    const found: JsonObject = {
-      phase_id: step.phase,
-      expect: step.expect,
-      expected,
-      digest: r.digest,
-      same,
-      changed,
-      reads: r.results,
-      ...(step.criteria ? { criteria } : {}),
-    };
-    const artifacts: JsonObject = {
-      [step.artifact]: found,
-      ...(step.baseline ? { [step.baseline]: { digest: r.digest, results: r.results } } : {}),
-    };
-    if (step.expect === 'same' && !same) {
-      st.artifacts = { ...st.artifacts, [step.artifact]: found };
-      const reason = `PLAN_STALE: what the plan read has changed since it was made (expected ${expected}, found ${r.digest}); phase ${step.phase} is refused: make a new plan`;
-      await stepEvent(
-        step,
-        'failed',
-        { phase_id: step.phase, code: 'PLAN_STALE', expected, found: r.digest, changed },
-        { artifacts: { [step.artifact]: found } },
-      );
-      throw new StepFailed(step.id, reason);
-    }
-    st.artifacts = { ...st.artifacts, ...artifacts };
-    await stepEvent(
-      step,
-      'completed',
-      {
-        phase_id: step.phase,
-        expect: step.expect,
-        digest: r.digest,
-        same,
-        changed,
-        ...(step.criteria ? { criteria_checked: 0, criteria: criteria.length } : {}),
-      },
-      { artifacts },
-    );
   }
 
   let status: RunEnd['status'] = 'completed';

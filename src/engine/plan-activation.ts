@@ -13,6 +13,7 @@ import {
   readDigest,
   savedPlanSchema,
 } from './plan-reads.js';
+import { checkProblems } from './plan-checks.js';
 import { PLAN_ACTIVATION_NAME } from './workflows/plan-activation.js';
 
 /**
@@ -55,6 +56,7 @@ export async function approvedPlan(
     approval_id: string,
   ) => Promise<{ status: string; workflow_id: string; packet: JsonObject }>,
   plan_hash?: string,
+  registered?: readonly ToolDefinition[],
 ): Promise<ApprovedPlan> {
   if (run.context.archetype !== 'proposal_only')
     throw invalid(`${run.id} is not a plan-only run: there is no plan to activate.`, {
@@ -95,6 +97,24 @@ export async function approvedPlan(
             workflow_id: run.id,
           });
       });
+  // A stored plan may have been edited since it was saved: a check that is not a valid read is
+  // refused here, before anything runs (it would be made after its phase).
+  const registry = registered ? new Map(registered.map((t) => [t.name, t])) : undefined;
+  for (const phase of saved.plan.phases)
+    phase.checks.forEach((check, i) => {
+      const problems = checkProblems(check, registry);
+      if (problems.length)
+        throw invalid(
+          `Check ${i + 1} of phase ${phase.phase_id} ("${check.criterion}"): ${problems.join('; ')}.`,
+          {
+            workflow_id: run.id,
+            issues: problems.map((message) => ({
+              path: `${PLAN_ARTIFACT}.plan.phases.${phase.phase_id}.checks.${i}`,
+              message,
+            })),
+          },
+        );
+    });
   if (run.status !== 'completed')
     throw new CountersignError(
       'INVALID_STATE',
@@ -130,7 +150,7 @@ export async function approvedPlan(
       ...saved.reads.map((r) => r.tool),
       ...saved.plan.phases
         .filter((p) => p.status === 'proposed')
-        .flatMap((p) => p.calls.map((c) => c.tool)),
+        .flatMap((p) => [...p.calls.map((c) => c.tool), ...p.checks.map((c) => c.tool)]),
     ]),
   ].sort();
   return { saved, plan_hash: hash, read_digest: saved.plan.read_digest, tools };
@@ -212,6 +232,7 @@ export async function activatePlan(
     run,
     async (id) => (await ops.approvalState(ctx.tenant_id, id)).approval,
     input.plan_hash,
+    ops.kernel.listTools(),
   );
   const idempotency_key = activationKey(run.id, plan.plan_hash);
   const started = runIdFor(ctx.tenant_id, PLAN_ACTIVATION, idempotency_key);

@@ -72,7 +72,11 @@ export async function savePlan(
     phases,
     read_digest: readDigest(a.reads),
   };
-  const broken = checkPlanInvariants(plan, { expectedPhaseIds: a.expected_phase_ids });
+  const broken = checkPlanInvariants(plan, {
+    expectedPhaseIds: a.expected_phase_ids,
+    tools: registry,
+    ...(a.read_tools ? { readTools: a.read_tools } : {}),
+  });
   if (broken.length > 0)
     return {
       ok: false,
@@ -97,6 +101,7 @@ export async function loadApprovedPlan(
       run,
       async (id) => (await ops.approvalState(ref.tenant_id, id)).approval,
       a.plan_hash,
+      ops.kernel.listTools(),
     );
     // One run per approved plan version, whichever door started it: the run activate_plan
     // starts has this ID; a run started otherwise (start_workflow_run) activates nothing.

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { redactJson } from '../core/redact.js';
 import type { JsonObject, JsonValue } from '../core/model.js';
+import type { ToolDefinition } from '../core/ports/tools.js';
+import { checkProblems, planCheckSchema } from './plan-checks.js';
 
 /**
  * The ChangeProposalBrief: what a plan-only (`archetype: 'proposal_only'`) run produces. It
@@ -9,10 +11,18 @@ import type { JsonObject, JsonValue } from '../core/model.js';
  *
  * The schema is written for OpenAI's strict structured output, so a model can be held to it:
  * every object lists all its properties as required and allows no others, no `oneOf`, nesting
- * at most five objects deep, and a field that may be empty is `[type, "null"]`. A call's
- * parameters are therefore a JSON-encoded string (an open object cannot be strict).
+ * at most five objects deep, and a field that may be empty is `[type, "null"]`. The parameters
+ * of a call (and of a check's read) are therefore a JSON-encoded string (an open object cannot
+ * be strict).
  * schemas/ChangeProposalBrief.json is generated from it (`npm run schemas`).
  */
+
+/**
+ * The run artifact a plan-only run saves its plan under. Defined here, with the brief, because
+ * workflow code (the interpreter, definitions) needs it and plan-reads.ts, which exports it to
+ * the rest, hashes with Node's crypto.
+ */
+export const PLAN_ARTIFACT = 'plan_brief';
 
 const nullableText = z.string().nullable();
 
@@ -34,6 +44,14 @@ export const planPhaseSchema = z.strictObject({
   rollback_note: z.string(),
   calls: z.array(plannedCallSchema),
   acceptance_criteria: z.array(z.string()),
+  // Required of every answer (the JSON Schema lists it); a plan recorded before phases had
+  // checks parses with none, so that recorded runs replay as they ran.
+  checks: z
+    .array(planCheckSchema)
+    .default([])
+    .describe(
+      'Acceptance criteria as checks Countersign runs after the phase: a read and what its result must hold',
+    ),
 });
 
 export const changeProposalBrief = z
@@ -65,9 +83,10 @@ export type PlanPhase = z.infer<typeof planPhaseSchema>;
  * `anyOf: [X, {type: null}]`; strict structured output wants `type: [X, "null"]`.
  */
 export function changeProposalBriefJsonSchema(): JsonObject {
+  // The output form: a field with a default (a phase's checks) is required, as strict wants.
   const json = z.toJSONSchema(changeProposalBrief, {
     target: 'draft-2020-12',
-    io: 'input',
+    io: 'output',
   }) as JsonObject;
   return collapseNullable(json) as JsonObject;
 }
@@ -76,7 +95,8 @@ function collapseNullable(node: JsonValue): JsonValue {
   if (Array.isArray(node)) return node.map(collapseNullable);
   if (node === null || typeof node !== 'object') return node;
   const out: Record<string, JsonValue> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = collapseNullable(v);
+  // `default` is for parsing recorded plans; strict structured output has no such keyword.
+  for (const [k, v] of Object.entries(node)) if (k !== 'default') out[k] = collapseNullable(v);
   const any = out.anyOf;
   if (Array.isArray(any) && any.length === 2) {
     const isNull = (s: JsonValue) =>
@@ -101,6 +121,7 @@ export const PLAN_INVARIANTS = [
   'NEXT_STEP_NEEDS_APPROVAL',
   'NO_PHASE_DROPPED',
   'NO_SECRETS',
+  'CHECKS_ARE_READS',
 ] as const;
 export type PlanInvariant = (typeof PLAN_INVARIANTS)[number];
 
@@ -119,6 +140,13 @@ export interface PlanInvariantOptions {
   readonly expectedPhaseIds?: readonly string[];
   /** The redaction rules secrets are found with; the core's `redactJson` by default. */
   readonly redact?: Redactor;
+  /**
+   * The registered tools, for CHECKS_ARE_READS: with them a check must name a read tool (one of
+   * `readTools`, when given) and valid parameters for it; without them only its form is checked.
+   */
+  readonly tools?: { get(name: string): ToolDefinition | undefined };
+  /** The tools the run may call (its allowed tools). */
+  readonly readTools?: readonly string[];
 }
 
 /**
@@ -170,6 +198,15 @@ export function checkPlanInvariants(
         'STATUS_PROPOSED_OR_BLOCKED',
         `phase ${name} is ${JSON.stringify(phase.status)}, not proposed or blocked`,
       );
+    if (Array.isArray(phase.checks))
+      phase.checks.forEach((raw, j) => {
+        const check = planCheckSchema.safeParse(raw);
+        const problems = check.success
+          ? checkProblems(check.data, options.tools, options.readTools)
+          : ['it does not match the check schema'];
+        if (problems.length)
+          report('CHECKS_ARE_READS', `check ${j + 1} of phase ${name}: ${problems.join(', ')}`);
+      });
   });
   const next = isObject(p.next_step) ? p.next_step : {};
   if (next.requires_human_approval !== true)

@@ -22,7 +22,7 @@ export interface PlanReadResult extends PlanRead {
 }
 
 /** The run artifact a plan-only run saves its plan under. */
-export const PLAN_ARTIFACT = 'plan_brief';
+export { PLAN_ARTIFACT } from './plan-brief.js';
 
 /** The saved artifact: the checked brief and the reads behind its `read_digest`. */
 export interface SavedPlan {

@@ -34,6 +34,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'CONFLICT':
     case 'EXECUTION_IN_DOUBT':
     case 'PLAN_STALE':
+    case 'ACCEPTANCE_FAILED':
       return EXIT.NOT_FOUND_OR_STATE;
     case 'STORE_UNAVAILABLE':
     case 'RATE_LIMITED':

@@ -84,6 +84,7 @@ export function proposedPhase(
   title: string,
   calls: { tool: string; params: JsonObject }[],
   acceptance_criteria: string[],
+  checks: PlanPhase['checks'] = [],
 ): PlanPhase {
   return {
     phase_id,
@@ -96,6 +97,7 @@ export function proposedPhase(
     rollback_note: 'restore the backup',
     calls: calls.map((c) => ({ tool: c.tool, params: JSON.stringify(c.params) })),
     acceptance_criteria,
+    checks,
   };
 }
 
@@ -111,6 +113,7 @@ export function blockedPhase(phase_id: string, reason: string, deferred_to: stri
     rollback_note: 'none',
     calls: [{ tool: 'drop_column', params: '{"table":"users","column":"legacy"}' }],
     acceptance_criteria: [],
+    checks: [],
   };
 }
 

@@ -84,6 +84,16 @@ export function goodBrief(): JsonObject {
           { tool: 'database_backup', params: '{"database":"production","backup_type":"full"}' },
         ],
         acceptance_criteria: ['a backup exists'],
+        checks: [
+          {
+            criterion: 'users is still there',
+            tool: 'list_tables',
+            params: '{"database":"production"}',
+            path: 'tables.*.name',
+            op: 'contains',
+            value: '"users"',
+          },
+        ],
       },
       {
         phase_id: 'p2',
@@ -96,6 +106,7 @@ export function goodBrief(): JsonObject {
         rollback_note: 'revert',
         calls: [{ tool: 'registrar_set_nameservers', params: '{"domain":"example.com"}' }],
         acceptance_criteria: ['resolves'],
+        checks: [],
       },
     ],
     risks: [],
@@ -129,6 +140,27 @@ export const BREAKERS: Record<(typeof PLAN_INVARIANTS)[number], (b: JsonObject) 
   }),
   NO_PHASE_DROPPED: (b) => ({ ...b, phases: [phasesOf(b)[0]!] }),
   NO_SECRETS: (b) => ({ ...b, summary: 'Use key AKIAIOSFODNN7EXAMPLE to back up.' }),
+  // The attack: a "check" that would run a write after the phase.
+  CHECKS_ARE_READS: (b) => ({
+    ...b,
+    phases: [
+      {
+        ...phasesOf(b)[0]!,
+        checks: [
+          {
+            criterion: 'the column is there',
+            tool: 'database_migration',
+            params:
+              '{"database":"production","table":"users","operation":"add_column","column_name":"pwned","column_type":"text"}',
+            path: '',
+            op: 'exists',
+            value: null,
+          },
+        ],
+      },
+      phasesOf(b)[1]!,
+    ],
+  }),
 };
 
 /**

@@ -1,6 +1,6 @@
 import { useId } from 'react';
 import { shortHash } from '../format.js';
-import { type PlanPhase, type SavedPlan, callParams } from '../plan.js';
+import { type PlanPhase, type SavedPlan, callParams, checkLine } from '../plan.js';
 import { redacted } from '../redact.js';
 import type { Json } from '../types.js';
 import { JsonView } from './JsonView.js';
@@ -184,6 +184,28 @@ function Phase({
               empty="None given."
               label={`Acceptance criteria of ${phase.phase_id}`}
             />
+          </dd>
+        </div>
+        <div className="dl-row">
+          <dt>Checks</dt>
+          <dd>
+            {phase.checks.length === 0 ? (
+              <span className="muted">None: the criteria are in words only.</span>
+            ) : (
+              <ul
+                className="plain checks"
+                aria-label={`Checks of ${phase.phase_id}`}
+                data-testid="phase-checks"
+              >
+                {phase.checks.map((check, i) => (
+                  <li key={i}>
+                    {show(check.criterion)}
+                    <br />
+                    <code className="wrap small">{show(checkLine(check))}</code>
+                  </li>
+                ))}
+              </ul>
+            )}
           </dd>
         </div>
       </dl>

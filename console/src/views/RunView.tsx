@@ -7,7 +7,14 @@ import { RedactedJson } from '../components/RedactedJson.js';
 import { ReportMarkdown } from '../components/ReportMarkdown.js';
 import { shortHash } from '../format.js';
 import { FALLBACK_POLL_MS, useLiveReload, useLoad } from '../hooks.js';
-import { PLAN_ARTIFACT, activationOf, planApproved, savedPlanOf } from '../plan.js';
+import {
+  PLAN_ARTIFACT,
+  activationOf,
+  checkedCriteriaOf,
+  planApproved,
+  savedPlanOf,
+} from '../plan.js';
+import { redacted } from '../redact.js';
 import { useSession } from '../session.js';
 import { timeline } from '../stages.js';
 import type { Json, Run } from '../types.js';
@@ -136,6 +143,7 @@ export function RunView({
           Object.entries(artifacts).map(([name, value]) => (
             <details key={name}>
               <summary>{name.replace(/_/g, ' ')}</summary>
+              <AcceptanceChecks value={value} name={name} />
               <RedactedJson value={value} label={`Artifact ${name}`} />
             </details>
           ))
@@ -198,4 +206,24 @@ function TraceEntry({ entry }: { entry: Record<string, Json> }) {
 
 function text(v: Json | undefined): string {
   return typeof v === 'string' ? v : JSON.stringify(v ?? null);
+}
+
+/** The acceptance checks an assurance step recorded, each with a passed or failed badge. */
+function AcceptanceChecks({ value, name }: { value: Json; name: string }) {
+  const checks = checkedCriteriaOf(value);
+  if (!checks) return null;
+  const show = (text: string) => redacted(text).value as string;
+  return (
+    <ul className="plain checks" aria-label={`Acceptance checks of ${name}`}>
+      {checks.map((c, i) => (
+        <li key={i} data-testid="acceptance-check">
+          <span className={`tag ${c.passed ? 'status-completed' : 'status-failed'}`}>
+            {c.passed ? 'passed' : 'failed'}
+          </span>{' '}
+          {show(c.criterion)} <code className="wrap small">{show(c.line)}</code>
+          {c.why && <span className="muted small"> — {show(c.why)}</span>}
+        </li>
+      ))}
+    </ul>
+  );
 }

@@ -8,6 +8,7 @@ import type { JsonObject, JsonValue } from '../../core/model.js';
 import type { ModelMessage, ModelToolCall } from '../../core/ports/model.js';
 import { parseInput } from '../../core/validation.js';
 import type { ChangeProposalBrief } from '../../engine/plan-brief.js';
+import type { PlanCheck } from '../../engine/plan-checks.js';
 import {
   type FoundPhase,
   type PlanFindings,
@@ -127,6 +128,38 @@ function readResults(messages: readonly ModelMessage[]): ReadResults {
   return out;
 }
 
+/** A check of a read's result (src/engine/plan-checks.ts): parameters and value JSON-encoded. */
+function check(
+  criterion: string,
+  tool: string,
+  params: JsonObject,
+  what: { path: string; op: PlanCheck['op']; value: JsonValue },
+): PlanCheck {
+  return {
+    criterion,
+    tool,
+    params: JSON.stringify(params),
+    path: what.path,
+    op: what.op,
+    value: what.value === null ? null : JSON.stringify(what.value),
+  };
+}
+
+/** That a table has (or no longer has) a column, by the names get_table_schema lists. */
+function columnCheck(
+  criterion: string,
+  database: string,
+  c: { table: string; column: string },
+  present: boolean,
+): PlanCheck {
+  return check(
+    criterion,
+    'get_table_schema',
+    { database, table: c.table },
+    { path: 'columns.*.name', op: present ? 'contains' : 'not_contains', value: c.column },
+  );
+}
+
 const BACKFILL_DEFAULT: Record<string, JsonValue> = {
   boolean: false,
   integer: 0,
@@ -189,7 +222,19 @@ export function schemaPlanner(input: JsonObject, messages: readonly ModelMessage
       risk_level: 'low',
       calls: [{ tool: 'database_backup', params: { database: db, backup_type: 'full' } }],
       rollback_note: 'Nothing to undo: the backup file may be deleted once the change is verified.',
-      acceptance_criteria: [`list_backups shows one more full backup of ${db}`],
+      acceptance_criteria: [`list_backups shows a full backup of ${db}`],
+      checks: [
+        check(
+          `list_backups shows a full backup of ${db}`,
+          'list_backups',
+          { database: db },
+          {
+            path: 'backups.*.type',
+            op: 'contains',
+            value: 'full',
+          },
+        ),
+      ],
     },
   ];
   for (const c of scope.changes) {
@@ -219,6 +264,7 @@ export function schemaPlanner(input: JsonObject, messages: readonly ModelMessage
         ],
         rollback_note: `Restore ${db} from the backup of phase "backup" (dropping ${c.column} again needs an adapter that can drop columns).`,
         acceptance_criteria: [`get_table_schema shows ${c.table}.${c.column}`],
+        checks: [columnCheck(`get_table_schema shows ${c.table}.${c.column}`, db, c, true)],
       });
       if (c.not_null || c.backfill_value !== undefined) {
         const value = c.backfill_value ?? BACKFILL_DEFAULT[c.column_type] ?? null;
@@ -245,6 +291,17 @@ export function schemaPlanner(input: JsonObject, messages: readonly ModelMessage
             `No row of ${c.table} has ${c.column} NULL`,
             `${c.table} still has ${rows ?? 'the same number of'} row(s)`,
           ],
+          checks:
+            rows === undefined
+              ? []
+              : [
+                  check(
+                    `${c.table} still has ${rows} row(s)`,
+                    'read_row_counts',
+                    { database: db, tables: [c.table] },
+                    { path: 'counts.0.rows', op: 'equals', value: rows },
+                  ),
+                ],
         });
       }
       if (c.not_null)
@@ -272,6 +329,9 @@ export function schemaPlanner(input: JsonObject, messages: readonly ModelMessage
         ],
         rollback_note: `The column's data is gone once dropped: restore it from the backup of phase "backup". Keep that backup until verification passes.`,
         acceptance_criteria: [`get_table_schema no longer shows ${c.table}.${c.column}`],
+        checks: [
+          columnCheck(`get_table_schema no longer shows ${c.table}.${c.column}`, db, c, false),
+        ],
       });
     }
   }
@@ -293,6 +353,11 @@ export function schemaPlanner(input: JsonObject, messages: readonly ModelMessage
         ? `${c.table}.${c.column} exists${c.not_null ? ' and has no NULL value' : ''}`
         : `${c.table}.${c.column} no longer exists`,
     ),
+    // That a column exists is checked; that it has no NULL value is not in what the read tools
+    // answer, and a dropped column may stay because its phase is blocked: those stay in words.
+    checks: scope.changes
+      .filter((c) => c.action === 'add_column')
+      .map((c) => columnCheck(`${c.table}.${c.column} exists`, db, c, true)),
   });
   const out: PlanFindings = { database: db, observations, phases, risks, assumptions };
   return { output: planFindings.parse(out) };
@@ -346,6 +411,7 @@ export function planWriter(input: JsonObject): ChangeProposalBrief {
       rollback_note: p.rollback_note,
       calls: p.calls.map((c) => ({ tool: c.tool, params: JSON.stringify(c.params) })),
       acceptance_criteria: p.acceptance_criteria,
+      checks: p.checks.map((c) => ({ ...c })),
     })),
     risks: [...findings.risks, ...(review?.risks ?? [])],
     assumptions: [...findings.assumptions, ...(review?.caveats ?? [])],

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { JsonObject } from '../../core/model.js';
 import type { PlannedCall, ReadCall, RunState, Step, WorkflowDefinition } from '../definition.js';
+import type { PlanCheck } from '../plan-checks.js';
 
 /**
  * plan_activation: an approved plan (a plan-only run's saved `plan_brief`) run as an ordinary,
@@ -8,7 +9,8 @@ import type { PlannedCall, ReadCall, RunState, Step, WorkflowDefinition } from '
  * is approved and fresh. Each proposed phase, in order: the plan's reads made again (PLAN_STALE
  * on any difference), its calls proposed (policy, the kernel), a human gate binding them by hash,
  * the reads again (nothing drifted while the gate waited), the calls executed, and an assurance
- * step that reads again, records what changed and reports on the acceptance criteria. What the
+ * step that reads again, records what changed and runs the phase's acceptance checks (a failed
+ * check fails the run with ACCEPTANCE_FAILED: no later phase runs). What the
  * reads answer after a phase is what the next phase expects. Blocked phases are never run: the
  * load step lists them in the trace with their reason and what they wait for.
  */
@@ -34,6 +36,8 @@ interface LoadedPhase {
   readonly rollback_note: string;
   readonly calls: readonly { tool: string; params: string }[];
   readonly acceptance_criteria: readonly string[];
+  /** Absent from plans saved before phases had checks. */
+  readonly checks?: readonly PlanCheck[];
 }
 
 const loaded = (run: Run) =>
@@ -90,6 +94,8 @@ function phaseSteps(phase: LoadedPhase): Step<ActivationInput>[] {
         risk_level: phase.risk_level,
         rollback_note: phase.rollback_note,
         acceptance_criteria: [...phase.acceptance_criteria],
+        // What the assurance step will check after the phase runs (ACCEPTANCE_FAILED otherwise).
+        checks: (phase.checks ?? []).map((c) => ({ ...c })),
         read_digest: baselineDigest(run),
       }),
       // Nobody approves a change they asked for: not the activator (the run's starter), and
@@ -126,6 +132,7 @@ function phaseSteps(phase: LoadedPhase): Step<ActivationInput>[] {
       expected: baselineDigest,
       expect: 'record',
       criteria: () => phase.acceptance_criteria,
+      checks: () => phase.checks ?? [],
       artifact: `${p}.assurance`,
       baseline: 'plan_baseline',
     },

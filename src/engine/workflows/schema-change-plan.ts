@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../core/model.js';
 import type { RunState, WorkflowDefinition } from '../definition.js';
-import { changeProposalBrief } from '../plan-brief.js';
+import { PLAN_ARTIFACT, changeProposalBrief } from '../plan-brief.js';
 import {
   type PlanFindings,
   type PlanScope,
@@ -33,7 +33,7 @@ export const SCHEMA_PLAN_READS = [
 ] as const;
 
 function savedPlanSummary(run: Run): JsonObject {
-  const saved = run.artifacts.plan_brief as
+  const saved = run.artifacts[PLAN_ARTIFACT] as
     { plan?: { title?: string; phases?: { phase_id: string; status: string }[] } } | undefined;
   const phases = saved?.plan?.phases ?? [];
   return {
@@ -95,7 +95,11 @@ export const schemaChangePlan: WorkflowDefinition<SchemaChangePlanInput> = {
       instructions:
         'Read the database (list_tables, get_table_schema, read_row_counts, list_backups) and propose ' +
         'phases: backup, the change, the backfill, the cleanup and a verification, each with its ' +
-        'calls, rollback note and acceptance criteria. Never call a tool that writes.',
+        'calls, rollback note and acceptance criteria. State each criterion you can as a check: a ' +
+        'read tool and its parameters, a dotted path into its result ("*" maps over a list) and ' +
+        'an op (equals, not_equals, contains, not_contains, exists, absent, gte, lte) with a ' +
+        'JSON-encoded value; checks run after the phase, so a check may only read. ' +
+        'Never call a tool that writes.',
       output: planFindings,
       input: (run) => ({
         scope: scope(run),
@@ -131,7 +135,9 @@ export const schemaChangePlan: WorkflowDefinition<SchemaChangePlanInput> = {
         'human_review_required is true; next_step.requires_human_approval is true; every status is ' +
         '"proposed" or "blocked" (never approved, active, in_progress or executed); a blocked phase ' +
         'has blocked_reason and deferred_to; keep every phase the planner found; no secrets or ' +
-        'credentials; no instruction to execute phases automatically.',
+        "credentials; no instruction to execute phases automatically. Keep each phase's checks: " +
+        'every check names a read tool (never one that writes), params is a JSON-encoded object ' +
+        'and value is JSON-encoded (null for exists and absent).',
       output: changeProposalBrief,
       input: (run) => ({
         proposal_id: `${run.id}.plan`,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { planCheckSchema } from '../plan-checks.js';
 
 /**
  * schema_change_plan (a plan-only workflow): what it is asked, and what its agents answer
@@ -67,6 +68,8 @@ export const foundPhase = z.strictObject({
   calls: z.array(z.strictObject({ tool: z.string(), params: z.record(z.string(), z.json()) })),
   rollback_note: z.string(),
   acceptance_criteria: z.array(z.string()),
+  /** Criteria as checks of reads (src/engine/plan-checks.ts); none in findings recorded before. */
+  checks: z.array(planCheckSchema).default([]),
 });
 export type FoundPhase = z.infer<typeof foundPhase>;
 

@@ -33,6 +33,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   WRITE_NOT_IMPLEMENTED: 422,
   PLAN_STALE: 409,
   PLAN_ONLY: 403,
+  ACCEPTANCE_FAILED: 409,
 });
 
 export interface ErrorBody {
