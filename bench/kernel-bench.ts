@@ -149,6 +149,46 @@ async function main() {
       `statements in ${insertCounts.transactions.toFixed(1)} transactions`,
   );
 
+  // Context for the ratio: the same call and insert without fsync (synchronous=OFF), showing
+  // how much of a call is CPU and how much is waiting for its commits to reach the disk.
+  const offFile = path.join(tmp, 'countersign-off.sqlite');
+  const offStore = await openSqliteStore(offFile, { synchronous: 'OFF' });
+  const offKernel = new Kernel({
+    store: offStore,
+    policy,
+    tools: staticToolRegistry([noop]),
+    clock: systemClock,
+  });
+  const offActor = (await offKernel.registerActor(ctx, { name: 'Bench', role: 'agent' })).actor_id;
+  const offWorkflow = (await offKernel.startWorkflow(ctx, { title: 'bench' })).workflow_id;
+  const offDb = new Database(offFile);
+  offDb.pragma('synchronous = OFF');
+  offDb.exec(
+    'CREATE TABLE IF NOT EXISTS bench_rows (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)',
+  );
+  const offInsert = offDb.prepare('INSERT INTO bench_rows (payload) VALUES (?)');
+  const offTx = offDb.transaction((p: string) => offInsert.run(p));
+  const offCall = async (i: number) => {
+    const p = await offKernel.proposeAction(ctx, {
+      workflow_id: offWorkflow,
+      actor_id: offActor,
+      tool: 'noop',
+      params: { i },
+      reason: 'bench',
+    });
+    await offKernel.executeAction(ctx, { proposal_id: p.proposal_id });
+  };
+  const offCalls = await rate((i) => offCall(5e8 + i));
+  const offInserts = await rate((i) => offTx(`row ${i}`));
+  const fsyncMs = Math.max(0, 1000 / median(inserts) - 1000 / offInserts);
+  console.log(
+    `  context (not a target): without fsync (synchronous=OFF) a call takes ${(1000 / offCalls).toFixed(3)} ms of CPU ` +
+      `and a raw INSERT ${(1000 / offInserts).toFixed(3)} ms; a durable commit waits ${fsyncMs.toFixed(3)} ms here, ` +
+      `so at two commits per call the ratio could reach ${(1000 / median(inserts) / (1000 / offCalls + 2 * fsyncMs)).toFixed(3)} with this CPU time`,
+  );
+  offDb.close();
+  await offStore.close();
+
   // 2. Ledger appends with hashing vs the same appends without hashing.
   const tenantH = 'bench-hash';
   const tenantP = 'bench-plain';
