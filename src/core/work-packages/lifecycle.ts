@@ -99,21 +99,16 @@ export const WP_MOVES = {
 export type WpMove = keyof typeof WP_MOVES;
 export const WP_MOVE_NAMES = Object.keys(WP_MOVES) as WpMove[];
 
-/** States a package is worked or reviewed in: those a hold or a stop applies to. */
-export const ACTIVE_STATES: ReadonlySet<WpState> = new Set([
-  'booked',
-  'claimed',
-  'scope_returned',
-  'scope_revision',
-  'go',
-  'executing',
-  'returned',
-  'in_review',
-  'revision_required',
-]);
-
 /** States nothing leaves. */
 export const FINAL_STATES: ReadonlySet<WpState> = new Set(['rejected', 'stopped', 'merged']);
+
+/**
+ * States a package is worked or reviewed in: those a hold or a stop applies to. Everything but
+ * the final states, a hold itself, and `accepted` (which waits only for its merge).
+ */
+export const ACTIVE_STATES: ReadonlySet<WpState> = new Set(
+  WP_STATES.filter((s) => s !== 'accepted' && s !== 'held' && !FINAL_STATES.has(s)),
+);
 
 /** Where a package stands, as the state machine needs it. */
 export interface WpPosition {
