@@ -202,7 +202,7 @@ const WP_SPEC = {
   objective: 'A package for the authorization matrix.',
   role: 'coder',
   owned_surfaces: ['src/**'],
-  evidence_tier: 'source_trace',
+  evidence_tier: 'source_trace' as const,
 };
 
 /** A booked work package of `tenant`, booked by its operator. */
