@@ -43,6 +43,8 @@ interface Ids {
   cancellable: string;
   /** A spare token the caller may revoke (its own, or any for the operator). */
   token: string;
+  /** A booked work package, for the caller to read and hold. */
+  wp: string;
 }
 
 interface Req {
@@ -172,6 +174,19 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
       workflow_id: i.workflow,
     },
   }),
+  book_work_package: () => ({
+    method: 'POST',
+    url: '/work-packages',
+    body: { spec: WP_SPEC },
+  }),
+  get_work_package: (i) => ({ method: 'GET', url: `/work-packages/${i.wp}` }),
+  list_work_packages: () => ({ method: 'GET', url: '/work-packages?state=booked&limit=5' }),
+  // A hold is a person's move, legal from booked: people may, the operator never moves.
+  move_work_package: (i) => ({
+    method: 'POST',
+    url: `/work-packages/${i.wp}/moves`,
+    body: { move: 'hold', reason: 'matrix' },
+  }),
   replay_policy: () => ({
     method: 'POST',
     url: '/policy/replay',
@@ -181,6 +196,20 @@ const REQUESTS: Record<string, (ids: Ids) => Req> = {
     },
   }),
 };
+
+const WP_SPEC = {
+  title: 'Matrix package',
+  objective: 'A package for the authorization matrix.',
+  role: 'coder',
+  owned_surfaces: ['src/**'],
+  evidence_tier: 'source_trace' as const,
+};
+
+/** A booked work package of `tenant`, booked by its operator. */
+async function bookedPackage(tenant: string): Promise<string> {
+  return (await kernel.bookWorkPackage(operatorContext('matrix setup', tenant), { spec: WP_SPEC }))
+    .id;
+}
 
 const OPS_INPUT = {
   change_request: {
@@ -212,6 +241,8 @@ const OBJECTLESS = new Set([
   'list_ledger',
   'list_tokens',
   'replay_policy',
+  'book_work_package',
+  'list_work_packages',
 ]);
 
 const OK = [200];
@@ -266,6 +297,12 @@ const OWN: Record<string, Partial<Record<Role, number[]>>> = {
   // Trying policy is administering it: an actor (and so an agent) is refused.
   test_policy: { operator: OK, admin: OK, actor: DENIED },
   replay_policy: { operator: OK, admin: OK, actor: DENIED },
+  // People and the operator book; every caller of the tenant reads. The callers here are
+  // people (an agent's refusals are in work-package-doors.test.ts); the operator moves nothing.
+  book_work_package: { operator: OK, admin: OK, actor: OK },
+  get_work_package: { operator: OK, admin: OK, actor: OK },
+  list_work_packages: { operator: OK, admin: OK, actor: OK },
+  move_work_package: { operator: DENIED, admin: OK, actor: OK },
 };
 
 /** A run of ops change control waiting at its risk gate, started by the tenant's operator. */
@@ -376,6 +413,7 @@ beforeAll(async () => {
         ...gate,
         cancellable,
         token: await spare(role === 'operator' ? bob : self),
+        wp: await bookedPackage('default'),
       };
     }
   }
@@ -400,6 +438,8 @@ beforeAll(async () => {
   for (const proposal_id of ['proposal_77', 'proposal_78'])
     await kernel.reviewAction(g, { proposal_id, reviewer_id: 'actor_2', decision: 'approve' });
   const globexGate = await waitingRun('globex', 'foreign');
+  let globexWp = '';
+  for (let i = 0; i < 30; i++) globexWp = await bookedPackage('globex');
   let globexToken = '';
   for (let i = 0; i < 30; i++)
     globexToken = (await kernel.createToken(g, { actor_id: 'actor_1', name: `g${i}` })).token_id;
@@ -423,9 +463,15 @@ beforeAll(async () => {
     approval: 'approval_31',
     cancellable: (await waitingRun('globex', 'foreign-cancel')).run,
     token: globexToken,
+    wp: globexWp,
   };
   // Default-tenant IDs stay well below these throughout the matrix.
-  expect([gw, gp, globexToken]).toEqual(['workflow_30', 'proposal_80', 'token_30']);
+  expect([gw, gp, globexToken, globexWp]).toEqual([
+    'workflow_30',
+    'proposal_80',
+    'token_30',
+    'wp_30',
+  ]);
 
   // Tenant "acme": an admin actor and an operator token; it targets default's high IDs.
   const mallory = await reg('Mallory', 'admin', 'acme');
@@ -446,6 +492,7 @@ beforeAll(async () => {
     ...(await waitingRun('default', 'target-of-acme')),
     cancellable: (await waitingRun('default', 'target-of-acme-cancel')).run,
     token: await spare(alice), // token_6 and up: acme mints two
+    wp: await bookedPackage('default'), // acme books none
   };
 });
 

@@ -9,6 +9,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_DIR } from '../src/adapters/policy/cedar-policy-engine.js';
 import { openSqliteStore } from '../src/adapters/store/open-store.js';
+import { operatorContext } from '../src/core/context.js';
 import { isCountersignError } from '../src/core/errors.js';
 import type { LedgerEvent } from '../src/core/model.js';
 import { configFromEnv } from '../src/main/config.js';
@@ -318,5 +319,196 @@ describe('one scenario through every front door', () => {
       ]);
     expect(ledgers.mcpHttp).toEqual(ledgers.cli);
     expect(ledgers.http).toEqual(ledgers.cli);
+  });
+});
+
+/** A work package's scenario: who (a person or the agent) calls which operation with what. */
+const WP_STEPS: { as: 'person' | 'agent'; op: string; input: Record<string, unknown> }[] = [
+  {
+    as: 'person',
+    op: 'book_work_package',
+    input: {
+      spec: {
+        title: 'Fix the login timeout',
+        objective: 'Sessions last 30 minutes.',
+        role: 'coder',
+        owned_surfaces: ['src/auth/**'],
+        evidence_tier: 'local_command_proof',
+      },
+    },
+  },
+  { as: 'agent', op: 'list_work_packages', input: { state: 'booked', role: 'coder' } },
+  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'claim' } },
+  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'go' } },
+  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'return_scope' } },
+  {
+    as: 'person',
+    op: 'move_work_package',
+    input: { wp_id: 'wp_1', move: 'revise_scope', findings: ['name the setting'] },
+  },
+  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'start' } },
+  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'return_scope' } },
+  { as: 'person', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'go' } },
+  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'start' } },
+  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'return' } },
+  { as: 'person', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'open_review' } },
+  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'accept' } },
+  { as: 'person', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'accept' } },
+  { as: 'agent', op: 'get_work_package', input: { wp_id: 'wp_1' } },
+];
+
+/** `countersign wp …` for a step (run with --server and the caller's token). */
+function wpCliArgs(op: string, i: Record<string, unknown>): string[] {
+  switch (op) {
+    case 'book_work_package':
+      return ['wp', 'book', '--spec', JSON.stringify(i.spec)];
+    case 'list_work_packages':
+      return ['wp', 'list', '--state', String(i.state), '--role', String(i.role)];
+    case 'get_work_package':
+      return ['wp', 'show', String(i.wp_id)];
+    case 'move_work_package': {
+      const findings = ((i.findings as string[] | undefined) ?? []).flatMap((f) => [
+        '--finding',
+        f,
+      ]);
+      const verdict = ['go', 'revise_scope', 'accept', 'require_revision', 'reject'].includes(
+        String(i.move),
+      );
+      return verdict
+        ? ['wp', 'verdict', String(i.wp_id), String(i.move), ...findings]
+        : ['wp', 'move', String(i.wp_id), String(i.move), ...findings];
+    }
+    default:
+      throw new Error(`no CLI mapping for ${op}`);
+  }
+}
+
+/**
+ * The work-package scenario through each door that binds a principal per call: HTTP, MCP over
+ * Streamable HTTP and the CLI against the server, each as the step's token. (The local CLI and
+ * `mcp --operator` act as the operator, who books and reads but makes no move.)
+ */
+describe('one work-package scenario through every front door', () => {
+  const wpLedgers: Record<string, unknown[]> = {};
+  const outcomes: Record<string, string[]> = {};
+  const summary = (o: Outcome): string => {
+    if (!o.ok) return o.code;
+    const list = o.result.work_packages;
+    return `ok ${Array.isArray(list) ? list.length : typeof o.result.state === 'string' ? o.result.state : '?'}`;
+  };
+
+  async function scenario(
+    door: string,
+    call: (
+      url: string,
+      token: string,
+      op: string,
+      input: Record<string, unknown>,
+    ) => Promise<Outcome>,
+    close: () => Promise<void> = () => Promise.resolve(),
+  ) {
+    const { dataDir, config } = freshEnv();
+    const server = await startServer(config, { port: 0, log: () => undefined });
+    try {
+      const op = operatorContext('parity setup');
+      const reg = async (name: string, role: string, kind: 'human' | 'agent') =>
+        (await server.kernel.registerActor(op, { name, role, kind })).actor_id;
+      const token = async (actor_id: string) =>
+        (await server.kernel.createToken(op, { actor_id, name: 'parity' })).token;
+      const tokens = {
+        person: await token(await reg('Alice', 'reviewer', 'human')),
+        agent: await token(await reg('Coder bot', 'coder', 'agent')),
+      };
+      outcomes[door] = [];
+      for (const s of WP_STEPS)
+        outcomes[door].push(summary(await call(server.url, tokens[s.as], s.op, s.input)));
+    } finally {
+      await close();
+      await server.close();
+    }
+    wpLedgers[door] = comparable(await ledgerOf(dataDir), dataDir);
+  }
+
+  it('the HTTP API', async () => {
+    await scenario('http', async (url, token, op, input) => {
+      try {
+        const result = await callRemote(url, token, 'parity', operation(op), input);
+        return { ok: true, result: result as Record<string, unknown> };
+      } catch (e) {
+        if (!isCountersignError(e)) throw e;
+        return { ok: false, code: e.code };
+      }
+    });
+  }, 60_000);
+
+  it('MCP over Streamable HTTP', async () => {
+    const clients = new Map<string, Client>();
+    await scenario(
+      'mcpHttp',
+      async (url, token, op, input) => {
+        let client = clients.get(token);
+        if (!client) {
+          client = new Client({ name: 'parity-wp', version: '1' });
+          await client.connect(
+            new StreamableHTTPClientTransport(new URL('/mcp', url), {
+              requestInit: {
+                headers: { authorization: `Bearer ${token}`, 'x-purpose': 'parity' },
+              },
+            }),
+          );
+          clients.set(token, client);
+        }
+        return mcpOutcome(
+          (await client.callTool({ name: op, arguments: input })) as CallToolResult,
+        );
+      },
+      async () => {
+        for (const c of clients.values()) await c.close();
+      },
+    );
+  }, 60_000);
+
+  it('the CLI against the server', async () => {
+    await scenario('cli', async (url, token, op, input) => {
+      const r = await runCli(wpCliArgs(op, input), {
+        COUNTERSIGN_SERVER: url,
+        COUNTERSIGN_TOKEN: token,
+      });
+      if (r.code === 0)
+        return { ok: true, result: JSON.parse(r.stdout) as Record<string, unknown> };
+      const err = JSON.parse(r.stderr.trim().split('\n').pop() ?? '{}') as {
+        error?: { code?: string };
+      };
+      return { ok: false, code: err.error?.code ?? `exit ${r.code}` };
+    });
+  }, 120_000);
+
+  it('answers alike and leaves identical ledgers, times and hashes aside', () => {
+    expect(Object.keys(wpLedgers).sort()).toEqual(['cli', 'http', 'mcpHttp']);
+    expect(outcomes.http).toEqual([
+      'ok booked',
+      'ok 1',
+      'ok claimed',
+      'POLICY_DENIED',
+      'ok scope_returned',
+      'ok scope_revision',
+      'INVALID_STATE',
+      'ok scope_returned',
+      'ok go',
+      'ok executing',
+      'ok returned',
+      'ok in_review',
+      'POLICY_DENIED',
+      'ok accepted',
+      'ok accepted',
+    ]);
+    expect(outcomes.mcpHttp).toEqual(outcomes.http);
+    expect(outcomes.cli).toEqual(outcomes.http);
+    const types = (wpLedgers.http as { type: string }[]).map((e) => e.type);
+    expect(types.filter((t) => t === 'WP_MOVED')).toHaveLength(9);
+    expect(types).toContain('WP_BOOKED');
+    expect(types).toContain('OPERATION_REFUSED');
+    expect(wpLedgers.mcpHttp).toEqual(wpLedgers.http);
+    expect(wpLedgers.cli).toEqual(wpLedgers.http);
   });
 });

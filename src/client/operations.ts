@@ -246,7 +246,7 @@ export interface Operations {
       /** Seconds until the token is refused (60 to a year); omit for no expiry */
       expires_in_seconds?: number;
       /** The operations the token may call (e.g. ["propose_action","get_proposal"]); omit for all */
-      scope?: Array<"register_actor" | "set_actor_role" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "activate_plan" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_actors" | "list_ledger" | "plan_action" | "wait_for_decision" | "test_policy" | "replay_policy">;
+      scope?: Array<"register_actor" | "set_actor_role" | "start_workflow" | "propose_action" | "review_action" | "revise_action" | "execute_action" | "execute_parallel" | "get_audit_log" | "set_policy" | "create_token" | "revoke_token" | "list_tokens" | "get_workflow" | "get_proposal" | "list_pending_reviews" | "verify_audit" | "list_tools" | "list_workflow_definitions" | "start_workflow_run" | "activate_plan" | "get_workflow_status" | "list_workflow_runs" | "cancel_workflow_run" | "request_approval" | "decide_approval" | "list_pending_approvals" | "get_approval" | "validate_trace" | "add_document" | "search_knowledge" | "who_am_i" | "list_actors" | "list_ledger" | "plan_action" | "wait_for_decision" | "test_policy" | "replay_policy" | "book_work_package" | "get_work_package" | "list_work_packages" | "move_work_package">;
     };
     output: {
       token_id: string;
@@ -1124,6 +1124,179 @@ export interface Operations {
       }>;
     };
   };
+  /** Book a work package. Book a bounded unit of agent work, addressed to an agent role: title, objective, owned and forbidden surfaces (path globs), the tools it allows, the evidence tier its return must reach, validation commands, a stop gate and a repository. People (and the operator) book packages; an agent cannot. The package starts booked, for an agent of its role to claim with move_work_package. */
+  book_work_package: {
+    input: {
+      spec: {
+        title: string;
+        objective: string;
+        role: string;
+        owned_surfaces: Array<string>;
+        forbidden_surfaces?: Array<string>;
+        tools?: Array<string>;
+        evidence_tier: "not_proven" | "source_trace" | "static_proof" | "local_command_proof" | "runtime_proof" | "stress_abuse_proof" | "merge_proof";
+        validation_commands?: Array<string>;
+        stop_gate?: boolean;
+        repository?: string | null;
+      };
+    };
+    output: {
+      tenant_id: string;
+      id: string;
+      version: number;
+      state: "booked" | "claimed" | "scope_returned" | "scope_revision" | "go" | "executing" | "returned" | "in_review" | "revision_required" | "accepted" | "rejected" | "held" | "stopped" | "merged";
+      /** While held: the state a release returns to */
+      held_from: "booked" | "claimed" | "scope_returned" | "scope_revision" | "go" | "executing" | "returned" | "in_review" | "revision_required" | "accepted" | "rejected" | "held" | "stopped" | "merged" | null;
+      role: string;
+      title: string;
+      booked_by: string;
+      /** The agent that claimed it; null until claimed */
+      claimed_by: string | null;
+      created_at: string;
+      updated_at: string;
+      spec: {
+        title: string;
+        objective: string;
+        /** The agent role the package is addressed to */
+        role: string;
+        /** Path globs the agent may change */
+        owned_surfaces: Array<string>;
+        /** Path globs the agent must never change */
+        forbidden_surfaces: Array<string>;
+        /** The only tools the package allows */
+        tools: Array<string>;
+        /** The evidence class the return must reach */
+        evidence_tier: "not_proven" | "source_trace" | "static_proof" | "local_command_proof" | "runtime_proof" | "stress_abuse_proof" | "merge_proof";
+        validation_commands: Array<string>;
+        /** With a stop gate, the agent returns its scope and waits for a go before working */
+        stop_gate: boolean;
+        repository: string | null;
+      };
+      /** SHA-256 of the spec's canonical JSON */
+      spec_hash: string;
+      /** The package in its eight sections, as Markdown */
+      markdown: string;
+    };
+  };
+  /** Get a work package. A work package: its state, who booked and who claimed it, its spec (the current version, or the one asked for) and that spec as Markdown. Any caller of the package's tenant may read it. */
+  get_work_package: {
+    input: {
+      wp_id: string;
+      version?: number;
+    };
+    output: {
+      tenant_id: string;
+      id: string;
+      version: number;
+      state: "booked" | "claimed" | "scope_returned" | "scope_revision" | "go" | "executing" | "returned" | "in_review" | "revision_required" | "accepted" | "rejected" | "held" | "stopped" | "merged";
+      /** While held: the state a release returns to */
+      held_from: "booked" | "claimed" | "scope_returned" | "scope_revision" | "go" | "executing" | "returned" | "in_review" | "revision_required" | "accepted" | "rejected" | "held" | "stopped" | "merged" | null;
+      role: string;
+      title: string;
+      booked_by: string;
+      /** The agent that claimed it; null until claimed */
+      claimed_by: string | null;
+      created_at: string;
+      updated_at: string;
+      spec: {
+        title: string;
+        objective: string;
+        /** The agent role the package is addressed to */
+        role: string;
+        /** Path globs the agent may change */
+        owned_surfaces: Array<string>;
+        /** Path globs the agent must never change */
+        forbidden_surfaces: Array<string>;
+        /** The only tools the package allows */
+        tools: Array<string>;
+        /** The evidence class the return must reach */
+        evidence_tier: "not_proven" | "source_trace" | "static_proof" | "local_command_proof" | "runtime_proof" | "stress_abuse_proof" | "merge_proof";
+        validation_commands: Array<string>;
+        /** With a stop gate, the agent returns its scope and waits for a go before working */
+        stop_gate: boolean;
+        repository: string | null;
+      };
+      /** SHA-256 of the spec's canonical JSON */
+      spec_hash: string;
+      /** The package in its eight sections, as Markdown */
+      markdown: string;
+    };
+  };
+  /** List work packages. The tenant's work packages in booking order, without their specs, filtered by state or role (an agent looking for work: state booked, its own role). Page with after = next_after until it is null. */
+  list_work_packages: {
+    input: {
+      state?: "booked" | "claimed" | "scope_returned" | "scope_revision" | "go" | "executing" | "returned" | "in_review" | "revision_required" | "accepted" | "rejected" | "held" | "stopped" | "merged";
+      role?: string;
+      after?: string;
+      limit?: number;
+    };
+    output: {
+      work_packages: Array<{
+        tenant_id: string;
+        id: string;
+        version: number;
+        state: "booked" | "claimed" | "scope_returned" | "scope_revision" | "go" | "executing" | "returned" | "in_review" | "revision_required" | "accepted" | "rejected" | "held" | "stopped" | "merged";
+        /** While held: the state a release returns to */
+        held_from: "booked" | "claimed" | "scope_returned" | "scope_revision" | "go" | "executing" | "returned" | "in_review" | "revision_required" | "accepted" | "rejected" | "held" | "stopped" | "merged" | null;
+        role: string;
+        title: string;
+        booked_by: string;
+        /** The agent that claimed it; null until claimed */
+        claimed_by: string | null;
+        created_at: string;
+        updated_at: string;
+      }>;
+      /** Pass as after for the next page; null on the last page */
+      next_after: string | null;
+    };
+  };
+  /** Move a work package. Move a package one step of its lifecycle. An agent of the package’s role claims it (claim), returns its scope (return_scope), starts (start, or start_without_scope without a stop gate) and returns its work (return); after the claim only the claiming agent makes these moves. People decide: go or revise_scope (with findings) on a returned scope, open_review, then accept, require_revision (with findings) or reject (with a reason); they also hold (with a reason), release, stop (with a reason) and merge (with merge_proof, the merge commit). A verdict is never made by the agent that claimed the package, by any agent, or by the operator: those are refused with POLICY_DENIED or SELF_APPROVAL. A move not legal from where the package stands is refused with INVALID_STATE, whose details list legal_moves. */
+  move_work_package: {
+    input: {
+      wp_id: string;
+      move: "claim" | "return_scope" | "go" | "revise_scope" | "start" | "start_without_scope" | "return" | "open_review" | "accept" | "require_revision" | "reject" | "hold" | "release" | "stop" | "merge";
+      reason?: string;
+      findings?: Array<string>;
+      merge_proof?: string;
+    };
+    output: {
+      tenant_id: string;
+      id: string;
+      version: number;
+      state: "booked" | "claimed" | "scope_returned" | "scope_revision" | "go" | "executing" | "returned" | "in_review" | "revision_required" | "accepted" | "rejected" | "held" | "stopped" | "merged";
+      /** While held: the state a release returns to */
+      held_from: "booked" | "claimed" | "scope_returned" | "scope_revision" | "go" | "executing" | "returned" | "in_review" | "revision_required" | "accepted" | "rejected" | "held" | "stopped" | "merged" | null;
+      role: string;
+      title: string;
+      booked_by: string;
+      /** The agent that claimed it; null until claimed */
+      claimed_by: string | null;
+      created_at: string;
+      updated_at: string;
+      spec: {
+        title: string;
+        objective: string;
+        /** The agent role the package is addressed to */
+        role: string;
+        /** Path globs the agent may change */
+        owned_surfaces: Array<string>;
+        /** Path globs the agent must never change */
+        forbidden_surfaces: Array<string>;
+        /** The only tools the package allows */
+        tools: Array<string>;
+        /** The evidence class the return must reach */
+        evidence_tier: "not_proven" | "source_trace" | "static_proof" | "local_command_proof" | "runtime_proof" | "stress_abuse_proof" | "merge_proof";
+        validation_commands: Array<string>;
+        /** With a stop gate, the agent returns its scope and waits for a go before working */
+        stop_gate: boolean;
+        repository: string | null;
+      };
+      /** SHA-256 of the spec's canonical JSON */
+      spec_hash: string;
+      /** The package in its eight sections, as Markdown */
+      markdown: string;
+    };
+  };
 }
 
 /** The HTTP route of each operation; `{name}` path segments come from the input. */
@@ -1166,4 +1339,8 @@ export const ROUTES = {
   wait_for_decision: { method: 'GET', path: '/decisions/wait', write: false, privileged: false },
   test_policy: { method: 'POST', path: '/policy/test', write: false, privileged: false },
   replay_policy: { method: 'POST', path: '/policy/replay', write: false, privileged: false },
+  book_work_package: { method: 'POST', path: '/work-packages', write: true, privileged: true },
+  get_work_package: { method: 'GET', path: '/work-packages/{wp_id}', write: false, privileged: false },
+  list_work_packages: { method: 'GET', path: '/work-packages', write: false, privileged: false },
+  move_work_package: { method: 'POST', path: '/work-packages/{wp_id}/moves', write: true, privileged: true },
 } as const;

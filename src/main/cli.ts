@@ -36,6 +36,7 @@ import { loadWorker } from './optional-packages.js';
 import { addPolicyTrialCommands } from './policy-commands.js';
 import { callRemote } from './remote.js';
 import { serveCommandMain } from './serve.js';
+import { addWorkPackageCommands } from './wp-commands.js';
 import type { VerifyReport } from '../core/ledger.js';
 import type { TraceReport } from '../core/trace.js';
 import type { z } from 'zod';
@@ -928,6 +929,16 @@ Example:
     .action((query: string, o: { limit?: number }) =>
       show('search_knowledge', { query, limit: o.limit }),
     );
+
+  addWorkPackageCommands(program, {
+    invoke,
+    show,
+    out,
+    json: () => globals().json ?? false,
+    readArg,
+    parseJson,
+    helpFooter: LOCAL_OR_REMOTE,
+  });
 
   return program;
 }

@@ -152,6 +152,17 @@ export function printResult(out: Out, what: string, result: unknown, json: boole
     for (const h of hits) out(`${h.id.padEnd(14)} ${h.title}\n    ${h.snippet}\n`);
     return;
   }
+  if (what === 'book_work_package' || what === 'get_work_package' || what === 'move_work_package') {
+    out(`${wpLine(r)}\n`);
+    return;
+  }
+  if (what === 'list_work_packages') {
+    const wps = r.work_packages as Record<string, unknown>[];
+    if (wps.length === 0) out('No work packages.\n');
+    for (const wp of wps) out(`${wpLine(wp)}\n`);
+    if (typeof r.next_after === 'string') out(`more: --after ${r.next_after}\n`);
+    return;
+  }
   if (what === 'list_tools') {
     for (const t of r.tools as { name: string; risk: string; description: string }[])
       out(`${t.name.padEnd(22)} ${t.risk.padEnd(13)} ${t.description}\n`);
@@ -356,4 +367,14 @@ export function printTrace(out: Out, report: TraceReport, json: boolean): void {
 
 function isMissing(v: unknown): v is Record<string, number> {
   return typeof v === 'object' && v !== null && Object.keys(v).length > 0;
+}
+
+/** One work package on one line: ID, state, role, claimant and title. */
+function wpLine(wp: Record<string, unknown>): string {
+  const state =
+    wp.state === 'held' && typeof wp.held_from === 'string'
+      ? `held (from ${wp.held_from})`
+      : String(wp.state);
+  const claimed = typeof wp.claimed_by === 'string' ? ` claimed by ${wp.claimed_by}` : '';
+  return `${String(wp.id).padEnd(10)} ${state.padEnd(18)} ${String(wp.role).padEnd(14)} ${String(wp.title)}${claimed}`;
 }

@@ -10,6 +10,7 @@ import type { Operation } from './operation.js';
 import { POLICY_OPERATIONS } from './policy-operations.js';
 import type { Services } from './services.js';
 import { WORKFLOW_OPERATIONS } from './workflow-operations.js';
+import { WORK_PACKAGE_OPERATIONS } from './work-package-operations.js';
 
 export type { Operation } from './operation.js';
 
@@ -23,6 +24,7 @@ const LISTED: readonly Operation[] = [
   ...CONSOLE_OPERATIONS,
   ...EVENT_OPERATIONS,
   ...POLICY_OPERATIONS,
+  ...WORK_PACKAGE_OPERATIONS,
 ];
 
 const OPERATION_NAMES = LISTED.map((o) => o.name) as [string, ...string[]];

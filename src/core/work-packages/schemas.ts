@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVIDENCE_CLASSES } from './evidence.js';
 import { WP_MOVE_NAMES, WP_STATES } from './lifecycle.js';
 import { workPackageSpec } from './model.js';
 
@@ -39,3 +40,51 @@ export const moveWorkPackageInput = z.strictObject({
     .optional(),
 });
 export type MoveWorkPackageInput = z.input<typeof moveWorkPackageInput>;
+
+const state = z.enum(WP_STATES);
+
+/** A package's spec as stored: every section filled in (defaults applied). */
+export const workPackageSpecOutput = z.object({
+  title: z.string(),
+  objective: z.string(),
+  role: z.string().describe('The agent role the package is addressed to'),
+  owned_surfaces: z.array(z.string()).describe('Path globs the agent may change'),
+  forbidden_surfaces: z.array(z.string()).describe('Path globs the agent must never change'),
+  tools: z.array(z.string()).describe('The only tools the package allows'),
+  evidence_tier: z.enum(EVIDENCE_CLASSES).describe('The evidence class the return must reach'),
+  validation_commands: z.array(z.string()),
+  stop_gate: z
+    .boolean()
+    .describe('With a stop gate, the agent returns its scope and waits for a go before working'),
+  repository: z.string().nullable(),
+});
+
+/** A package as listed: where it stands, without its spec. */
+export const workPackageSummaryOutput = z.object({
+  tenant_id: z.string(),
+  id: z.string(),
+  version: z.number().int(),
+  state,
+  held_from: state.nullable().describe('While held: the state a release returns to'),
+  role: z.string(),
+  title: z.string(),
+  booked_by: z.string(),
+  claimed_by: z.string().nullable().describe('The agent that claimed it; null until claimed'),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+/** A package with one version's spec, its hash and that version as Markdown. */
+export const workPackageOutput = workPackageSummaryOutput.extend({
+  spec: workPackageSpecOutput,
+  spec_hash: z.string().describe("SHA-256 of the spec's canonical JSON"),
+  markdown: z.string().describe('The package in its eight sections, as Markdown'),
+});
+
+export const listWorkPackagesOutput = z.object({
+  work_packages: z.array(workPackageSummaryOutput),
+  next_after: z
+    .string()
+    .nullable()
+    .describe('Pass as after for the next page; null on the last page'),
+});

@@ -308,6 +308,8 @@ const LINKS: Readonly<Record<string, { readonly field: string; readonly to: read
     },
     request_approval: { field: 'id', to: ['get_approval', 'decide_approval'] },
     create_token: { field: 'token_id', to: ['revoke_token'] },
+    book_work_package: { field: 'id', to: ['get_work_package', 'move_work_package'] },
+    move_work_package: { field: 'id', to: ['get_work_package', 'move_work_package'] },
   };
 
 function linksOf(op: Operation, operations: readonly Operation[]): Json | undefined {
