@@ -223,6 +223,10 @@ function invalid(message: string, field: string): CountersignError {
   return new CountersignError('VALIDATION_FAILED', message, { field });
 }
 
+/** The caller in a refusal: "the operator", or "actor_3 (an agent)". */
+const who = (p: PolicyPrincipal): string =>
+  p.kind === 'operator' ? 'the operator' : `${p.id} (${p.kind === 'agent' ? 'an' : 'a'} ${p.kind})`;
+
 /** The separation of duties of a move, before policy: no policy can lift these. */
 function checkMover(principal: PolicyPrincipal, wp: WorkPackage, move: WpMove): void {
   const rule = moveRule(move);
@@ -230,7 +234,7 @@ function checkMover(principal: PolicyPrincipal, wp: WorkPackage, move: WpMove): 
     if (principal.kind !== 'agent' && principal.kind !== 'service')
       throw new CountersignError(
         'POLICY_DENIED',
-        `Denied: ${move} is the agent's move; ${principal.id} is ${principal.kind === 'operator' ? 'the operator' : `a ${principal.kind}`}.`,
+        `Denied: ${move} is the agent's move, and the caller is ${who(principal)}.`,
         { move, principal: principal.id },
       );
     if (!principal.roles.includes(wp.role))
@@ -250,7 +254,7 @@ function checkMover(principal: PolicyPrincipal, wp: WorkPackage, move: WpMove): 
   if (principal.kind !== 'human')
     throw new CountersignError(
       'POLICY_DENIED',
-      `Denied: ${move} is the review authority's; people review work, and ${principal.id} is ${principal.kind === 'operator' ? 'the operator' : `a ${principal.kind}`}.`,
+      `Denied: ${move} is the review authority's; people review work, and the caller is ${who(principal)}.`,
       { move, principal: principal.id },
     );
   if (
