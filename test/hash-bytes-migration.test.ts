@@ -229,7 +229,7 @@ describe('hashes as bytes', () => {
       WHERE column_name IN ('hash', 'prev_hash', 'approved_hash') AND table_schema = 'public'
       ORDER BY table_name, column_name`.execute(store.kysely);
     expect(new Set(types.rows.map((r) => r.data_type))).toEqual(new Set(['bytea']));
-    expect(types.rows).toHaveLength(8);
+    expect(types.rows).toHaveLength(9);
     await expect(
       sql`UPDATE ledger_events SET actor = 'mallory'`.execute(store.kysely),
     ).rejects.toThrow(/append-only/);

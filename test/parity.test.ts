@@ -340,20 +340,61 @@ const WP_STEPS: { as: 'person' | 'agent'; op: string; input: Record<string, unkn
   { as: 'agent', op: 'list_work_packages', input: { state: 'booked', role: 'coder' } },
   { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'claim' } },
   { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'go' } },
-  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'return_scope' } },
+  {
+    as: 'agent',
+    op: 'move_work_package',
+    input: { wp_id: 'wp_1', move: 'return_scope', scope: 'src/auth/session.ts' },
+  },
   {
     as: 'person',
     op: 'move_work_package',
     input: { wp_id: 'wp_1', move: 'revise_scope', findings: ['name the setting'] },
   },
   { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'start' } },
-  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'return_scope' } },
+  {
+    as: 'agent',
+    op: 'move_work_package',
+    input: {
+      wp_id: 'wp_1',
+      move: 'return_scope',
+      scope: 'the session setting in src/auth/session.ts',
+    },
+  },
   { as: 'person', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'go' } },
   { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'start' } },
-  { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'return' } },
+  {
+    as: 'agent',
+    op: 'move_work_package',
+    input: {
+      wp_id: 'wp_1',
+      move: 'return',
+      artifact: {
+        summary: 'Sessions last 30 minutes.',
+        changed: [{ path: 'src/auth/session.ts', what: 'reads the timeout setting' }],
+        validated: [{ how: 'unit tests', command: 'npm test', result: 'pass' }],
+        not_touched: ['src/auth/login.ts'],
+        evidence: [
+          {
+            claim: 'the tests pass',
+            class: 'local_command_proof',
+            pointer: { kind: 'command', ref: 'npm test' },
+          },
+        ],
+        non_claims: [],
+        risks: [],
+        next_gate: 'review',
+      },
+    },
+  },
   { as: 'person', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'open_review' } },
   { as: 'agent', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'accept' } },
+  // Below the tier (no runner record yet): refused, then accepted with an override.
   { as: 'person', op: 'move_work_package', input: { wp_id: 'wp_1', move: 'accept' } },
+  {
+    as: 'person',
+    op: 'move_work_package',
+    input: { wp_id: 'wp_1', move: 'accept', override_reason: 'ran npm test myself' },
+  },
   { as: 'agent', op: 'get_work_package', input: { wp_id: 'wp_1' } },
 ];
 
@@ -374,9 +415,14 @@ function wpCliArgs(op: string, i: Record<string, unknown>): string[] {
       const verdict = ['go', 'revise_scope', 'accept', 'require_revision', 'reject'].includes(
         String(i.move),
       );
+      const extra = [
+        ...(i.scope === undefined ? [] : ['--scope', i.scope as string]),
+        ...(i.artifact === undefined ? [] : ['--artifact', JSON.stringify(i.artifact)]),
+        ...(i.override_reason === undefined ? [] : ['--override', i.override_reason as string]),
+      ];
       return verdict
-        ? ['wp', 'verdict', String(i.wp_id), String(i.move), ...findings]
-        : ['wp', 'move', String(i.wp_id), String(i.move), ...findings];
+        ? ['wp', 'verdict', String(i.wp_id), String(i.move), ...findings, ...extra]
+        : ['wp', 'move', String(i.wp_id), String(i.move), ...findings, ...extra];
     }
     default:
       throw new Error(`no CLI mapping for ${op}`);
@@ -499,6 +545,7 @@ describe('one work-package scenario through every front door', () => {
       'ok returned',
       'ok in_review',
       'POLICY_DENIED',
+      'EVIDENCE_BELOW_TIER',
       'ok accepted',
       'ok accepted',
     ]);
@@ -508,6 +555,10 @@ describe('one work-package scenario through every front door', () => {
     expect(types.filter((t) => t === 'WP_MOVED')).toHaveLength(9);
     expect(types).toContain('WP_BOOKED');
     expect(types).toContain('OPERATION_REFUSED');
+    const refused = (wpLedgers.http as { type: string; data: { code?: string } }[])
+      .filter((e) => e.type === 'OPERATION_REFUSED')
+      .map((e) => e.data.code);
+    expect(refused).toContain('EVIDENCE_BELOW_TIER');
     expect(wpLedgers.mcpHttp).toEqual(wpLedgers.http);
     expect(wpLedgers.cli).toEqual(wpLedgers.http);
   });

@@ -26,6 +26,23 @@ const SPEC = {
   forbidden_surfaces: ['migrations/**'],
   evidence_tier: 'local_command_proof',
 };
+/** A return whose one claim waits for the runner's record: below the package's tier. */
+const ARTIFACT = {
+  summary: 'Sessions now last 30 minutes.',
+  changed: [{ path: 'src/auth/session.ts', what: 'reads the timeout from the settings' }],
+  validated: [{ how: 'unit tests', command: 'npm test', result: 'pass' }],
+  not_touched: ['migrations/'],
+  evidence: [
+    {
+      claim: 'the session tests pass',
+      class: 'local_command_proof',
+      pointer: { kind: 'command', ref: 'npm test' },
+    },
+  ],
+  non_claims: ['no load test'],
+  risks: [],
+  next_gate: 'review by the auth owner',
+};
 
 const dirs: string[] = [];
 const tempDir = (prefix: string) => {
@@ -133,11 +150,15 @@ describe('work packages over HTTP and MCP', () => {
     // Another agent of the role cannot work a package it did not claim.
     const poach = await http('otherAgent', 'POST', '/work-packages/wp_1/moves', {
       move: 'return_scope',
+      scope: 'everything',
     });
     expect([poach.status, errorOf(poach.body).code]).toEqual([403, 'POLICY_DENIED']);
 
     // An illegal move names the legal ones.
-    const early = await http('agent', 'POST', '/work-packages/wp_1/moves', { move: 'return' });
+    const early = await http('agent', 'POST', '/work-packages/wp_1/moves', {
+      move: 'return',
+      artifact: ARTIFACT,
+    });
     expect(early.status).toBe(409);
     expect(errorOf(early.body).code).toBe('INVALID_STATE');
     expect(errorOf(early.body).details.legal_moves).toEqual(['return_scope', 'hold', 'stop']);
@@ -151,10 +172,22 @@ describe('work packages over HTTP and MCP', () => {
           ...extra,
         }),
       );
-    expect(await move(agentMcp, 'return_scope')).toMatchObject({ state: 'scope_returned' });
+    expect(await move(agentMcp, 'return_scope', { scope: 'src/auth/session.ts' })).toMatchObject({
+      state: 'scope_returned',
+    });
     expect(await move(personMcp, 'go')).toMatchObject({ state: 'go' });
     expect(await move(agentMcp, 'start')).toMatchObject({ state: 'executing' });
-    expect(await move(agentMcp, 'return')).toMatchObject({ state: 'returned' });
+    fails(
+      await callTool(agentMcp, 'move_work_package', {
+        wp_id: 'wp_1',
+        move: 'return',
+        purpose: 'wp doors',
+      }),
+      'VALIDATION_FAILED',
+    );
+    expect(await move(agentMcp, 'return', { artifact: ARTIFACT })).toMatchObject({
+      state: 'returned',
+    });
     const review = await http('person', 'POST', '/work-packages/wp_1/moves', {
       move: 'open_review',
     });
@@ -169,10 +202,36 @@ describe('work packages over HTTP and MCP', () => {
     );
     const accept = await http('agent', 'POST', '/work-packages/wp_1/moves', { move: 'accept' });
     expect([accept.status, errorOf(accept.body).code]).toEqual([403, 'POLICY_DENIED']);
-    expect(await move(personMcp, 'accept')).toMatchObject({ state: 'accepted' });
+    // The return does not reach the tier: refused by both doors until the person overrides.
+    const below = await http('person', 'POST', '/work-packages/wp_1/moves', { move: 'accept' });
+    expect([below.status, errorOf(below.body).code]).toEqual([409, 'EVIDENCE_BELOW_TIER']);
+    expect(errorOf(below.body).details).toMatchObject({
+      required: 'local_command_proof',
+      reached: 'not_proven',
+      unverified: [{ class: 'local_command_proof', why: 'no runner record yet' }],
+    });
+    fails(
+      await callTool(personMcp, 'move_work_package', {
+        wp_id: 'wp_1',
+        move: 'accept',
+        purpose: 'wp doors',
+      }),
+      'EVIDENCE_BELOW_TIER',
+    );
+    expect(
+      await move(personMcp, 'accept', { override_reason: 'ran the session tests myself' }),
+    ).toMatchObject({ state: 'accepted' });
 
     const read = ok(await callTool(agentMcp, 'get_work_package', { wp_id: 'wp_1' }));
-    expect(read).toMatchObject({ state: 'accepted', claimed_by: 'actor_2', booked_by: 'actor_1' });
+    expect(read).toMatchObject({
+      state: 'accepted',
+      claimed_by: 'actor_2',
+      booked_by: 'actor_1',
+      returns: [
+        { n: 1, kind: 'scope', scope: 'src/auth/session.ts', artifact: null },
+        { n: 2, kind: 'return', scope: null, artifact: ARTIFACT },
+      ],
+    });
     const moves = (await server.kernel.verifyAudit(operatorContext('wp doors'))).events;
     expect(moves).toBeGreaterThan(before + 7);
   });
@@ -195,6 +254,8 @@ describe('work packages over HTTP and MCP', () => {
       ['POST', '/work-packages/wp_1/moves', { move: 'teleport' }],
       ['POST', '/work-packages/wp_1/moves', { move: 'hold' }], // a hold needs a reason
       ['POST', '/work-packages/wp_1/moves', { move: 'merge', merge_proof: 'not a sha' }],
+      ['POST', '/work-packages/wp_1/moves', { move: 'return', artifact: { summary: 'x' } }],
+      ['POST', '/work-packages/wp_1/moves', { move: 'hold', reason: 'x', override_reason: 'y' }],
       ['POST', '/work-packages/nope/moves', { move: 'claim' }],
       ['GET', '/work-packages?limit=0', undefined],
       ['GET', '/work-packages?state=lost', undefined],
@@ -329,7 +390,11 @@ describe('countersign wp', () => {
       code: 0,
       out: { state: 'claimed' },
     });
-    expect(await step('agent', ['move', id, 'return_scope'])).toMatchObject({
+    const noScope = await step('agent', ['move', id, 'return_scope']);
+    expect(noScope.code).toBe(2);
+    expect(
+      await step('agent', ['move', id, 'return_scope', '--scope', 'src/auth/**']),
+    ).toMatchObject({
       code: 0,
       out: { state: 'scope_returned' },
     });
@@ -352,12 +417,37 @@ describe('countersign wp', () => {
     const illegal = await step('agent', ['move', id, 'start']);
     expect(illegal.code).toBe(4);
     expect(illegal.out).toContain('"legal_moves":["return_scope","hold","stop"]');
-    expect(await step('agent', ['move', id, 'return_scope'])).toMatchObject({ code: 0 });
+    expect(
+      await step('agent', ['move', id, 'return_scope', '--scope', 'src/auth/session.ts only']),
+    ).toMatchObject({ code: 0 });
     expect(await step('person', ['verdict', id, 'go'])).toMatchObject({
       code: 0,
       out: { state: 'go' },
     });
     const shown = await cli(['wp', 'show', id], as('agent'));
     expect(shown.stdout).toMatch(new RegExp(`^${id}\\s+go\\s+coder\\s+.*claimed by actor_2`));
+
+    expect(await step('agent', ['move', id, 'start'])).toMatchObject({ code: 0 });
+    const artifactFile = path.join(tempDir('cs-wp-return-'), 'return.json');
+    fs.writeFileSync(artifactFile, JSON.stringify(ARTIFACT));
+    expect(
+      await step('agent', ['move', id, 'return', '--artifact', `@${artifactFile}`]),
+    ).toMatchObject({
+      code: 0,
+      out: { state: 'returned' },
+    });
+    expect(await step('person', ['move', id, 'open_review'])).toMatchObject({ code: 0 });
+    const below = await step('person', ['verdict', id, 'accept']);
+    expect(below.code).toBe(4);
+    expect(below.out).toContain('"code":"EVIDENCE_BELOW_TIER"');
+    expect(
+      await step('person', ['verdict', id, 'accept', '--override', 'ran the tests myself']),
+    ).toMatchObject({ code: 0, out: { state: 'accepted' } });
+    const md = await cli(['wp', 'show', id, '--markdown'], as('agent'));
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stdout).toMatch(/^# Fix the login timeout\n/);
+    expect(md.stdout).toContain('# Return 3 of `' + id + '`');
+    expect(md.stdout).toContain('## Evidence register');
+    expect(md.stdout).toContain('the session tests pass');
   }, 60_000);
 });

@@ -1176,9 +1176,51 @@ export interface Operations {
       spec_hash: string;
       /** The package in its eight sections, as Markdown */
       markdown: string;
+      /** The agent's scope confirmations and returns, newest last */
+      returns: Array<{
+        /** 1, 2, … per package, in the order they were handed back */
+        n: number;
+        /** A scope confirmation or a return of the work */
+        kind: "scope" | "return";
+        /** The package version it answers */
+        wp_version: number;
+        /** The scope confirmation (kind scope); null otherwise */
+        scope: string | null;
+        /** The return (kind return); null otherwise */
+        artifact: {
+          summary: string;
+          changed: Array<{
+            path: string;
+            what: string;
+          }>;
+          validated: Array<{
+            how: string;
+            command: string | null;
+            result: string;
+          }>;
+          not_touched: Array<string>;
+          evidence: Array<{
+            claim: string;
+            class: "not_proven" | "source_trace" | "static_proof" | "local_command_proof" | "runtime_proof" | "stress_abuse_proof" | "merge_proof";
+            pointer: {
+              kind: "file" | "command" | "execution" | "run" | "commit" | "none";
+              ref: string;
+            };
+          }>;
+          non_claims: Array<string>;
+          risks: Array<string>;
+          next_gate: string;
+        } | null;
+        /** SHA-256 of the body's canonical JSON, as in the WP_MOVED event */
+        hash: string;
+        returned_by: string;
+        returned_at: string;
+        /** The scope or the return, as Markdown */
+        markdown: string;
+      }>;
     };
   };
-  /** Get a work package. A work package: its state, who booked and who claimed it, its spec (the current version, or the one asked for) and that spec as Markdown. Any caller of the package's tenant may read it. */
+  /** Get a work package. A work package: its state, who booked and who claimed it, its spec (the current version, or the one asked for) and that spec as Markdown, and the scope confirmations and returns its agent handed back (newest last, each with its hash and as Markdown). Any caller of the package's tenant may read it. */
   get_work_package: {
     input: {
       wp_id: string;
@@ -1220,6 +1262,48 @@ export interface Operations {
       spec_hash: string;
       /** The package in its eight sections, as Markdown */
       markdown: string;
+      /** The agent's scope confirmations and returns, newest last */
+      returns: Array<{
+        /** 1, 2, … per package, in the order they were handed back */
+        n: number;
+        /** A scope confirmation or a return of the work */
+        kind: "scope" | "return";
+        /** The package version it answers */
+        wp_version: number;
+        /** The scope confirmation (kind scope); null otherwise */
+        scope: string | null;
+        /** The return (kind return); null otherwise */
+        artifact: {
+          summary: string;
+          changed: Array<{
+            path: string;
+            what: string;
+          }>;
+          validated: Array<{
+            how: string;
+            command: string | null;
+            result: string;
+          }>;
+          not_touched: Array<string>;
+          evidence: Array<{
+            claim: string;
+            class: "not_proven" | "source_trace" | "static_proof" | "local_command_proof" | "runtime_proof" | "stress_abuse_proof" | "merge_proof";
+            pointer: {
+              kind: "file" | "command" | "execution" | "run" | "commit" | "none";
+              ref: string;
+            };
+          }>;
+          non_claims: Array<string>;
+          risks: Array<string>;
+          next_gate: string;
+        } | null;
+        /** SHA-256 of the body's canonical JSON, as in the WP_MOVED event */
+        hash: string;
+        returned_by: string;
+        returned_at: string;
+        /** The scope or the return, as Markdown */
+        markdown: string;
+      }>;
     };
   };
   /** List work packages. The tenant's work packages in booking order, without their specs, filtered by state or role (an agent looking for work: state booked, its own role). Page with after = next_after until it is null. */
@@ -1250,7 +1334,7 @@ export interface Operations {
       next_after: string | null;
     };
   };
-  /** Move a work package. Move a package one step of its lifecycle. An agent of the package’s role claims it (claim), returns its scope (return_scope), starts (start, or start_without_scope without a stop gate) and returns its work (return); after the claim only the claiming agent makes these moves. People decide: go or revise_scope (with findings) on a returned scope, open_review, then accept, require_revision (with findings) or reject (with a reason); they also hold (with a reason), release, stop (with a reason) and merge (with merge_proof, the merge commit). A verdict is never made by the agent that claimed the package, by any agent, or by the operator: those are refused with POLICY_DENIED or SELF_APPROVAL. A move not legal from where the package stands is refused with INVALID_STATE, whose details list legal_moves. */
+  /** Move a work package. Move a package one step of its lifecycle. An agent of the package’s role claims it (claim), returns its scope (return_scope), starts (start, or start_without_scope without a stop gate) and returns its work (return); after the claim only the claiming agent makes these moves. People decide: go or revise_scope (with findings) on a returned scope, open_review, then accept, require_revision (with findings) or reject (with a reason); they also hold (with a reason), release, stop (with a reason) and merge (with merge_proof, the merge commit). A verdict is never made by the agent that claimed the package, by any agent, or by the operator: those are refused with POLICY_DENIED or SELF_APPROVAL. return_scope carries scope (the scope as the agent understands it); return carries artifact, the return: summary, changed, validated, not_touched, the evidence register (each claim with its class and a pointer to its record), non_claims, risks and next_gate; both are stored append-only and their hash is in the ledger. accept checks the latest return against the package’s evidence tier: a runtime_proof counts when it points at a succeeded execution or a completed run of the tenant; classes the runner records are not verifiable yet. Below the tier accept is refused with EVIDENCE_BELOW_TIER (details: required, reached, unverified) unless the reviewer gives override_reason, recorded as the override in the ledger. A move not legal from where the package stands is refused with INVALID_STATE, whose details list legal_moves. */
   move_work_package: {
     input: {
       wp_id: string;
@@ -1258,6 +1342,32 @@ export interface Operations {
       reason?: string;
       findings?: Array<string>;
       merge_proof?: string;
+      scope?: string;
+      artifact?: {
+        summary: string;
+        changed: Array<{
+          path: string;
+          what: string;
+        }>;
+        validated: Array<{
+          how: string;
+          command: string | null;
+          result: string;
+        }>;
+        not_touched: Array<string>;
+        evidence: Array<{
+          claim: string;
+          class: "not_proven" | "source_trace" | "static_proof" | "local_command_proof" | "runtime_proof" | "stress_abuse_proof" | "merge_proof";
+          pointer: {
+            kind: "file" | "command" | "execution" | "run" | "commit" | "none";
+            ref: string;
+          };
+        }>;
+        non_claims: Array<string>;
+        risks: Array<string>;
+        next_gate: string;
+      };
+      override_reason?: string;
     };
     output: {
       tenant_id: string;
@@ -1295,6 +1405,48 @@ export interface Operations {
       spec_hash: string;
       /** The package in its eight sections, as Markdown */
       markdown: string;
+      /** The agent's scope confirmations and returns, newest last */
+      returns: Array<{
+        /** 1, 2, … per package, in the order they were handed back */
+        n: number;
+        /** A scope confirmation or a return of the work */
+        kind: "scope" | "return";
+        /** The package version it answers */
+        wp_version: number;
+        /** The scope confirmation (kind scope); null otherwise */
+        scope: string | null;
+        /** The return (kind return); null otherwise */
+        artifact: {
+          summary: string;
+          changed: Array<{
+            path: string;
+            what: string;
+          }>;
+          validated: Array<{
+            how: string;
+            command: string | null;
+            result: string;
+          }>;
+          not_touched: Array<string>;
+          evidence: Array<{
+            claim: string;
+            class: "not_proven" | "source_trace" | "static_proof" | "local_command_proof" | "runtime_proof" | "stress_abuse_proof" | "merge_proof";
+            pointer: {
+              kind: "file" | "command" | "execution" | "run" | "commit" | "none";
+              ref: string;
+            };
+          }>;
+          non_claims: Array<string>;
+          risks: Array<string>;
+          next_gate: string;
+        } | null;
+        /** SHA-256 of the body's canonical JSON, as in the WP_MOVED event */
+        hash: string;
+        returned_by: string;
+        returned_at: string;
+        /** The scope or the return, as Markdown */
+        markdown: string;
+      }>;
     };
   };
 }

@@ -96,6 +96,11 @@ export const ERROR_CODES = {
     summary:
       'A phase of an activated plan ran but its acceptance checks failed; the run stops there.',
   },
+  EVIDENCE_BELOW_TIER: {
+    retryable: false,
+    summary:
+      "A work package's return does not reach its evidence tier; accepting it needs an override with a reason.",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

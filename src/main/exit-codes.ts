@@ -35,6 +35,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'EXECUTION_IN_DOUBT':
     case 'PLAN_STALE':
     case 'ACCEPTANCE_FAILED':
+    case 'EVIDENCE_BELOW_TIER':
       return EXIT.NOT_FOUND_OR_STATE;
     case 'STORE_UNAVAILABLE':
     case 'RATE_LIMITED':
@@ -57,7 +58,8 @@ export const EXIT_HELP = `Exit codes:
   2  usage or validation error (bad flags, bad JSON, unknown tool, a malformed key file,
      candidate policy text that does not parse)
   3  denied (policy, self-approval, missing role, review required, hash mismatch)
-  4  not found, wrong state, duplicate or in-doubt execution
+  4  not found, wrong state, duplicate or in-doubt execution, a work package's return below
+     its evidence tier
   5  audit verify found a broken ledger or one its signed checkpoints contradict (audit checkpoint
      and audit prove refuse such a ledger), audit check-proof a proof that does not hold, or
      trace validate a broken run trace`;

@@ -115,7 +115,7 @@ export function addWorkPackageCommands(program: Command, d: Deps): void {
   wp.command('show <wp_id>')
     .description('a work package: state, claimant and spec; --markdown prints its eight sections')
     .option('--version <n>', 'a version other than the current one', wholeNumber('--version'))
-    .option('--markdown', 'print the package as Markdown')
+    .option('--markdown', 'print the package as Markdown, then its latest return')
     .addHelpText(
       'after',
       `\nExamples:\n  countersign wp show wp_1\n  countersign wp show wp_1 --markdown > wp_1.md\n${d.helpFooter}`,
@@ -124,8 +124,11 @@ export function addWorkPackageCommands(program: Command, d: Deps): void {
       if (!o.markdown) return d.show('get_work_package', { wp_id, version: o.version });
       const r = (await d.invoke('get_work_package', { wp_id, version: o.version })) as {
         markdown: string;
+        returns?: { kind: string; markdown: string }[];
       };
-      d.out(r.markdown.endsWith('\n') ? r.markdown : `${r.markdown}\n`);
+      const latest = (r.returns ?? []).filter((x) => x.kind === 'return').at(-1);
+      const nl = (s: string) => (s.endsWith('\n') ? s : `${s}\n`);
+      d.out(nl(r.markdown) + (latest ? `\n${nl(latest.markdown)}` : ''));
     });
 
   wp.command('list')
@@ -152,15 +155,26 @@ export function addWorkPackageCommands(program: Command, d: Deps): void {
     .option('--reason <text>', 'why (needed to hold, stop or reject)')
     .option('--finding <text>', 'what must change (repeatable; needed to revise)', collect)
     .option('--merge-proof <sha>', 'the merge commit (needed to merge)')
+    .option('--scope <text>', 'the scope as the agent understands it, or @file (return_scope)')
+    .option(
+      '--artifact <json>',
+      'the return as JSON, or @file.json: summary, changed, validated, not_touched, evidence, non_claims, risks, next_gate (return)',
+    )
     .addHelpText(
       'after',
-      `\nAn illegal move exits 4 with INVALID_STATE, naming the moves legal from where the package stands.\n${MOVERS}\n\nExamples:\n  countersign wp move wp_1 claim --server http://127.0.0.1:8787 --token cs_…\n  countersign wp move wp_1 merge --merge-proof 3f2a9c1 --server http://127.0.0.1:8787 --token cs_…\n${d.helpFooter}`,
+      `\nAn illegal move exits 4 with INVALID_STATE, naming the moves legal from where the package stands.\n${MOVERS}\n\nExamples:\n  countersign wp move wp_1 claim --server http://127.0.0.1:8787 --token cs_…\n  countersign wp move wp_1 return_scope --scope "src/auth/session.ts only; no schema change" --server … --token cs_…\n  countersign wp move wp_1 return --artifact @return.json --server http://127.0.0.1:8787 --token cs_…\n  countersign wp move wp_1 merge --merge-proof 3f2a9c1 --server http://127.0.0.1:8787 --token cs_…\n${d.helpFooter}`,
     )
     .action(
       (
         wp_id: string,
         move: string,
-        o: { reason?: string; finding?: string[]; mergeProof?: string },
+        o: {
+          reason?: string;
+          finding?: string[];
+          mergeProof?: string;
+          scope?: string;
+          artifact?: string;
+        },
       ) =>
         d.show('move_work_package', {
           wp_id,
@@ -168,6 +182,9 @@ export function addWorkPackageCommands(program: Command, d: Deps): void {
           reason: o.reason,
           findings: o.finding,
           merge_proof: o.mergeProof,
+          scope: o.scope === undefined ? undefined : d.readArg(o.scope),
+          artifact:
+            o.artifact === undefined ? undefined : d.parseJson('--artifact', d.readArg(o.artifact)),
         }),
     );
 
@@ -179,22 +196,33 @@ export function addWorkPackageCommands(program: Command, d: Deps): void {
       'what must change (repeatable; needed for revise_scope and require_revision)',
       collect,
     )
+    .option(
+      '--override <reason>',
+      'accept a return below the evidence tier, saying why (recorded in the ledger)',
+    )
     .addHelpText(
       'after',
-      `\ngo and revise_scope answer a returned scope; accept, require_revision and reject a package in review.\n${MOVERS}\n\nExample:\n  countersign wp verdict wp_1 require_revision --finding "no test covers the timeout" \\\n    --server http://127.0.0.1:8787 --token cs_…\n${d.helpFooter}`,
+      `\ngo and revise_scope answer a returned scope; accept, require_revision and reject a package in review.\nAn accept whose return does not reach the package's evidence tier exits 4 with\nEVIDENCE_BELOW_TIER, naming the unverified claims, unless --override gives a reason.\n${MOVERS}\n\nExamples:\n  countersign wp verdict wp_1 require_revision --finding "no test covers the timeout" \\\n    --server http://127.0.0.1:8787 --token cs_…\n  countersign wp verdict wp_1 accept --override "ran the suite myself" --server … --token cs_…\n${d.helpFooter}`,
     )
-    .action((wp_id: string, verdict: string, o: { reason?: string; finding?: string[] }) => {
-      if (!(VERDICTS as readonly string[]).includes(verdict))
-        throw new CountersignError(
-          'VALIDATION_FAILED',
-          `<verdict> must be one of ${VERDICTS.join(', ')}; other moves go through countersign wp move.`,
-          { issues: [{ path: 'verdict', message: `one of ${VERDICTS.join(', ')}` }] },
-        );
-      return d.show('move_work_package', {
-        wp_id,
-        move: verdict,
-        reason: o.reason,
-        findings: o.finding,
-      });
-    });
+    .action(
+      (
+        wp_id: string,
+        verdict: string,
+        o: { reason?: string; finding?: string[]; override?: string },
+      ) => {
+        if (!(VERDICTS as readonly string[]).includes(verdict))
+          throw new CountersignError(
+            'VALIDATION_FAILED',
+            `<verdict> must be one of ${VERDICTS.join(', ')}; other moves go through countersign wp move.`,
+            { issues: [{ path: 'verdict', message: `one of ${VERDICTS.join(', ')}` }] },
+          );
+        return d.show('move_work_package', {
+          wp_id,
+          move: verdict,
+          reason: o.reason,
+          findings: o.finding,
+          override_reason: o.override,
+        });
+      },
+    );
 }

@@ -26,7 +26,8 @@ export const WORK_PACKAGE_OPERATIONS: readonly Operation[] = [
     name: 'get_work_package',
     title: 'Get a work package',
     description:
-      'A work package: its state, who booked and who claimed it, its spec (the current version, or the one asked for) and that spec as Markdown. ' +
+      'A work package: its state, who booked and who claimed it, its spec (the current version, or the one asked for) and that spec as Markdown, ' +
+      'and the scope confirmations and returns its agent handed back (newest last, each with its hash and as Markdown). ' +
       "Any caller of the package's tenant may read it.",
     input: W.getWorkPackageInput,
     output: W.workPackageOutput,
@@ -65,6 +66,11 @@ export const WORK_PACKAGE_OPERATIONS: readonly Operation[] = [
       'after the claim only the claiming agent makes these moves. People decide: go or revise_scope (with findings) on a returned scope, open_review, then accept, require_revision (with findings) or reject (with a reason); ' +
       'they also hold (with a reason), release, stop (with a reason) and merge (with merge_proof, the merge commit). ' +
       'A verdict is never made by the agent that claimed the package, by any agent, or by the operator: those are refused with POLICY_DENIED or SELF_APPROVAL. ' +
+      'return_scope carries scope (the scope as the agent understands it); return carries artifact, the return: summary, changed, validated, not_touched, ' +
+      'the evidence register (each claim with its class and a pointer to its record), non_claims, risks and next_gate; both are stored append-only and their hash is in the ledger. ' +
+      'accept checks the latest return against the package’s evidence tier: a runtime_proof counts when it points at a succeeded execution or a completed run of the tenant; ' +
+      'classes the runner records are not verifiable yet. Below the tier accept is refused with EVIDENCE_BELOW_TIER (details: required, reached, unverified) ' +
+      'unless the reviewer gives override_reason, recorded as the override in the ledger. ' +
       'A move not legal from where the package stands is refused with INVALID_STATE, whose details list legal_moves.',
     input: W.moveWorkPackageInput,
     output: W.workPackageOutput,

@@ -10,6 +10,7 @@ import { gateAuthorsMigration } from './gate-authors-migration.js';
 import { roleQuorumMigration } from './role-quorum-migration.js';
 import { tokenGenerationMigration } from './token-generation-migration.js';
 import { workPackagesMigration } from './work-packages-migration.js';
+import { workPackageReturnsMigration } from './work-package-returns-migration.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -258,6 +259,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0012_decision_roles': decisionRoleMigration,
         '0013_gate_authors': gateAuthorsMigration,
         '0014_work_packages': workPackagesMigration(appendOnly, dialect),
+        '0015_work_package_returns': workPackageReturnsMigration(appendOnly, dialect),
       }),
   };
 }

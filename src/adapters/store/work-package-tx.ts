@@ -3,6 +3,8 @@ import type {
   WorkPackage,
   WorkPackageFilter,
   WorkPackageReader,
+  WorkPackageReturn,
+  WorkPackageReturnBody,
   WorkPackageTx,
   WorkPackageVersion,
 } from '../../core/ports/work-packages.js';
@@ -35,6 +37,17 @@ export interface WorkPackageTables {
     hash: Uint8Array | string;
     booked_by: string;
     booked_at: string;
+  };
+  work_package_returns: {
+    tenant_id: string;
+    wp_id: string;
+    wp_version: number;
+    n: number;
+    kind: string;
+    body: string;
+    hash: Uint8Array | string;
+    returned_by: string;
+    returned_at: string;
   };
 }
 
@@ -111,6 +124,26 @@ export class KyselyWorkPackageReader implements WorkPackageReader {
     const rows = await q.orderBy('seq').limit(f.limit).execute();
     return rows.map(toWorkPackage);
   }
+
+  async listReturns(tenant_id: string, wp_id: string): Promise<WorkPackageReturn[]> {
+    const rows = await this.db
+      .selectFrom('work_package_returns')
+      .selectAll()
+      .where('tenant_id', '=', tenant_id)
+      .where('wp_id', '=', wp_id)
+      .orderBy('n')
+      .execute();
+    return rows.map((r) => ({
+      ...({ kind: r.kind, body: JSON.parse(r.body) as unknown } as WorkPackageReturnBody),
+      tenant_id: r.tenant_id,
+      wp_id: r.wp_id,
+      wp_version: Number(r.wp_version),
+      n: Number(r.n),
+      hash: hashHex(r.hash),
+      returned_by: r.returned_by,
+      returned_at: r.returned_at,
+    }));
+  }
 }
 
 export class KyselyWorkPackageTx extends KyselyWorkPackageReader implements WorkPackageTx {
@@ -146,6 +179,23 @@ export class KyselyWorkPackageTx extends KyselyWorkPackageReader implements Work
       .set(change)
       .where('tenant_id', '=', tenant_id)
       .where('id', '=', id)
+      .execute();
+  }
+
+  async insertReturn(r: WorkPackageReturn): Promise<void> {
+    await this.db
+      .insertInto('work_package_returns')
+      .values({
+        tenant_id: r.tenant_id,
+        wp_id: r.wp_id,
+        wp_version: r.wp_version,
+        n: r.n,
+        kind: r.kind,
+        body: JSON.stringify(r.body),
+        hash: hashColumn(r.hash),
+        returned_by: r.returned_by,
+        returned_at: r.returned_at,
+      })
       .execute();
   }
 }

@@ -41,6 +41,7 @@ const RECORDED_REFUSALS: ReadonlySet<ErrorCode> = new Set([
   'APPROVAL_HASH_MISMATCH',
   'EXECUTION_IN_DOUBT',
   'PLAN_ONLY',
+  'EVIDENCE_BELOW_TIER',
 ]);
 
 export interface Refusal {

@@ -4,19 +4,42 @@ import { CountersignError } from '../errors.js';
 import { EVENT_TYPES } from '../ledger.js';
 import type { PolicyPrincipal } from '../ports/policy.js';
 import type { StoreReader } from '../ports/store.js';
-import type { WorkPackage, WorkPackageVersion } from '../ports/work-packages.js';
+import type {
+  WorkPackage,
+  WorkPackageReturn,
+  WorkPackageReturnBody,
+  WorkPackageVersion,
+} from '../ports/work-packages.js';
+import { type EvidenceCheck, checkEvidence } from '../work-packages/evidence-register.js';
+import { meetsTier } from '../work-packages/evidence.js';
 import { type WpMove, applyMove, moveRule } from '../work-packages/lifecycle.js';
 import { duplicatesIn } from '../work-packages/model.js';
-import { renderWorkPackage } from '../work-packages/render.js';
+import { code, renderWorkPackage } from '../work-packages/render.js';
+import { renderReturn } from '../work-packages/return-artifact.js';
 import * as S from '../work-packages/schemas.js';
 import { parseInput } from '../validation.js';
 import { type Rules, notFound } from './rules.js';
+
+/** A scope confirmation or a return as read: its body by kind, and as Markdown. */
+export interface WorkPackageReturnView {
+  readonly n: number;
+  readonly kind: 'scope' | 'return';
+  readonly wp_version: number;
+  readonly scope: string | null;
+  readonly artifact: (WorkPackageReturnBody & { kind: 'return' })['body'] | null;
+  readonly hash: string;
+  readonly returned_by: string;
+  readonly returned_at: string;
+  readonly markdown: string;
+}
 
 /** A package with its current (or asked-for) version and that version as Markdown. */
 export interface WorkPackageView extends WorkPackage {
   readonly spec: WorkPackageVersion['spec'];
   readonly spec_hash: string;
   readonly markdown: string;
+  /** Its scope confirmations and returns, newest last. */
+  readonly returns: readonly WorkPackageReturnView[];
 }
 
 /**
@@ -97,7 +120,7 @@ export class WorkPackageOps {
           purpose: ctx.purpose,
         },
       });
-      return view(wp, v);
+      return view(wp, v, []);
     });
   }
 
@@ -114,7 +137,7 @@ export class WorkPackageOps {
         args.version ?? wp.version,
       );
       if (!v) throw notFound('version', `${args.version} of ${wp.id}`, 'version');
-      return view(wp, v);
+      return view(wp, v, await tx.workPackages.listReturns(ctx.tenant_id, wp.id));
     });
   }
 
@@ -132,8 +155,13 @@ export class WorkPackageOps {
    * Moves a package one step of its lifecycle. Who may: an agent move only by an agent (or
    * service) of the package's role, and after the claim only by the one that claimed it; a
    * move of the review authority only by a person, never the claimant; a verdict as such
-   * (`wp.verdict`). What it must carry (a reason, findings, a merge commit) is checked before
-   * anything is written; a refusal is recorded in the ledger.
+   * (`wp.verdict`). What it must carry (a reason, findings, a merge commit, the scope, the
+   * return) is checked before anything is written; a refusal is recorded in the ledger.
+   *
+   * A scope confirmation or a return is appended to the package's returns, its hash in the
+   * WP_MOVED event. An accept checks the latest return's evidence register against the
+   * package's tier: below it, EVIDENCE_BELOW_TIER, unless the reviewer gives an override reason,
+   * recorded as `override` in the WP_MOVED event.
    */
   async move(ctx: CallContext, input: S.MoveWorkPackageInput): Promise<WorkPackageView> {
     assertContext(ctx);
@@ -145,6 +173,26 @@ export class WorkPackageOps {
       throw invalid(`${move} needs findings: what must change.`, 'findings');
     if (rule.needs === 'merge_proof' && !args.merge_proof)
       throw invalid('merge needs merge_proof: the merge commit.', 'merge_proof');
+    if (move === 'return_scope' && !args.scope)
+      throw invalid('return_scope needs scope: the scope as the agent understands it.', 'scope');
+    if (move === 'return' && !args.artifact)
+      throw invalid(
+        'return needs artifact: what changed, what was validated, the evidence register.',
+        'artifact',
+      );
+    for (const [field, only] of [
+      ['scope', 'return_scope'],
+      ['artifact', 'return'],
+      ['override_reason', 'accept'],
+    ] as const)
+      if (args[field] !== undefined && move !== only)
+        throw invalid(`${field} goes with ${only} only, not ${move}.`, field);
+    const body: WorkPackageReturnBody | null =
+      move === 'return_scope'
+        ? { kind: 'scope', body: { scope: args.scope! } }
+        : move === 'return'
+          ? { kind: 'return', body: args.artifact! }
+          : null;
     const actor = ctx.caller.kind === 'operator' ? 'operator' : ctx.caller.actor_id;
     return this.r.recording(
       ctx,
@@ -165,7 +213,31 @@ export class WorkPackageOps {
           move,
           wp.id,
         );
+        let override: { reason: string; required: string; reached: string } | null = null;
+        if (move === 'accept') {
+          const required = (await this.spec(tx, wp)).evidence_tier;
+          const check = await this.checkReturn(tx, wp);
+          if (!meetsTier(check.reached, required)) {
+            if (!args.override_reason) throw belowTier(wp, required, check);
+            override = { reason: args.override_reason, required, reached: check.reached };
+          }
+        }
         const now = this.r.clock.now();
+        let returned: WorkPackageReturn | null = null;
+        if (body) {
+          const previous = await tx.workPackages.listReturns(ctx.tenant_id, wp.id);
+          returned = {
+            ...body,
+            tenant_id: ctx.tenant_id,
+            wp_id: wp.id,
+            wp_version: wp.version,
+            n: previous.length + 1,
+            hash: sha256Hex(canonicalJson(body.body)),
+            returned_by: principal.id,
+            returned_at: now,
+          };
+          await tx.workPackages.insertReturn(returned);
+        }
         const moved: WorkPackage = {
           ...wp,
           state: next.state,
@@ -193,11 +265,15 @@ export class WorkPackageOps {
             reason: args.reason ?? null,
             findings: args.findings ?? null,
             merge_proof: args.merge_proof ?? null,
+            ...(returned
+              ? { return: { n: returned.n, kind: returned.kind, hash: returned.hash } }
+              : {}),
+            ...(override ? { override } : {}),
             purpose: ctx.purpose,
           },
         });
         const v = await tx.workPackages.getWorkPackageVersion(ctx.tenant_id, wp.id, wp.version);
-        return view(moved, v!);
+        return view(moved, v!, await tx.workPackages.listReturns(ctx.tenant_id, wp.id));
       },
       { last: true },
     );
@@ -209,10 +285,32 @@ export class WorkPackageOps {
     return wp;
   }
 
-  private async stopGate(tx: StoreReader, wp: WorkPackage): Promise<boolean> {
+  private async spec(tx: StoreReader, wp: WorkPackage): Promise<WorkPackageVersion['spec']> {
     const v = await tx.workPackages.getWorkPackageVersion(wp.tenant_id, wp.id, wp.version);
     if (!v) throw new CountersignError('INTERNAL', `${wp.id} has no version ${wp.version}`);
-    return v.spec.stop_gate;
+    return v.spec;
+  }
+
+  private async stopGate(tx: StoreReader, wp: WorkPackage): Promise<boolean> {
+    return (await this.spec(tx, wp)).stop_gate;
+  }
+
+  /**
+   * The latest return's evidence register, checked against the tenant's records. A package in
+   * review is not merged, so no merge proof is recorded yet: a merge_proof claim cannot count
+   * at accept.
+   */
+  private async checkReturn(tx: StoreReader, wp: WorkPackage): Promise<EvidenceCheck> {
+    const returns = await tx.workPackages.listReturns(wp.tenant_id, wp.id);
+    const latest = returns.filter((r) => r.kind === 'return').at(-1);
+    const evidence = latest?.kind === 'return' ? latest.body.evidence : [];
+    return checkEvidence(evidence, {
+      execution: async (id) => (await tx.getExecution(wp.tenant_id, id))?.status,
+      run: async (id) =>
+        (await tx.runs.getRun(wp.tenant_id, id))?.status ??
+        (await tx.getWorkflow(wp.tenant_id, id))?.status,
+      merge_proof: null,
+    });
   }
 }
 
@@ -268,11 +366,59 @@ function checkMover(principal: PolicyPrincipal, wp: WorkPackage, move: WpMove): 
     );
 }
 
-function view(wp: WorkPackage, v: WorkPackageVersion): WorkPackageView {
+/** EVIDENCE_BELOW_TIER: the tiers, and what each claim of the register proved or did not. */
+function belowTier(wp: WorkPackage, required: string, check: EvidenceCheck): CountersignError {
+  const unverified = check.claims.filter((c) => !c.verified);
+  return new CountersignError(
+    'EVIDENCE_BELOW_TIER',
+    `Cannot accept ${wp.id}: its return reaches ${check.reached}, its tier is ${required}` +
+      (unverified.length
+        ? `; unverified: ${unverified.map((c) => `${c.class} "${c.claim}" (${c.why})`).join('; ')}`
+        : '; its register verifies no claim') +
+      '. Accept with an override reason, or require a revision.',
+    {
+      wp_id: wp.id,
+      required,
+      reached: check.reached,
+      unverified: unverified.map((c) => ({ claim: c.claim, class: c.class, why: c.why })),
+    },
+  );
+}
+
+function returnView(r: WorkPackageReturn): WorkPackageReturnView {
+  const common = {
+    n: r.n,
+    kind: r.kind,
+    wp_version: r.wp_version,
+    hash: r.hash,
+    returned_by: r.returned_by,
+    returned_at: r.returned_at,
+  };
+  if (r.kind === 'scope')
+    return {
+      ...common,
+      scope: r.body.scope,
+      artifact: null,
+      markdown: `# Scope ${r.n} of ${code(r.wp_id)}\n\n${r.body.scope}\n`,
+    };
+  return {
+    ...common,
+    scope: null,
+    artifact: r.body,
+    markdown: renderReturn({ wp_id: r.wp_id, n: r.n, artifact: r.body }),
+  };
+}
+
+function view(
+  wp: WorkPackage,
+  v: WorkPackageVersion,
+  returns: readonly WorkPackageReturn[],
+): WorkPackageView {
   return {
     ...wp,
     spec: v.spec,
     spec_hash: v.hash,
     markdown: renderWorkPackage({ id: wp.id, version: v.version, spec: v.spec }),
+    returns: returns.map(returnView),
   };
 }

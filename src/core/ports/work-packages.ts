@@ -1,5 +1,6 @@
 import type { WpState } from '../work-packages/lifecycle.js';
 import type { WorkPackageSpec } from '../work-packages/model.js';
+import type { ReturnArtifact } from '../work-packages/return-artifact.js';
 
 /**
  * Work packages as stored: the package (its state, who booked and who claimed it) and its
@@ -35,6 +36,27 @@ export interface WorkPackageVersion {
   readonly booked_at: string;
 }
 
+/**
+ * What the agent handed back, append-only: a scope confirmation (`return_scope`) or a return
+ * (`return`), numbered per package, hashed over its canonical JSON.
+ */
+export type WorkPackageReturnBody =
+  | { readonly kind: 'scope'; readonly body: { readonly scope: string } }
+  | { readonly kind: 'return'; readonly body: ReturnArtifact };
+
+export type WorkPackageReturn = WorkPackageReturnBody & {
+  readonly tenant_id: string;
+  readonly wp_id: string;
+  /** The package version it answers. */
+  readonly wp_version: number;
+  /** 1, 2, … per package. */
+  readonly n: number;
+  /** SHA-256 of the body's canonical JSON. */
+  readonly hash: string;
+  readonly returned_by: string;
+  readonly returned_at: string;
+};
+
 export interface WorkPackageFilter {
   readonly state?: WpState | undefined;
   readonly role?: string | undefined;
@@ -53,6 +75,8 @@ export interface WorkPackageReader {
   ): Promise<WorkPackageVersion | undefined>;
   /** In booking order. */
   listWorkPackages(tenant_id: string, filter: WorkPackageFilter): Promise<WorkPackage[]>;
+  /** A package's scope confirmations and returns, oldest first. */
+  listReturns(tenant_id: string, wp_id: string): Promise<WorkPackageReturn[]>;
 }
 
 /** The work packages' part of a store transaction (`tx.workPackages`). */
@@ -69,4 +93,6 @@ export interface WorkPackageTx extends WorkPackageReader {
     id: string,
     change: Pick<WorkPackage, 'state' | 'held_from' | 'claimed_by' | 'updated_at'>,
   ): Promise<void>;
+  /** Appends a scope confirmation or a return (its `n` the next of the package). */
+  insertReturn(r: WorkPackageReturn): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { EVIDENCE_POINTERS } from './evidence.js';
 import type { WorkPackageSpec } from './model.js';
 
 /** Markdown inline code for any text (a backtick inside gets a longer fence). */
-function code(s: string): string {
+export function code(s: string): string {
   const longest = Math.max(0, ...(s.match(/`+/g) ?? []).map((m) => m.length));
   const fence = '`'.repeat(longest + 1);
   const pad = s.startsWith('`') || s.endsWith('`') ? ' ' : '';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EVIDENCE_CLASSES } from './evidence.js';
 import { WP_MOVE_NAMES, WP_STATES } from './lifecycle.js';
 import { workPackageSpec } from './model.js';
+import { returnArtifact } from './return-artifact.js';
 
 /** The work-package operations' inputs and outputs, one schema each, parsed at the edge. */
 
@@ -38,6 +39,12 @@ export const moveWorkPackageInput = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{7,64}$/, 'must be a commit hash (hex)')
     .optional(),
+  /** The agent's scope confirmation, needed to return the scope (return_scope). */
+  scope: text(8000).optional(),
+  /** The return, needed to return the work (return). */
+  artifact: returnArtifact.optional(),
+  /** Accepts a package whose return is below its evidence tier: why (accept only). */
+  override_reason: text(4000).optional(),
 });
 export type MoveWorkPackageInput = z.input<typeof moveWorkPackageInput>;
 
@@ -74,11 +81,27 @@ export const workPackageSummaryOutput = z.object({
   updated_at: z.string(),
 });
 
+/** A scope confirmation or a return, as stored (append-only). */
+export const workPackageReturnOutput = z.object({
+  n: z.number().int().describe('1, 2, … per package, in the order they were handed back'),
+  kind: z.enum(['scope', 'return']).describe('A scope confirmation or a return of the work'),
+  wp_version: z.number().int().describe('The package version it answers'),
+  scope: z.string().nullable().describe('The scope confirmation (kind scope); null otherwise'),
+  artifact: returnArtifact.nullable().describe('The return (kind return); null otherwise'),
+  hash: z.string().describe("SHA-256 of the body's canonical JSON, as in the WP_MOVED event"),
+  returned_by: z.string(),
+  returned_at: z.string(),
+  markdown: z.string().describe('The scope or the return, as Markdown'),
+});
+
 /** A package with one version's spec, its hash and that version as Markdown. */
 export const workPackageOutput = workPackageSummaryOutput.extend({
   spec: workPackageSpecOutput,
   spec_hash: z.string().describe("SHA-256 of the spec's canonical JSON"),
   markdown: z.string().describe('The package in its eight sections, as Markdown'),
+  returns: z
+    .array(workPackageReturnOutput)
+    .describe("The agent's scope confirmations and returns, newest last"),
 });
 
 export const listWorkPackagesOutput = z.object({

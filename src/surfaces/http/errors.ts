@@ -34,6 +34,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   PLAN_STALE: 409,
   PLAN_ONLY: 403,
   ACCEPTANCE_FAILED: 409,
+  EVIDENCE_BELOW_TIER: 409,
 });
 
 export interface ErrorBody {
