@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { ActorName } from '../actors.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Empty, Loading } from '../components/Loading.js';
@@ -19,9 +19,14 @@ export function Work({ pollMs = 10_000 }: { pollMs?: number }) {
   const { api } = useSession();
   const [role, setRole] = useState('');
   const [typed, setTyped] = useState('');
-  const [more, setMore] = useState<WorkPackageSummary[]>([]);
+  // Later pages, for the role they were loaded under: another role never shows them, and a
+  // refresh of the first page keeps them.
+  const [more, setMore] = useState<{
+    role: string;
+    items: WorkPackageSummary[];
+    next: string | null;
+  } | null>(null);
   const [moreError, setMoreError] = useState<unknown>();
-  const [nextAfter, setNextAfter] = useState<string | null>(null);
   const first = useLoad(
     () =>
       api.get<WorkPackagePage>('/work-packages', {
@@ -31,12 +36,8 @@ export function Work({ pollMs = 10_000 }: { pollMs?: number }) {
     [api, role],
     pollMs,
   );
-  // A new first page (another role, a refresh) starts the later pages again.
-  useEffect(() => {
-    setMore([]);
-    setMoreError(undefined);
-    setNextAfter(first.data?.next_after ?? null);
-  }, [first.data]);
+  const extra = more?.role === role ? more : null;
+  const nextAfter = extra ? extra.next : (first.data?.next_after ?? null);
 
   const loadMore = async () => {
     if (!nextAfter) return;
@@ -46,15 +47,20 @@ export function Work({ pollMs = 10_000 }: { pollMs?: number }) {
         after: nextAfter,
         ...(role ? { role } : {}),
       });
-      setMore((m) => [...m, ...page.work_packages]);
-      setNextAfter(page.next_after);
+      setMore({
+        role,
+        items: [...(extra?.items ?? []), ...page.work_packages],
+        next: page.next_after,
+      });
       setMoreError(undefined);
     } catch (e) {
       setMoreError(e);
     }
   };
 
-  const all = [...(first.data?.work_packages ?? []), ...more];
+  const firstPage = first.data?.work_packages ?? [];
+  const seen = new Set(firstPage.map((p) => p.id));
+  const all = [...firstPage, ...(extra?.items ?? []).filter((p) => !seen.has(p.id))];
   const columns = boardOf(all);
   return (
     <section aria-labelledby="work-title">
@@ -65,6 +71,8 @@ export function Work({ pollMs = 10_000 }: { pollMs?: number }) {
         onSubmit={(e) => {
           e.preventDefault();
           setRole(typed.trim());
+          setMore(null);
+          setMoreError(undefined);
         }}
       >
         <label>
@@ -83,6 +91,8 @@ export function Work({ pollMs = 10_000 }: { pollMs?: number }) {
             onClick={() => {
               setTyped('');
               setRole('');
+              setMore(null);
+              setMoreError(undefined);
             }}
           >
             Show every role
