@@ -3,7 +3,10 @@
  * (/usr/bin/chromium, installed by .ci/run; no browser is downloaded) against the built
  * `countersign serve --demo` on 127.0.0.1. Screenshots of the inbox, decision views and a run
  * timeline go to .test-results/screenshots (not committed). Run `npm run build` first.
+ * Work packages are booked and worked through the API (an agent registered with the CLI on the
+ * demo's data directory) and decided in the browser.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,12 +36,15 @@ const elsewhereHits: string[] = [];
 let planRun = '';
 let planGate = '';
 
+/** Tokens minted during the run, beside the demo's (an agent's). */
+const moreTokens: Record<string, string> = {};
+
 /** Calls the API as a demo person, the way an agent or another client would. */
 async function api(who: string, method: string, url: string, body?: unknown) {
   const res = await fetch(`${server.url}${url}`, {
     method,
     headers: {
-      authorization: `Bearer ${server.tokens[who]}`,
+      authorization: `Bearer ${server.tokens[who] ?? moreTokens[who]}`,
       'x-purpose': 'console e2e setup',
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
@@ -578,6 +584,103 @@ describe(
       expect(elsewhereHits).toEqual([]);
       expect(await checks.accessibilityProblems(page)).toEqual([]);
       await shot('run-report-remote-image');
+    });
+
+    it('shows a returned scope on the Work board and lets a person give it a go', async () => {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      // An agent of the role "coder", registered and given a token by the operator's CLI on the
+      // demo's data directory (the demo's operator token is read only).
+      const cli = (...args: string[]) => {
+        const r = spawnSync(
+          process.execPath,
+          [path.resolve('bin/countersign.js'), ...args, '--json'],
+          {
+            env: { ...process.env, COUNTERSIGN_DATA_DIR: path.join(dir, 'console-demo') },
+            encoding: 'utf8',
+          },
+        );
+        if (r.status !== 0)
+          throw new Error(`countersign ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+        return JSON.parse(r.stdout) as Record<string, string>;
+      };
+      const { actor_id: coder } = cli(
+        'actor',
+        'register',
+        '--name',
+        'Coder',
+        '--role',
+        'coder',
+        '--kind',
+        'agent',
+      );
+      const { token } = cli('token', 'create', '--actor', coder!, '--name', 'coder e2e');
+      moreTokens.Coder = token!;
+      const booked = await api('Dana', 'POST', '/work-packages', {
+        spec: {
+          title: 'Fix the login timeout',
+          objective: 'Sessions last 30 minutes, as the settings say.',
+          role: 'coder',
+          owned_surfaces: ['src/auth/**'],
+          forbidden_surfaces: ['migrations/**'],
+          evidence_tier: 'local_command_proof',
+        },
+      });
+      const wp = String(booked.id);
+      await api('Coder', 'POST', `/work-packages/${wp}/moves`, { move: 'claim' });
+      await api('Coder', 'POST', `/work-packages/${wp}/moves`, { move: 'return_scope' });
+
+      await page.goto(`${server.url}/#/`);
+      // A fresh document: the console loads the actors (the new agent among them) once a minute.
+      await page.reload();
+      if (await page.getByLabel('API token').count()) await signIn('Bob');
+      await page.getByRole('link', { name: 'Work', exact: true }).click();
+      const scope = page.getByTestId('column-Scope');
+      const card = scope.locator(`[data-wp="${wp}"]`);
+      await poll(() => card.count()).toBe(1);
+      await poll(() => card.textContent()).toContain('claimed by Coder (coder)');
+      expect(await card.textContent()).toContain('scope returned');
+      expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
+      expect(await checks.clipped(page)).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
+      await shot('work-board');
+
+      await card.getByRole('link', { name: 'Fix the login timeout' }).click();
+      await poll(() => text('wp-state')).toBe('scope_returned');
+      expect(await text('wp-claimed-by')).toBe('claimed by Coder (coder)');
+      expect(
+        await page
+          .getByTestId('wp-markdown')
+          .getByRole('heading', { name: 'Owned surfaces' })
+          .count(),
+      ).toBe(1);
+      expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
+      expect(await checks.clipped(page)).toEqual([]);
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
+      await shot('work-package');
+      await page.getByRole('button', { name: 'Go', exact: true }).click();
+      await poll(() => text('wp-state')).toBe('go');
+      expect(await text('wp-moved')).toContain('now go');
+      // From go the agent starts; a person may only hold or stop it, and the server agrees.
+      await poll(() => page.getByTestId('wp-moves').getByRole('button').allTextContents()).toEqual([
+        'Hold',
+        'Stop',
+      ]);
+      expect((await api('Carol', 'GET', `/work-packages/${wp}`)).state).toBe('go');
+      expect(await checks.accessibilityProblems(page)).toEqual([]);
+
+      // At phone width, the board and the package fit.
+      await page.setViewportSize({ width: 390, height: 844 });
+      for (const hash of ['#/work', `#/work/${wp}`]) {
+        await page.goto(`${server.url}/${hash}`);
+        await poll(() => page.getByRole('heading', { level: 1 }).count()).toBe(1);
+        await poll(() =>
+          page.locator('[data-testid=work-card], [data-testid=wp-state]').count(),
+        ).toBeGreaterThan(0);
+        expect({ hash, clipped: await checks.clipped(page) }).toEqual({ hash, clipped: [] });
+        expect(await checks.overflowX(page)).toBeLessThanOrEqual(0);
+        await shot(`phone-${hash.replace(/[#/]+/g, '-').replace(/^-|-$/g, '')}`);
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
     });
 
     it('runs under its Content-Security-Policy without a single violation, and the policy holds', async () => {

@@ -15,9 +15,11 @@ import { ProposalDecision } from './views/ProposalDecision.js';
 import { type ConsoleConfig, RunView } from './views/RunView.js';
 import { Runs } from './views/Runs.js';
 import { SignIn } from './views/SignIn.js';
+import { Work } from './views/Work.js';
+import { WorkPackageView } from './views/WorkPackageView.js';
 import { WorkflowView } from './views/WorkflowView.js';
 
-/** The console: sign-in, then inbox, decisions, runs and audit behind hash routes. */
+/** The console: sign-in, then inbox, decisions, runs, work packages and audit behind hash routes. */
 export function App() {
   const [creds, setCreds] = useState<Credentials | null>(loadCredentials);
   const [me, setMe] = useState<Me | null>(null);
@@ -109,6 +111,14 @@ function Shell() {
                 <a href="#/runs" aria-current={route.startsWith('/runs') ? 'page' : undefined}>
                   Runs
                 </a>
+                <a
+                  href="#/work"
+                  aria-current={
+                    route === '/work' || route.startsWith('/work/') ? 'page' : undefined
+                  }
+                >
+                  Work
+                </a>
                 <a href="#/audit" aria-current={route.startsWith('/audit') ? 'page' : undefined}>
                   Audit
                 </a>
@@ -152,6 +162,8 @@ function Routed({ route }: { route: string }) {
     ) : (
       <WorkflowView key={id} id={id} />
     );
+  if (section === 'work' && id) return <WorkPackageView key={id} id={id} />;
+  if (section === 'work') return <Work />;
   if (section === 'policy') return <Policy />;
   if (section === 'people') return <People />;
   if (section === 'audit') return <Audit key={id ?? ''} {...(id ? { workflowId: id } : {})} />;

@@ -19,6 +19,7 @@ function serve() {
     route('GET', '/approvals/pending', { approvals: [] }),
     route('GET', '/workflows/definitions', { definitions: [{ runtime: 'embedded' }] }),
     route('GET', '/workflows/runs', { runs: [] }),
+    route('GET', '/work-packages', { work_packages: [], next_after: null }),
   );
   vi.stubGlobal('fetch', server.fetch);
   return server;
@@ -61,6 +62,24 @@ describe('App', () => {
     window.location.hash = '#/nowhere';
     expect((await screen.findByRole('alert', {}, slow)).textContent).toContain(
       'No page at #/nowhere',
+    );
+  });
+
+  it('routes #/work to the Work board, and marks Work in the navigation only on its own pages', async () => {
+    serve();
+    render(<App />);
+    await signIn();
+    const slow = { timeout: 5000 };
+    window.location.hash = '#/work';
+    expect(await screen.findByRole('heading', { name: 'Work' }, slow)).toBeTruthy();
+    expect(await screen.findByText('No work package booked yet.', {}, slow)).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'Work' }).getAttribute('aria-current')).toBe('page');
+    // A workflow's page is not a Work page, though its address starts alike.
+    window.location.hash = '#/workflows/workflow_1';
+    await waitFor(
+      () =>
+        expect(screen.getByRole('link', { name: 'Work' }).getAttribute('aria-current')).toBeNull(),
+      slow,
     );
   });
 
