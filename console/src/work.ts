@@ -25,11 +25,24 @@ export interface WorkPackageSummary {
   updated_at: string;
 }
 
+/** A scope confirmation or a return the agent handed back (append-only, numbered). */
+export interface WorkPackageReturn {
+  n: number;
+  kind: 'scope' | 'return';
+  wp_version: number;
+  hash: string;
+  returned_by: string;
+  returned_at: string;
+  markdown: string;
+}
+
 /** A package as `GET /work-packages/{wp_id}` answers: one version's spec and its Markdown. */
 export interface WorkPackage extends WorkPackageSummary {
   spec: { stop_gate: boolean; [k: string]: unknown };
   spec_hash: string;
   markdown: string;
+  /** What the agent handed back, oldest first (absent from servers before returns existed). */
+  returns?: WorkPackageReturn[];
 }
 
 export interface WorkPackagePage {

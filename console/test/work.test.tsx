@@ -220,6 +220,34 @@ describe('the package view', () => {
     expect(sections.getByText('src/auth/**', { selector: 'code' })).toBeTruthy();
   });
 
+  it('shows what the agent handed back, newest first, above the package', async () => {
+    const handed = (n: number, kind: 'scope' | 'return', body: string) => ({
+      n,
+      kind,
+      wp_version: 1,
+      hash: String(n).repeat(64),
+      returned_by: 'actor_5',
+      returned_at: '2026-12-03T10:00:00.000Z',
+      markdown: `# ${kind} ${n} of wp_1\n\n${body}\n`,
+    });
+    showPackage(
+      pkg({
+        returns: [
+          handed(1, 'scope', 'I will change src/auth/session.ts only.'),
+          handed(2, 'return', 'Raised the timeout to 30 minutes.'),
+        ],
+      }),
+    );
+    await screen.findByTestId('wp-state');
+    const returns = screen.getAllByTestId('wp-return');
+    expect(returns.map((r) => within(r).getByRole('heading', { level: 2 }).textContent)).toEqual([
+      'Return 2',
+      'Scope confirmation 1',
+    ]);
+    expect(within(returns[0]!).getByText('Raised the timeout to 30 minutes.')).toBeTruthy();
+    await waitFor(() => expect(returns[1]!.textContent).toContain('by Coder (coder)'));
+  });
+
   it('offers a person the moves the lifecycle allows from where the package stands', async () => {
     showPackage(pkg());
     const box = within(await screen.findByTestId('wp-moves'));

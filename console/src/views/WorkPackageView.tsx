@@ -65,6 +65,24 @@ export function WorkPackageView({ id, pollMs = 10_000 }: { id: string; pollMs?: 
         </span>
       </p>
       <WorkMoves wp={w} onMoved={wp.reload} />
+      {[...(w.returns ?? [])].reverse().map((r) => (
+        <section
+          key={r.n}
+          className="card report"
+          aria-label={`${r.kind === 'scope' ? 'Scope confirmation' : 'Return'} ${r.n}`}
+          data-testid="wp-return"
+        >
+          <h2>
+            {r.kind === 'scope' ? 'Scope confirmation' : 'Return'} {r.n}
+          </h2>
+          <p className="meta">
+            by <ActorName id={r.returned_by} /> ·{' '}
+            <span title={r.returned_at}>{new Date(r.returned_at).toLocaleString()}</span> · version{' '}
+            {r.wp_version} · hash <code title={r.hash}>{shortHash(r.hash)}</code>
+          </p>
+          <ReportMarkdown>{sectionsOf(r.markdown)}</ReportMarkdown>
+        </section>
+      ))}
       <section className="card report" aria-label="The package" data-testid="wp-markdown">
         <ReportMarkdown>{sectionsOf(w.markdown)}</ReportMarkdown>
       </section>
