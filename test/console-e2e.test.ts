@@ -627,7 +627,10 @@ describe(
       });
       const wp = String(booked.id);
       await api('Coder', 'POST', `/work-packages/${wp}/moves`, { move: 'claim' });
-      await api('Coder', 'POST', `/work-packages/${wp}/moves`, { move: 'return_scope' });
+      await api('Coder', 'POST', `/work-packages/${wp}/moves`, {
+        move: 'return_scope',
+        scope: 'I will change src/auth/session.ts only, and touch no migration.',
+      });
 
       await page.goto(`${server.url}/#/`);
       // A fresh document: the console loads the actors (the new agent among them) once a minute.
@@ -647,6 +650,12 @@ describe(
       await card.getByRole('link', { name: 'Fix the login timeout' }).click();
       await poll(() => text('wp-state')).toBe('scope_returned');
       expect(await text('wp-claimed-by')).toBe('claimed by Coder (coder)');
+      // What the agent handed back is on the page, above the package.
+      const handed = page.getByTestId('wp-return');
+      expect(await handed.getByRole('heading', { level: 2 }).allTextContents()).toEqual([
+        'Scope confirmation 1',
+      ]);
+      expect(await handed.textContent()).toContain('I will change src/auth/session.ts only');
       expect(
         await page
           .getByTestId('wp-markdown')

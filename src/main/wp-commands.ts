@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { CountersignError } from '../core/errors.js';
-import { WP_MOVE_NAMES, WP_STATES } from '../core/work-packages/lifecycle.js';
+import { WP_MOVE_NAMES, WP_STATES, moveRule } from '../core/work-packages/lifecycle.js';
 import { EVIDENCE_CLASSES } from '../core/work-packages/evidence.js';
 
 type Out = (s: string) => void;
@@ -19,7 +19,7 @@ interface Deps {
 }
 
 /** The verdicts people give, each a move of the same name. */
-export const VERDICTS = ['go', 'revise_scope', 'accept', 'require_revision', 'reject'] as const;
+export const VERDICTS: readonly string[] = WP_MOVE_NAMES.filter((m) => moveRule(m).verdict);
 
 const MOVERS = `
 Moves are made by actors: an agent of the package's role claims it, returns its scope, starts
@@ -210,7 +210,7 @@ export function addWorkPackageCommands(program: Command, d: Deps): void {
         verdict: string,
         o: { reason?: string; finding?: string[]; override?: string },
       ) => {
-        if (!(VERDICTS as readonly string[]).includes(verdict))
+        if (!VERDICTS.includes(verdict))
           throw new CountersignError(
             'VALIDATION_FAILED',
             `<verdict> must be one of ${VERDICTS.join(', ')}; other moves go through countersign wp move.`,
