@@ -1,15 +1,12 @@
-import { type Kysely, type Migration, sql } from 'kysely';
+import { type Migration, sql } from 'kysely';
 
-type Dialect = 'sqlite' | 'postgres';
+import { type Dialect, appendOnly } from './append-only.js';
 
 /**
  * Durable workflows: runs, the recorded effects they replay, approval requests (workflow
  * gates) and their decisions. Decisions are append-only like the kernel's.
  */
-export function engineMigration(
-  appendOnly: (db: Kysely<unknown>, dialect: Dialect, table: string) => Promise<void>,
-  dialect: Dialect,
-): Migration {
+export function engineMigration(dialect: Dialect): Migration {
   return {
     async up(db) {
       await db.schema

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { type Migration, type MigrationProvider, sql } from 'kysely';
 import { engineMigration, proposalsOutsideRunsIndex } from './engine-migration.js';
 import { hashBytesMigration } from './hash-bytes-migration.js';
 import { idempotencyRetentionMigration } from './idempotency-migration.js';
@@ -12,36 +12,10 @@ import { tokenGenerationMigration } from './token-generation-migration.js';
 import { workPackagesMigration } from './work-packages-migration.js';
 import { workPackageReturnsMigration } from './work-package-returns-migration.js';
 
-type Dialect = 'sqlite' | 'postgres';
+import { type Dialect, appendOnly } from './append-only.js';
 
 /** Tables whose rows may never change once written: the ledger, decisions, call versions. */
 export const APPEND_ONLY_TABLES = ['ledger_events', 'decisions', 'proposal_versions'] as const;
-
-async function appendOnly(db: Kysely<unknown>, dialect: Dialect, table: string): Promise<void> {
-  if (dialect === 'sqlite') {
-    for (const op of ['UPDATE', 'DELETE']) {
-      await sql
-        .raw(
-          `CREATE TRIGGER ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table} ` +
-            `BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END`,
-        )
-        .execute(db);
-    }
-    return;
-  }
-  await sql
-    .raw(
-      `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} ` +
-        `FOR EACH ROW EXECUTE FUNCTION countersign_append_only()`,
-    )
-    .execute(db);
-  await sql
-    .raw(
-      `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} ` +
-        `FOR EACH STATEMENT EXECUTE FUNCTION countersign_append_only()`,
-    )
-    .execute(db);
-}
 
 function kernelTables(dialect: Dialect): Migration {
   return {
@@ -247,7 +221,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       Promise.resolve({
         '0001_kernel': kernelTables(dialect),
         '0002_tokens_idempotency': tokensAndIdempotency,
-        '0003_engine': engineMigration(appendOnly, dialect),
+        '0003_engine': engineMigration(dialect),
         '0004_knowledge': knowledgeMigration(dialect),
         '0005_proposals_outside_runs': proposalsOutsideRunsIndex,
         '0006_principals_tokens': principalsMigration,
@@ -258,8 +232,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0011_role_quorum': roleQuorumMigration,
         '0012_decision_roles': decisionRoleMigration,
         '0013_gate_authors': gateAuthorsMigration,
-        '0014_work_packages': workPackagesMigration(appendOnly, dialect),
-        '0015_work_package_returns': workPackageReturnsMigration(appendOnly, dialect),
+        '0014_work_packages': workPackagesMigration(dialect),
+        '0015_work_package_returns': workPackageReturnsMigration(dialect),
       }),
   };
 }

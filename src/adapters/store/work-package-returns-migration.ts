@@ -1,18 +1,13 @@
 import { type Migration, sql } from 'kysely';
 
-type Dialect = 'sqlite' | 'postgres';
-type AppendOnly = (
-  db: Parameters<Migration['up']>[0],
-  dialect: Dialect,
-  table: string,
-) => Promise<void>;
+import { type Dialect, appendOnly } from './append-only.js';
 
 /**
  * What agents hand back on a work package: scope confirmations and returns, numbered per
  * package, each with the hash of its canonical JSON. Append-only: a return is never edited, a
  * revision is a new return.
  */
-export function workPackageReturnsMigration(appendOnly: AppendOnly, dialect: Dialect): Migration {
+export function workPackageReturnsMigration(dialect: Dialect): Migration {
   return {
     async up(db) {
       await db.schema

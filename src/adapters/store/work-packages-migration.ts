@@ -1,17 +1,12 @@
 import type { Migration } from 'kysely';
 
-type Dialect = 'sqlite' | 'postgres';
-type AppendOnly = (
-  db: Parameters<Migration['up']>[0],
-  dialect: Dialect,
-  table: string,
-) => Promise<void>;
+import { type Dialect, appendOnly } from './append-only.js';
 
 /**
  * Work packages: the package and its state (updated as it moves), and its versions (each spec
  * with its hash, append-only: a booked version never changes, a change is a new version).
  */
-export function workPackagesMigration(appendOnly: AppendOnly, dialect: Dialect): Migration {
+export function workPackagesMigration(dialect: Dialect): Migration {
   return {
     async up(db) {
       await db.schema

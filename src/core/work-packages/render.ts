@@ -9,7 +9,8 @@ export function code(s: string): string {
   return `${fence}${pad}${s}${pad}${fence}`;
 }
 
-const list = (xs: readonly string[], empty: string) =>
+/** A Markdown list of code items, or one line saying there are none. */
+export const list = (xs: readonly string[], empty: string) =>
   xs.length ? xs.map((x) => `- ${code(x)}`).join('\n') : `- ${empty}`;
 
 /** A package as people read it: its eight sections, in Markdown. */

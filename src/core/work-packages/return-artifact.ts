@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EVIDENCE_CLASSES } from './evidence.js';
-import { code } from './render.js';
+import { code, list } from './render.js';
 
 /**
  * A return: what an agent hands back when its work is done, complete enough for a reviewer to
@@ -93,7 +93,7 @@ export function renderReturn(r: {
     '',
     '## Not touched',
     '',
-    a.not_touched.length ? a.not_touched.map((x) => `- ${code(x)}`).join('\n') : '- not stated',
+    list(a.not_touched, 'not stated'),
     '',
     '## Evidence register',
     '',
